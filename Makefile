@@ -1,0 +1,37 @@
+# Two commands set everything up on a fresh machine with only Python: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMO_HOST ?= 127.0.0.1
+DEMO_PORT ?= 8000
+
+.PHONY: venv demo test test-fast lint format bench tox clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test,dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Runs the example project against the sandbox provider it mounts: SQLite, Celery eager, no account.
+demo: venv
+	cd example_project && DEMO_URL=http://$(DEMO_HOST):$(DEMO_PORT) ../$(PY) manage.py rundemo
+
+test: venv
+	$(VENV)/bin/pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+tox: venv
+	PYENV_VERSION=3.11.7:3.12.1:3.13.0 $(VENV)/bin/tox
+
+clean:
+	rm -rf $(VENV) .tox .pytest_cache build dist *.egg-info example_project/db.sqlite3

@@ -1,0 +1,458 @@
+"""ProviderClient: the OTP Voice Autocall API over HTTP, with a shared token cache."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import requests
+from django.core.cache import caches
+
+from . import __version__
+from .conf import AUTH_SCHEMES, voiceotp_settings
+from .exceptions import (
+    AuthenticationFailed,
+    ImproperlyConfigured,
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from .phone import normalize_phone_number, validate_otp
+
+logger = logging.getLogger("django_voiceotp.client")
+
+#: ``expire_at`` below this is a lifetime in seconds (v1), above it a Unix time (later versions).
+EPOCH_THRESHOLD = 10**9
+#: How long a refused secret key is remembered, so a bad key cannot hammer the provider.
+REFUSED_KEY_BACKOFF = 60
+#: How long other processes wait for the one that is fetching the first token.
+TOKEN_LOCK_WAIT = 10.0
+
+SUCCESS_STATUSES = frozenset({"success", "succeeded", "answered", "completed", "ok"})
+IN_PROGRESS_STATUSES = frozenset(
+    {"", "pending", "queued", "calling", "ringing", "processing", "in-progress", "in_progress"}
+)
+
+
+class CallOutcome(enum.Enum):
+    SUCCESS = "success"
+    FAILED = "failed"
+    IN_PROGRESS = "in_progress"
+
+
+def outcome_for_status(raw_status: str | None) -> CallOutcome:
+    """Map the many spellings of a result across API versions, case-insensitively."""
+    status = (raw_status or "").strip().lower()
+    if status in SUCCESS_STATUSES:
+        return CallOutcome.SUCCESS
+    if status in IN_PROGRESS_STATUSES:
+        return CallOutcome.IN_PROGRESS
+    return CallOutcome.FAILED
+
+
+def parse_provider_time(value: Any, timezone_name: str | None = None) -> datetime | None:
+    """Parse ``start_time``: naive means the provider's local time; ISO-8601 offsets are kept."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        logger.warning("Unparseable start_time from the provider; stored as unknown.")
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(
+            tzinfo=ZoneInfo(timezone_name or voiceotp_settings.PROVIDER_TIMEZONE)
+        )
+    return parsed
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    access_token: str = field(repr=False)
+    user_id: str
+    expires_at: float
+
+    def to_cache(self) -> dict[str, Any]:
+        return {
+            "access_token": self.access_token,
+            "user_id": self.user_id,
+            "expires_at": self.expires_at,
+        }
+
+
+@dataclass(frozen=True)
+class StartedCall:
+    call_id: str
+    campaign_id: str
+
+
+@dataclass(frozen=True)
+class CallReport:
+    """A call's state as the provider reports it, by callback or by the report endpoint."""
+
+    call_id: str
+    outcome: CallOutcome
+    raw_status: str
+    campaign_id: str = ""
+    phone_number: str = ""
+    duration: int | None = None
+    started_at: datetime | None = None
+    keypress: str = field(default="", repr=False)
+
+    @property
+    def is_final(self) -> bool:
+        return self.outcome is not CallOutcome.IN_PROGRESS
+
+
+def parse_report(data: Any) -> CallReport:
+    """Build a CallReport from the provider's call object (the report's ``data`` or a callback).
+
+    :raises ValueError: when ``call_id`` or ``status`` is missing or of the wrong type.
+    """
+    if not isinstance(data, dict):
+        raise ValueError("The call report is not a JSON object.")
+    call_id = data.get("call_id")
+    if not isinstance(call_id, str) or not call_id:
+        raise ValueError("The call report has no call_id.")
+    if "status" not in data:
+        raise ValueError("The call report has no status.")
+    raw_status = data["status"]
+    if raw_status is None:
+        raw_status = ""
+    if not isinstance(raw_status, str):
+        raise ValueError("The call report's status is not a string.")
+    duration = data.get("duration")
+    try:
+        duration = int(duration) if duration not in (None, "") else None
+    except (TypeError, ValueError):
+        raise ValueError("The call report's duration is not a number.") from None
+    return CallReport(
+        call_id=call_id,
+        outcome=outcome_for_status(raw_status),
+        raw_status=raw_status,
+        campaign_id=str(data.get("campaign_id") or ""),
+        phone_number=str(data.get("phone_number") or ""),
+        duration=duration,
+        started_at=parse_provider_time(data.get("start_time")),
+        keypress=str(data.get("keypress") or ""),
+    )
+
+
+def provider_message(body: Any) -> str:
+    """The provider's explanation: ``message``, ``messsage`` (sic), ``data.error`` or ``error``."""
+    if not isinstance(body, dict):
+        return ""
+    details = []
+    for key in ("message", "messsage"):
+        if isinstance(body.get(key), str) and body[key]:
+            details.append(body[key])
+    errors = [body.get("error")]
+    if isinstance(body.get("data"), dict):
+        errors.append(body["data"].get("error"))
+    for error in errors:
+        if isinstance(error, str) and error:
+            details.append(error)
+        elif isinstance(error, list):
+            for item in error:
+                text = item.get("message") or item.get("msg") if isinstance(item, dict) else item
+                if text:
+                    details.append(str(text))
+    return ": ".join(dict.fromkeys(details))[:500]
+
+
+# One pooled session per process. Celery's prefork workers fork after import, and a socket
+# shared across a fork would be used by two processes, so the pid is part of the key.
+_sessions: dict[int, requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def get_session() -> requests.Session:
+    pid = os.getpid()
+    with _sessions_lock:
+        session = _sessions.get(pid)
+        if session is None:
+            _sessions.clear()
+            session = requests.Session()
+            session.headers["User-Agent"] = f"django-voiceotp/{__version__}"
+            session.headers["Accept"] = "application/json"
+            _sessions[pid] = session
+        return session
+
+
+class _TokenRejected(Exception):
+    """An endpoint answered 401: the token is expired or revoked."""
+
+
+class ProviderClient:
+    """The provider's three endpoints. Settings are read on use, so one instance may live long.
+
+    ``api_url`` and ``secret_key`` override the settings, for using the client on its own.
+    """
+
+    def __init__(self, *, api_url: str | None = None, secret_key: str | None = None) -> None:
+        self._api_url = api_url
+        self._secret_key = secret_key
+
+    # -- configuration ---------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        url = self._api_url or voiceotp_settings.require("API_URL")
+        return url if url.endswith("/") else url + "/"
+
+    @property
+    def secret_key(self) -> str:
+        return self._secret_key or voiceotp_settings.require("SECRET_KEY")
+
+    @property
+    def cache(self):
+        return caches[voiceotp_settings.TOKEN_CACHE_ALIAS]
+
+    def _cache_key(self, suffix: str) -> str:
+        # Keyed by the secret key (two accounts never share a token) without storing it.
+        digest = hashlib.sha256(self.secret_key.encode()).hexdigest()[:24]
+        return f"django_voiceotp:token:{digest}:{suffix}"
+
+    # -- the access token ------------------------------------------------------------------
+
+    def generate_access_token(self) -> AccessToken:
+        """Ask the provider for a new token. Most callers want :meth:`get_access_token`."""
+        if self.cache.get(self._cache_key("refused")):
+            raise AuthenticationFailed(
+                "The provider refused this secret key recently; not asking again yet."
+            )
+        try:
+            body = self._send(
+                "POST",
+                "api/v1/users/generate_access_token",
+                "token",
+                json={"secret_key": self.secret_key},
+            )
+        except _TokenRejected:
+            self.cache.set(self._cache_key("refused"), True, REFUSED_KEY_BACKOFF)
+            raise AuthenticationFailed(
+                "The provider refused the secret key.", http_status=401
+            ) from None
+        except ProviderRejected as err:
+            if err.http_status in (401, 403) or err.code in (401, 403):
+                self.cache.set(self._cache_key("refused"), True, REFUSED_KEY_BACKOFF)
+                raise AuthenticationFailed(
+                    "The provider refused the secret key.",
+                    http_status=err.http_status,
+                    code=err.code,
+                    provider_message=err.provider_message,
+                ) from err
+            raise
+        data = body.get("data")
+        if not isinstance(data, dict) or not data.get("access_token") or not data.get("user_id"):
+            raise ProviderUnavailable("The token response has no access_token or user_id.")
+        return AccessToken(
+            access_token=str(data["access_token"]),
+            user_id=str(data["user_id"]),
+            expires_at=self._expiry(data.get("expire_at")),
+        )
+
+    @staticmethod
+    def _expiry(expire_at: Any) -> float:
+        now = time.time()
+        try:
+            value = float(expire_at)
+        except (TypeError, ValueError):
+            # No usable expiry: assume a short life; a 401 refreshes it anyway.
+            return now + 3600
+        return value if value >= EPOCH_THRESHOLD else now + value
+
+    def get_access_token(self) -> AccessToken:
+        """The cached token, shared by every process through Django's cache.
+
+        Only one process fetches a missing token; the others wait for it (a cache ``add`` lock),
+        so a cold start of many workers makes one token request, not a burst.
+        """
+        cache, key, lock_key = self.cache, self._cache_key("access"), self._cache_key("lock")
+        deadline = time.monotonic() + TOKEN_LOCK_WAIT
+        locked = False
+        while True:
+            cached = cache.get(key)
+            if cached:
+                return AccessToken(**cached)
+            locked = cache.add(lock_key, os.getpid(), timeout=int(TOKEN_LOCK_WAIT) + 5)
+            # Without the lock, wait for its holder, unless it died or the key was refused.
+            if locked or time.monotonic() > deadline or cache.get(self._cache_key("refused")):
+                break
+            time.sleep(0.05)
+        try:
+            cached = cache.get(key)  # stored by the previous holder between our get and add
+            if cached:
+                return AccessToken(**cached)
+            token = self.generate_access_token()
+            lifetime = token.expires_at - time.time()
+            margin = min(voiceotp_settings.TOKEN_REFRESH_MARGIN, lifetime / 2)
+            if lifetime - margin >= 1:
+                cache.set(key, token.to_cache(), timeout=int(lifetime - margin))
+            return token
+        finally:
+            if locked:
+                cache.delete(lock_key)
+
+    def _discard_token(self, token: AccessToken) -> None:
+        cache, key = self.cache, self._cache_key("access")
+        cached = cache.get(key)
+        # Another process may already have stored a fresh one: keep it.
+        if cached and cached["access_token"] == token.access_token:
+            cache.delete(key)
+
+    # -- the calls -------------------------------------------------------------------------
+
+    def start_call(
+        self, campaign_id: str, phone_number: str, otp: str, callback_url: str | None = None
+    ) -> StartedCall:
+        """Place the voice call that reads ``otp`` to ``phone_number``."""
+        contact = {"phone_number": normalize_phone_number(phone_number), "otp": validate_otp(otp)}
+        path = f"api/v1/campaigns/{quote(str(campaign_id), safe='')}/voiceotp"
+
+        def request(token: AccessToken) -> dict[str, Any]:
+            payload: dict[str, Any] = {"user_id": token.user_id, "contact": contact}
+            if callback_url:
+                payload["callback_url"] = callback_url
+            return self._send("POST", path, "voiceotp", json=payload, token=token)
+
+        data = self._authenticated(request).get("data")
+        if not isinstance(data, dict) or not data.get("call_id"):
+            raise ProviderUnavailable("The provider accepted the call but sent no call_id.")
+        return StartedCall(
+            call_id=str(data["call_id"]), campaign_id=str(data.get("campaign_id") or campaign_id)
+        )
+
+    def get_report(self, call_id: str) -> CallReport:
+        """The call's state now: final success, final failure, or still in progress."""
+        path = f"api/v1/report/{quote(str(call_id), safe='')}"
+
+        def request(token: AccessToken) -> dict[str, Any]:
+            return self._send("GET", path, "report", params={"user_id": token.user_id}, token=token)
+
+        data = self._authenticated(request).get("data")
+        if isinstance(data, dict) and not data.get("call_id"):
+            data = {**data, "call_id": str(call_id)}
+        try:
+            return parse_report(data)
+        except ValueError as err:
+            raise ProviderUnavailable(f"The report is malformed: {err}") from err
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def _authenticated(self, request) -> dict[str, Any]:
+        """Run ``request(token)``; on a 401 refresh the token once and run it again."""
+        token = self.get_access_token()
+        try:
+            return request(token)
+        except _TokenRejected:
+            logger.info("Access token rejected by the provider; refreshing it once.")
+            self._discard_token(token)
+        try:
+            return request(self.get_access_token())
+        except _TokenRejected:
+            raise AuthenticationFailed(
+                "The provider rejected a freshly issued access token.", http_status=401
+            ) from None
+
+    def _authorization(self, token: AccessToken) -> str:
+        scheme = voiceotp_settings.AUTH_SCHEME
+        if scheme not in AUTH_SCHEMES:
+            raise ImproperlyConfigured(
+                f"VOICEOTP['AUTH_SCHEME'] must be one of {AUTH_SCHEMES}, not {scheme!r}."
+            )
+        return f"{scheme} {token.access_token}" if scheme else token.access_token
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        endpoint: str,
+        *,
+        token: AccessToken | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        headers = {"Authorization": self._authorization(token)} if token else {}
+        started = time.monotonic()
+        try:
+            response = get_session().request(
+                method,
+                self.api_url + path,
+                headers=headers,
+                timeout=voiceotp_settings.TIMEOUT,
+                **kwargs,
+            )
+        except requests.Timeout as err:
+            raise ProviderUnavailable(f"The provider timed out ({endpoint}).") from err
+        except requests.RequestException as err:
+            raise ProviderUnavailable(
+                f"Could not reach the provider ({endpoint}): {type(err).__name__}."
+            ) from err
+        logger.debug(
+            "Provider %s answered HTTP %s in %.0f ms.",
+            endpoint,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
+        return self._parse(response, endpoint)
+
+    @staticmethod
+    def _parse(response: requests.Response, endpoint: str) -> dict[str, Any]:
+        """A success only when HTTP is 2xx and the body agrees: errors also come under HTTP 200."""
+        http_status = response.status_code
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        message = provider_message(body)
+        code = body.get("code") if isinstance(body, dict) else None
+        code = code if isinstance(code, int) and not isinstance(code, bool) else None
+
+        if http_status == 401 or code == 401:
+            raise _TokenRejected()
+        if http_status == 429 or http_status >= 500 or code == 429 or (code or 0) >= 500:
+            raise ProviderUnavailable(
+                f"The provider is unavailable ({endpoint}).",
+                http_status=http_status,
+                code=code,
+                provider_message=message,
+            )
+        if not isinstance(body, dict):
+            error_class = ProviderRejected if 400 <= http_status < 500 else ProviderUnavailable
+            raise error_class(
+                f"The provider answered without a JSON object ({endpoint}).",
+                http_status=http_status,
+            )
+        body_says_error = body.get("status") is False or (
+            code is not None and not 200 <= code < 300
+        )
+        if http_status >= 300 or body_says_error:
+            raise ProviderRejected(
+                f"The provider refused the request ({endpoint}).",
+                http_status=http_status,
+                code=code,
+                provider_message=message,
+            )
+        return body
+
+
+__all__ = [
+    "AccessToken",
+    "CallOutcome",
+    "CallReport",
+    "ProviderClient",
+    "ProviderError",
+    "StartedCall",
+    "outcome_for_status",
+    "parse_provider_time",
+    "parse_report",
+]

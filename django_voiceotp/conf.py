@@ -1,0 +1,88 @@
+"""The VOICEOTP settings: defaults, validation, and one object that reads them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+
+from .exceptions import ImproperlyConfigured
+
+SETTINGS_NAME = "VOICEOTP"
+
+#: Every key a project may set, with its default. README.rst documents each one.
+DEFAULTS: dict[str, Any] = {
+    # The provider
+    "API_URL": None,
+    "SECRET_KEY": None,
+    "AUTH_SCHEME": "",
+    "TIMEOUT": (5.0, 15.0),
+    "TOKEN_REFRESH_MARGIN": 3600,
+    "TOKEN_CACHE_ALIAS": "default",
+    "PROVIDER_TIMEZONE": "Asia/Ho_Chi_Minh",
+    # Input
+    "PHONE_REGION": "VN",
+    "PHONE_FORMAT": "national",
+    "OTP_MIN_LENGTH": 4,
+    "OTP_MAX_LENGTH": 8,
+    # Delivery
+    "DEFAULT_CAMPAIGN": None,
+    "CALLBACK_BASE_URL": None,
+    "CALLBACK_MAX_BODY_SIZE": 16384,
+    "SEND_MAX_RETRIES": 5,
+    "SEND_RETRY_BACKOFF": 2,
+    "SEND_RETRY_BACKOFF_MAX": 120,
+    "OTP_MAX_AGE": 300,
+    "PENDING_GRACE": 60,
+    "POLL_SCHEDULE": (15, 30, 60, 120, 300),
+}
+
+REQUIRED = ("API_URL", "SECRET_KEY")
+PHONE_FORMATS = ("national", "e164")
+AUTH_SCHEMES = ("", "Bearer")
+
+
+class VoiceOTPSettings:
+    """Attribute access to VOICEOTP with defaults; read lazily so override_settings works."""
+
+    def __init__(self) -> None:
+        self._user_settings: dict[str, Any] | None = None
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        if self._user_settings is None:
+            value = getattr(settings, SETTINGS_NAME, {}) or {}
+            if not isinstance(value, dict):
+                raise ImproperlyConfigured(f"{SETTINGS_NAME} must be a dict.")
+            self._user_settings = value
+        return self._user_settings
+
+    def __getattr__(self, key: str) -> Any:
+        if key not in DEFAULTS:
+            raise AttributeError(f"Unknown {SETTINGS_NAME} setting: {key!r}")
+        return self.user_settings.get(key, DEFAULTS[key])
+
+    def unknown_keys(self) -> list[str]:
+        return sorted(set(self.user_settings) - set(DEFAULTS))
+
+    def require(self, key: str) -> Any:
+        """Return a required setting, or raise ImproperlyConfigured naming the missing key."""
+        value = getattr(self, key)
+        if not value:
+            raise ImproperlyConfigured(f"{SETTINGS_NAME}[{key!r}] is required and not set.")
+        return value
+
+    def reload(self) -> None:
+        self._user_settings = None
+
+
+voiceotp_settings = VoiceOTPSettings()
+
+
+def _reload_on_change(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTINGS_NAME:
+        voiceotp_settings.reload()
+
+
+setting_changed.connect(_reload_on_change)

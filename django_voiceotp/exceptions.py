@@ -1,0 +1,69 @@
+"""Every error the app raises, in one tree."""
+
+from __future__ import annotations
+
+from django.core import exceptions as django_exceptions
+
+
+class VoiceOTPError(Exception):
+    """Base class of every error raised by django-voiceotp."""
+
+
+class ImproperlyConfigured(VoiceOTPError, django_exceptions.ImproperlyConfigured):
+    """The VOICEOTP settings are missing or malformed."""
+
+
+class InvalidPhoneNumber(VoiceOTPError, ValueError):
+    """A phone number that cannot be called."""
+
+
+class InvalidOTP(VoiceOTPError, ValueError):
+    """A passcode that is not a string of digits of an accepted length."""
+
+
+class CampaignUnavailable(VoiceOTPError, ValueError):
+    """No campaign given and none configured, or the campaign is inactive."""
+
+
+class ProviderError(VoiceOTPError):
+    """The provider did not do what was asked.
+
+    Carries the HTTP status, the code in the response body and the provider's message;
+    never the OTP, the access token or the secret key.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        code: int | None = None,
+        provider_message: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+        self.code = code
+        self.provider_message = provider_message
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.http_status is not None:
+            parts.append(f"HTTP {self.http_status}")
+        if self.code is not None and self.code != self.http_status:
+            parts.append(f"code {self.code}")
+        if self.provider_message:
+            parts.append(f"provider says: {self.provider_message}")
+        return "; ".join(parts)
+
+
+class ProviderUnavailable(ProviderError):
+    """A fault that may pass: timeout, lost connection, 5xx, 429 or a body that is not JSON."""
+
+
+class ProviderRejected(ProviderError):
+    """A final refusal: a 4xx, or an error body under HTTP 200. Retrying will not help."""
+
+
+class AuthenticationFailed(ProviderRejected):
+    """The provider refused the secret key, or refused a freshly issued token."""

@@ -1,0 +1,48 @@
+"""rundemo: migrate, serve the example project, check it against the sandbox, keep serving."""
+
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.parse import urlparse
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+STARTUP_TIMEOUT = 30
+
+
+class Command(BaseCommand):
+    help = "Run the demo at settings.DEMO_URL against the sandbox provider mounted in it."
+
+    def handle(self, *args, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        address = urlparse(settings.DEMO_URL).netloc
+        server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", address])
+        try:
+            self._wait_until_serving(f"{settings.DEMO_URL}/sandbox/_sandbox/calls", server)
+            call_command("voiceotp_check", stdout=self.stdout, stderr=self.stderr)
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"\nThe demo is running at {settings.DEMO_URL}/ (Ctrl-C stops it)."
+                )
+            )
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+    def _wait_until_serving(self, url, server):
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise CommandError("The demo server exited while starting.")
+            try:
+                urllib.request.urlopen(url, timeout=1)
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise CommandError(f"The demo server did not answer at {url}.")

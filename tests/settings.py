@@ -1,0 +1,71 @@
+"""Settings for the test suite: SQLite, the sandbox provider mounted in the same project."""
+
+import os
+import tempfile
+
+SECRET_KEY = "tests-only-not-secret"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+ALLOWED_HOSTS = ["*"]
+ROOT_URLCONF = "tests.urls"
+STATIC_URL = "static/"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "rest_framework",
+    "django_voiceotp",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+# A file, not memory: the live server, the sandbox's callback threads and Celery worker threads
+# then each get their own connection, as they would in production.
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.path.join(tempfile.gettempdir(), "voiceotp-tests.sqlite3"),
+        "TEST": {
+            "NAME": os.path.join(tempfile.gettempdir(), f"voiceotp-tests-{os.getpid()}.sqlite3")
+        },
+        "OPTIONS": {"timeout": 30},
+    }
+}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+
+# API_URL is replaced by the live sandbox's address in tests that talk HTTP.
+VOICEOTP = {
+    "API_URL": "http://sandbox.invalid/sandbox/",
+    "SECRET_KEY": "30511f666-f888-411b-a6e0-11111fb6gg7a",
+    "DEFAULT_CAMPAIGN": "c78af",
+}
+
+LOGGING_CONFIG = None
