@@ -1,9 +1,13 @@
-"""Shared fixtures: a clean cache and the live sandbox provider."""
+"""Shared fixtures: a clean cache, the live sandbox provider, and a signal recorder."""
 
 from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+
+from django_voiceotp.signals import call_failed, call_status_changed, call_succeeded
+
+from . import celery_app  # noqa: F401  (the Celery app the tasks run on)
 
 SANDBOX_SECRET_KEY = "30511f666-f888-411b-a6e0-11111fb6gg7a"
 
@@ -36,3 +40,42 @@ def sandbox(live_server, voiceotp):
     yield provider
     provider.reset()
 
+
+@pytest.fixture
+def callbacks_to(live_server, voiceotp):
+    """Have the provider post callbacks to this live server."""
+    voiceotp(CALLBACK_BASE_URL=live_server.url)
+    return live_server.url
+
+
+class SignalRecorder:
+    def __init__(self):
+        self.events = []
+
+    def __call__(self, signal, sender, call, **kwargs):
+        name = {
+            call_status_changed: "changed",
+            call_succeeded: "succeeded",
+            call_failed: "failed",
+        }[signal]
+        self.events.append((name, call.pk, kwargs))
+
+    def names(self, call_id=None):
+        return [
+            (name, kwargs.get("old_status"), kwargs.get("new_status"))
+            if name == "changed"
+            else (name, kwargs.get("reason"))
+            for name, pk, kwargs in self.events
+            if call_id is None or pk == call_id
+        ]
+
+
+@pytest.fixture
+def signals():
+    """Records every call signal: ``signals.names(call_id)`` lists what was sent, in order."""
+    recorder = SignalRecorder()
+    for signal in (call_status_changed, call_succeeded, call_failed):
+        signal.connect(recorder, weak=False, dispatch_uid=f"recorder-{id(signal)}")
+    yield recorder
+    for signal in (call_status_changed, call_succeeded, call_failed):
+        signal.disconnect(dispatch_uid=f"recorder-{id(signal)}")

@@ -69,3 +69,4 @@ VOICEOTP = {
 }
 
 LOGGING_CONFIG = None
+CELERY_BROKER_URL = "memory://"

@@ -108,9 +108,7 @@ def test_status_spellings_map_case_insensitively(raw, outcome):
 def test_naive_start_time_is_provider_time():
     parsed = parse_provider_time("2020-11-10 23:23:11")
     assert parsed.utcoffset() == timedelta(hours=7)
-    assert parsed.astimezone(UTC) == datetime(
-        2020, 11, 10, 16, 23, 11, tzinfo=UTC
-    )
+    assert parsed.astimezone(UTC) == datetime(2020, 11, 10, 16, 23, 11, tzinfo=UTC)
 
 
 def test_start_time_timezone_is_a_setting(voiceotp):

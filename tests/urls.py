@@ -4,4 +4,5 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("sandbox/", include("django_voiceotp.sandbox.urls")),
+    path("voiceotp/", include("django_voiceotp.urls")),
 ]

@@ -5,4 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The simulated provider, so the demo needs no account. Never mount it in production.
     path("sandbox/", include("django_voiceotp.sandbox.urls")),
+    path("voiceotp/", include("django_voiceotp.urls")),
 ]

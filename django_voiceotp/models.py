@@ -1,0 +1,170 @@
+"""Campaign, Call and CallbackEvent: what was asked of the provider and what it answered."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .phone import mask_phone_number
+
+
+class Campaign(models.Model):
+    campaign_id = models.CharField(
+        _("provider campaign id"),
+        max_length=64,
+        unique=True,
+        help_text=_("The campaign's id at the provider, e.g. c78af."),
+    )
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Inactive campaigns place no new calls.")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["name", "campaign_id"]
+
+    def __str__(self) -> str:
+        return self.name or self.campaign_id
+
+
+class CallQuerySet(models.QuerySet):
+    def awaiting_result(self) -> CallQuerySet:
+        return self.filter(status=Call.Status.SENT)
+
+    def due_for_poll(self, now=None) -> CallQuerySet:
+        return self.filter(status=Call.Status.SENT, next_poll_at__lte=now or timezone.now())
+
+    def due_for_send(self, now=None) -> CallQuerySet:
+        return self.filter(status=Call.Status.PENDING, next_attempt_at__lte=now or timezone.now())
+
+
+class Call(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        SUCCESS = "success", _("success")
+        FAILED = "failed", _("failed")
+
+    FINAL_STATUSES = (Status.SUCCESS, Status.FAILED)
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="calls", verbose_name=_("campaign")
+    )
+    phone_number = models.CharField(
+        _("phone number"), max_length=32, help_text=_("As sent to the provider.")
+    )
+    # Kept only until the provider accepts the call (a retried send needs it), then cleared.
+    otp = models.CharField(max_length=16, blank=True, editable=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    provider_call_id = models.CharField(
+        _("provider call id"),
+        max_length=255,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("The provider's id of the call, once it accepted it."),
+    )
+    raw_status = models.CharField(
+        _("provider status"),
+        max_length=64,
+        blank=True,
+        help_text=_("The result exactly as the provider spelled it."),
+    )
+    failure_reason = models.CharField(_("failure reason"), max_length=255, blank=True)
+    duration = models.PositiveIntegerField(_("duration (s)"), null=True, blank=True)
+    started_at = models.DateTimeField(_("call started"), null=True, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(_("send attempts"), default=0)
+    next_attempt_at = models.DateTimeField(
+        _("next send attempt"),
+        null=True,
+        blank=True,
+        help_text=_("While pending: when the sweeper should (re)send the call."),
+    )
+    poll_count = models.PositiveSmallIntegerField(_("polls"), default=0)
+    next_poll_at = models.DateTimeField(_("next poll"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = CallQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "next_poll_at"], name="voiceotp_call_poll_idx"),
+            models.Index(fields=["status", "next_attempt_at"], name="voiceotp_call_send_idx"),
+            models.Index(fields=["phone_number"], name="voiceotp_call_phone_idx"),
+            models.Index(fields=["created_at"], name="voiceotp_call_created_idx"),
+            models.Index(fields=["campaign", "created_at"], name="voiceotp_call_campaign_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Call {self.pk} to {self.masked_phone_number} ({self.status})"
+
+    def __repr__(self) -> str:
+        return f"<Call {self.pk} {self.status} {self.masked_phone_number}>"
+
+    @property
+    def masked_phone_number(self) -> str:
+        return mask_phone_number(self.phone_number)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL_STATUSES
+
+
+class CallbackEvent(models.Model):
+    class Verdict(models.TextChoices):
+        APPLIED = "applied", _("applied")
+        DUPLICATE = "duplicate", _("duplicate (call already final)")
+        IN_PROGRESS = "in_progress", _("recorded (call still in progress)")
+        BAD_TOKEN = "bad_token", _("rejected: bad token")
+        MALFORMED = "malformed", _("rejected: malformed")
+        MISMATCH = "mismatch", _("rejected: call id mismatch")
+        TOO_LARGE = "too_large", _("rejected: body too large")
+
+    REJECTED = (Verdict.BAD_TOKEN, Verdict.MALFORMED, Verdict.MISMATCH, Verdict.TOO_LARGE)
+
+    call = models.ForeignKey(
+        Call,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="callback_events",
+        verbose_name=_("call"),
+    )
+    payload = models.JSONField(
+        _("payload"),
+        null=True,
+        blank=True,
+        help_text=_("The JSON received, with the keypress redacted."),
+    )
+    raw_body = models.TextField(
+        _("raw body"), blank=True, help_text=_("The body as received, when it was not JSON.")
+    )
+    verdict = models.CharField(_("verdict"), max_length=16, choices=Verdict.choices)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+    remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("callback event")
+        verbose_name_plural = _("callback events")
+        ordering = ["-received_at"]
+        indexes = [
+            models.Index(fields=["received_at"], name="voiceotp_event_received_idx"),
+            models.Index(fields=["verdict", "received_at"], name="voiceotp_event_verdict_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Callback {self.pk} ({self.verdict})"

@@ -1,0 +1,389 @@
+"""send_otp and every state change of a call: the one place a call moves from status to status."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.core import signing
+from django.db import transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from .client import CallOutcome, CallReport, ProviderClient, StartedCall
+from .conf import voiceotp_settings
+from .exceptions import (
+    CampaignUnavailable,
+    InvalidOTP,
+    InvalidPhoneNumber,
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from .models import Call, Campaign
+from .phone import normalize_phone_number, validate_otp
+from .signals import call_failed, call_status_changed, call_succeeded
+
+logger = logging.getLogger("django_voiceotp")
+
+CALLBACK_TOKEN_SALT = "django_voiceotp.callback"
+#: Calls handled by one run of the sweeper, so a backlog is worked off in bounded steps.
+SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """Work a task should schedule: run ``task`` for the same call in ``delay`` seconds."""
+
+    task: str
+    delay: float
+
+
+# -- sending -------------------------------------------------------------------------------------
+
+
+def send_otp(phone_number: str, otp: str, *, campaign: Campaign | str | None = None) -> Call:
+    """Store a call for ``phone_number`` reading ``otp``; it is placed once the transaction commits.
+
+    :param phone_number: any common spelling; normalised as the provider wants it.
+    :param otp: the passcode, a string of digits.
+    :param campaign: a :class:`Campaign`, a provider campaign id, or None for ``DEFAULT_CAMPAIGN``.
+    :raises InvalidPhoneNumber, InvalidOTP, CampaignUnavailable: before anything is stored.
+    """
+    phone_number = normalize_phone_number(phone_number)
+    otp = validate_otp(otp)
+    campaign = resolve_campaign(campaign)
+    now = timezone.now()
+    call = Call.objects.create(
+        campaign=campaign,
+        phone_number=phone_number,
+        otp=otp,
+        created_at=now,
+        # If the send task is lost on its way, the sweeper sends the call from then on.
+        next_attempt_at=now + timedelta(seconds=voiceotp_settings.PENDING_GRACE),
+    )
+    _log(call, "created")
+    transaction.on_commit(partial(enqueue_send, call.pk))
+    return call
+
+
+def resolve_campaign(campaign: Campaign | str | None) -> Campaign:
+    if isinstance(campaign, Campaign):
+        if campaign.pk is None:
+            raise CampaignUnavailable("The campaign is not saved.")
+        resolved = campaign
+    else:
+        campaign_id = campaign or voiceotp_settings.DEFAULT_CAMPAIGN
+        if not campaign_id:
+            raise CampaignUnavailable(
+                "No campaign given and VOICEOTP['DEFAULT_CAMPAIGN'] is not set."
+            )
+        resolved, _ = Campaign.objects.get_or_create(
+            campaign_id=str(campaign_id), defaults={"name": str(campaign_id)}
+        )
+    if not resolved.is_active:
+        raise CampaignUnavailable(f"The campaign {resolved.campaign_id} is inactive.")
+    return resolved
+
+
+def enqueue_send(call_id: int) -> None:
+    from .tasks import send_call
+
+    try:
+        send_call.delay(call_id)
+    except Exception:  # noqa: BLE001 - the broker may be down; the call is safe in the database
+        logger.warning(
+            "Could not enqueue the send of call %s; the sweeper will send it.",
+            call_id,
+            exc_info=True,
+        )
+
+
+def send_call(call_id: int) -> FollowUp | None:
+    """Place the call with the provider, once, however many times this runs at once."""
+    call = Call.objects.select_related("campaign").filter(pk=call_id).first()
+    if call is None or call.status != Call.Status.PENDING:
+        return None
+    now = timezone.now()
+    if call.created_at < now - timedelta(seconds=voiceotp_settings.OTP_MAX_AGE):
+        _fail(call, "expired")
+        return None
+    if not _claim_send(call, now):
+        return None
+
+    try:
+        started = ProviderClient().start_call(
+            call.campaign.campaign_id,
+            call.phone_number,
+            call.otp,
+            callback_url=callback_url_for(call),
+        )
+    except ProviderUnavailable as err:
+        if call.send_attempts > voiceotp_settings.SEND_MAX_RETRIES:
+            _fail(call, f"provider unavailable: {err}")
+            return None
+        delay = retry_delay(call.send_attempts)
+        Call.objects.filter(pk=call.pk, status=Call.Status.PENDING).update(
+            next_attempt_at=timezone.now() + timedelta(seconds=delay)
+        )
+        logger.warning(
+            "Call %s: provider unavailable (%s); attempt %s, retrying in %.0f s.",
+            call.pk,
+            err,
+            call.send_attempts,
+            delay,
+        )
+        return FollowUp("send_call", delay)
+    except (ProviderRejected, InvalidPhoneNumber, InvalidOTP) as err:
+        _fail(call, f"rejected: {err}")
+        return None
+
+    return _mark_sent(call, started)
+
+
+def _claim_send(call: Call, now: datetime) -> bool:
+    """Take the call for one send attempt with a guarded update, so a duplicated task sends nothing.
+
+    The first attempt may run at once; a later one only when its time has come (a retry's delay,
+    or the lease of an attempt whose worker died).
+    """
+    claimable = Call.objects.filter(
+        pk=call.pk, status=Call.Status.PENDING, send_attempts=call.send_attempts
+    )
+    if call.send_attempts:
+        claimable = claimable.filter(next_attempt_at__lte=now)
+    lease_until = now + timedelta(seconds=send_lease())
+    if not claimable.update(send_attempts=call.send_attempts + 1, next_attempt_at=lease_until):
+        return False
+    call.send_attempts += 1
+    call.next_attempt_at = lease_until
+    return True
+
+
+def send_lease() -> float:
+    """Longest a send attempt can take: a token request, the call, and both again after a 401."""
+    timeout = voiceotp_settings.TIMEOUT
+    per_request = sum(timeout) if isinstance(timeout, (tuple, list)) else float(timeout)
+    return 4 * per_request + 30
+
+
+def retry_delay(attempt: int) -> float:
+    """Exponential backoff with jitter, so many failed sends do not come back all at once."""
+    ceiling = min(
+        voiceotp_settings.SEND_RETRY_BACKOFF_MAX,
+        voiceotp_settings.SEND_RETRY_BACKOFF * 2 ** (attempt - 1),
+    )
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def _mark_sent(call: Call, started: StartedCall) -> FollowUp | None:
+    now = timezone.now()
+    schedule = voiceotp_settings.POLL_SCHEDULE
+    first_poll = schedule[0] if schedule else 0
+    # A callback may have come before the provider's answer and stored the id and the result:
+    # then the call is final and stays so; the id is only filled in where still empty.
+    Call.objects.filter(pk=call.pk, provider_call_id__isnull=True).update(
+        provider_call_id=started.call_id
+    )
+    call.provider_call_id = call.provider_call_id or started.call_id
+    moved = _transition(
+        call,
+        Call.Status.SENT,
+        otp="",
+        sent_at=now,
+        next_attempt_at=None,
+        next_poll_at=now + timedelta(seconds=first_poll),
+    )
+    if not moved:
+        Call.objects.filter(pk=call.pk).exclude(otp="").update(otp="")
+        return None
+    return FollowUp("poll_call", first_poll)
+
+
+def callback_url_for(call: Call) -> str | None:
+    """The call's own callback URL, carrying a signed token; None when results are only polled."""
+    base = voiceotp_settings.CALLBACK_BASE_URL
+    if not base:
+        return None
+    token = signing.Signer(salt=CALLBACK_TOKEN_SALT).sign(str(call.pk))
+    try:
+        path = reverse("django_voiceotp:callback", kwargs={"token": token})
+    except NoReverseMatch:
+        logger.warning(
+            "CALLBACK_BASE_URL is set but django_voiceotp.urls is not included; polling only."
+        )
+        return None
+    return base.rstrip("/") + path
+
+
+def call_id_from_callback_token(token: str) -> int | None:
+    try:
+        return int(signing.Signer(salt=CALLBACK_TOKEN_SALT).unsign(token))
+    except (signing.BadSignature, ValueError):
+        return None
+
+
+# -- results -------------------------------------------------------------------------------------
+
+
+def apply_report(call: Call, report: CallReport) -> bool:
+    """Apply a provider report, by callback or poll, to ``call``. True when it made the call final.
+
+    The only path to a final status: duplicated, late or racing reports change nothing.
+    """
+    if not report.is_final:
+        return False
+    fields = {
+        "raw_status": report.raw_status[:64],
+        "duration": report.duration,
+        "started_at": report.started_at,
+    }
+    if call.provider_call_id is None:
+        fields["provider_call_id"] = report.call_id
+    if report.outcome is CallOutcome.SUCCESS:
+        return _finish(call, Call.Status.SUCCESS, **fields)
+    return _finish(call, Call.Status.FAILED, failure_reason=report.raw_status or "failed", **fields)
+
+
+def poll_call(call_id: int, *, force: bool = False) -> FollowUp | None:
+    """Ask the provider for the result of a sent call, following ``POLL_SCHEDULE``.
+
+    The schedule is real time elapsed since sending, so an early or duplicated run does nothing
+    and eager mode neither loops nor gives up early. ``force`` polls now, whatever the schedule.
+    """
+    call = Call.objects.select_related("campaign").filter(pk=call_id).first()
+    if call is None or call.status != Call.Status.SENT:
+        return None
+    now = timezone.now()
+    if not force and call.next_poll_at and call.next_poll_at > now:
+        return None
+    # Claim this poll, so the sweeper and a scheduled task do not both ask the provider.
+    lease_until = now + timedelta(seconds=send_lease())
+    claimed = Call.objects.filter(
+        pk=call.pk, status=Call.Status.SENT, next_poll_at=call.next_poll_at
+    ).update(next_poll_at=lease_until, poll_count=call.poll_count + 1)
+    if not claimed:
+        return None
+
+    try:
+        report = ProviderClient().get_report(call.provider_call_id)
+    except ProviderError as err:
+        logger.warning("Call %s: could not get its report (%s).", call.pk, err)
+    else:
+        if apply_report(call, report) or call.is_final:
+            return None
+
+    elapsed = (now - call.sent_at).total_seconds() if call.sent_at else float("inf")
+    later = [point for point in voiceotp_settings.POLL_SCHEDULE if point > elapsed]
+    if not later:
+        _fail(call, "timeout")
+        return None
+    next_poll_at = call.sent_at + timedelta(seconds=later[0])
+    Call.objects.filter(pk=call.pk, status=Call.Status.SENT).update(next_poll_at=next_poll_at)
+    return FollowUp("poll_call", max((next_poll_at - now).total_seconds(), 0))
+
+
+def expire_stale_calls(now: datetime | None = None) -> int:
+    """Fail pending calls whose passcode is too old to be of use. Returns how many."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=voiceotp_settings.OTP_MAX_AGE)
+    stale = Call.objects.select_related("campaign").filter(
+        status=Call.Status.PENDING, created_at__lt=cutoff
+    )[:SWEEP_BATCH]
+    return sum(_fail(call, "expired") for call in stale)
+
+
+def calls_due_for_send(now: datetime | None = None) -> list[int]:
+    return list(Call.objects.due_for_send(now).values_list("pk", flat=True)[:SWEEP_BATCH])
+
+
+def calls_due_for_poll(now: datetime | None = None) -> list[int]:
+    return list(Call.objects.due_for_poll(now).values_list("pk", flat=True)[:SWEEP_BATCH])
+
+
+# -- transitions and signals ---------------------------------------------------------------------
+
+
+def _fail(call: Call, reason: str) -> bool:
+    return _finish(call, Call.Status.FAILED, failure_reason=reason[:255])
+
+
+def _finish(call: Call, status: str, **fields) -> bool:
+    return _transition(
+        call,
+        status,
+        otp="",
+        finished_at=timezone.now(),
+        next_poll_at=None,
+        next_attempt_at=None,
+        **fields,
+    )
+
+
+#: The statuses a call may move to each status from: only forward.
+_MOVES_TO = {
+    Call.Status.SENT: {Call.Status.PENDING},
+    Call.Status.SUCCESS: {Call.Status.PENDING, Call.Status.SENT},
+    Call.Status.FAILED: {Call.Status.PENDING, Call.Status.SENT},
+}
+
+
+def _transition(call: Call, new_status: str, **fields) -> bool:
+    """Move ``call`` to ``new_status`` with a compare-and-set on its current status.
+
+    Statuses only move forward (pending → sent → success | failed), so this ends after a few
+    rounds; only the process whose update matched announces the transition.
+    """
+    while call.status in _MOVES_TO[new_status]:
+        old_status = call.status
+        values = {**fields, "status": new_status, "updated_at": timezone.now()}
+        if Call.objects.filter(pk=call.pk, status=old_status).update(**values):
+            for name, value in values.items():
+                setattr(call, name, value)
+            _announce(call, old_status, new_status)
+            return True
+        call.refresh_from_db(fields=["status"])
+    return False
+
+
+def _announce(call: Call, old_status: str, new_status: str) -> None:
+    _log(call, f"{old_status} → {new_status}")
+    transaction.on_commit(partial(_send_signals, call, old_status, new_status))
+
+
+def _send_signals(call: Call, old_status: str, new_status: str) -> None:
+    _send_robust(call_status_changed, call=call, old_status=old_status, new_status=new_status)
+    if new_status == Call.Status.SUCCESS:
+        _send_robust(call_succeeded, call=call)
+    elif new_status == Call.Status.FAILED:
+        _send_robust(call_failed, call=call, reason=call.failure_reason)
+
+
+def _send_robust(signal, **kwargs) -> None:
+    for receiver, result in signal.send_robust(sender=Call, **kwargs):
+        if isinstance(result, Exception):
+            logger.error(
+                "Signal receiver %r raised; the call's state is saved regardless.",
+                receiver,
+                exc_info=result,
+            )
+
+
+def _log(call: Call, event: str) -> None:
+    reason = f", reason: {call.failure_reason}" if call.status == Call.Status.FAILED else ""
+    logger.info(
+        "Call %s %s (campaign %s, phone %s%s)",
+        call.pk,
+        event,
+        call.campaign.campaign_id,
+        call.masked_phone_number,
+        reason,
+        extra={
+            "call_id": call.pk,
+            "campaign": call.campaign.campaign_id,
+            "phone": call.masked_phone_number,
+            "event": event,
+        },
+    )

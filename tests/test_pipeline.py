@@ -1,0 +1,373 @@
+"""The delivery pipeline in eager mode, against the sandbox over loopback HTTP.
+
+One test (at least) per reliability rule of the design: each would fail without the rule.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
+
+from django_voiceotp import send_otp, services, tasks
+from django_voiceotp.exceptions import CampaignUnavailable, InvalidOTP, InvalidPhoneNumber
+from django_voiceotp.models import Call, CallbackEvent, Campaign
+from django_voiceotp.signals import call_succeeded
+
+OTP = "482915"
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def reload(call):
+    return Call.objects.get(pk=call.pk)
+
+
+def sweep_at(time_machine, seconds):
+    """Run the sweeper as beat would, ``seconds`` from now."""
+    time_machine.move_to(timezone.now() + timedelta(seconds=seconds), tick=True)
+    return tasks.poll_pending_calls()
+
+
+# -- send_otp -------------------------------------------------------------------------------------
+
+
+def test_invalid_input_stores_nothing(sandbox):
+    with pytest.raises(InvalidPhoneNumber):
+        send_otp("12345", OTP)
+    with pytest.raises(InvalidOTP):
+        send_otp("0771122330", "12ab")
+    assert Call.objects.count() == 0
+    assert sandbox.requests == []
+
+
+def test_campaign_resolution(sandbox, voiceotp):
+    call = send_otp("0771122330", OTP, campaign="c78af")
+    assert call.campaign.campaign_id == "c78af"
+    inactive = Campaign.objects.create(campaign_id="old", is_active=False)
+    with pytest.raises(CampaignUnavailable, match="inactive"):
+        send_otp("0771122330", OTP, campaign=inactive)
+    with pytest.raises(CampaignUnavailable, match="not saved"):
+        send_otp("0771122330", OTP, campaign=Campaign(campaign_id="new"))
+    voiceotp(DEFAULT_CAMPAIGN=None)
+    with pytest.raises(CampaignUnavailable, match="DEFAULT_CAMPAIGN"):
+        send_otp("0771122330", OTP)
+
+
+def test_nothing_sent_from_a_rolled_back_transaction(sandbox):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        send_otp("0771122330", OTP)
+        raise RuntimeError("the sign-up failed")
+    assert Call.objects.count() == 0
+    assert sandbox.requests_for("voiceotp") == []
+
+
+def test_send_waits_for_the_commit(sandbox):
+    with transaction.atomic():
+        call = send_otp("0771122330", OTP)
+        assert sandbox.requests_for("voiceotp") == []
+        assert reload(call).status == Call.Status.PENDING
+    assert reload(call).status == Call.Status.SENT
+
+
+# -- the round trip -----------------------------------------------------------------------------
+
+
+def test_round_trip_by_callback(sandbox, callbacks_to, signals):
+    call = send_otp("+84 77 112 2330", OTP)
+    call = reload(call)
+    assert call.status == Call.Status.SENT
+    assert call.provider_call_id == sandbox.calls[0].call_id
+    assert call.otp == ""  # cleared once the provider accepted the call
+    assert call.phone_number == "0771122330"
+    assert sandbox.calls[0].callback_url.startswith(f"{callbacks_to}/voiceotp/callbacks/")
+
+    assert sandbox.wait_for_callbacks()
+    call = reload(call)
+    assert call.status == Call.Status.SUCCESS
+    assert call.duration and call.started_at and call.finished_at
+    assert signals.names(call.pk) == [
+        ("changed", "pending", "sent"),
+        ("changed", "sent", "success"),
+        ("succeeded", None),
+    ]
+    (event,) = CallbackEvent.objects.all()
+    assert (event.call_id, event.verdict) == (call.pk, CallbackEvent.Verdict.APPLIED)
+    assert event.payload["keypress"] == "[redacted]"
+
+
+def test_failure_by_callback(sandbox, callbacks_to, signals):
+    call = send_otp("0771122339", OTP)
+    assert sandbox.wait_for_callbacks()
+    call = reload(call)
+    assert (call.status, call.failure_reason, call.raw_status) == ("failed", "Fail", "Fail")
+    assert signals.names(call.pk)[-1] == ("failed", "Fail")
+    assert [name for name, *_ in signals.names(call.pk)].count("failed") == 1
+
+
+def test_polling_without_callback(sandbox, signals, time_machine):
+    call = send_otp("0771122338", OTP)
+    assert reload(call).status == Call.Status.SENT
+    # Eager mode does not run the poll at once: it is due 15 s after sending.
+    assert sandbox.requests_for("report") == []
+    assert tasks.poll_pending_calls() == {"expired": 0, "sent": 0, "polled": 0}
+
+    assert sweep_at(time_machine, 16)["polled"] == 1
+    call = reload(call)
+    assert (call.status, call.failure_reason) == ("failed", "NOANWSER")
+    assert signals.names(call.pk)[-1] == ("failed", "NOANWSER")
+
+
+def test_report_in_progress_keeps_polling_then_times_out(sandbox, signals, time_machine):
+    sandbox.inject("in_progress", endpoint="report", times=10)
+    call = send_otp("0771122330", OTP)
+    sent_at = reload(call).sent_at
+
+    sweep_at(time_machine, 16)
+    call = reload(call)
+    assert (call.status, call.poll_count) == ("sent", 1)
+    assert call.next_poll_at == sent_at + timedelta(seconds=30)
+
+    # Early runs (a duplicated task, eager mode) do nothing: the schedule is real time.
+    assert services.poll_call(call.pk) is None
+    assert len(sandbox.requests_for("report")) == 1
+
+    for point in (30, 60, 120):
+        time_machine.move_to(sent_at + timedelta(seconds=point + 1), tick=True)
+        tasks.poll_pending_calls()
+        assert reload(call).status == Call.Status.SENT
+    time_machine.move_to(sent_at + timedelta(seconds=301), tick=True)
+    tasks.poll_pending_calls()
+    call = reload(call)
+    assert (call.status, call.failure_reason) == ("failed", "timeout")
+    assert len(sandbox.requests_for("report")) == 5  # one per POLL_SCHEDULE point
+    assert signals.names(call.pk)[-1] == ("failed", "timeout")
+
+
+def test_voiceotp_poll_command_polls_now(sandbox, time_machine, capsys):
+    call = send_otp("0771122330", OTP)
+    time_machine.move_to(timezone.now() + timedelta(seconds=2), tick=True)  # the call has ended
+    call_command("voiceotp_poll")
+    assert reload(call).status == Call.Status.SUCCESS
+    assert "Polled 1 call(s): 1 success" in capsys.readouterr().out
+
+
+def test_voiceotp_send_command(sandbox, capsys):
+    call_command("voiceotp_send", "0771122330")
+    out = capsys.readouterr().out
+    call = Call.objects.get()
+    assert f"Call {call.pk} to 077****330: sent" in out
+    assert sandbox.calls[0].otp not in out
+
+
+# -- duplicates and races -------------------------------------------------------------------------
+
+
+def test_duplicate_callbacks_change_nothing(sandbox, callbacks_to, signals):
+    sandbox.inject("duplicate_callbacks", endpoint="voiceotp", copies=3)
+    call = send_otp("0771122330", OTP)
+    assert sandbox.wait_for_callbacks()
+    verdicts = sorted(CallbackEvent.objects.values_list("verdict", flat=True))
+    assert verdicts == ["applied", "duplicate", "duplicate"]
+    assert [name for name, *_ in signals.names(call.pk)] == ["changed", "changed", "succeeded"]
+    assert all(code == 200 for code in sandbox.calls[0].callback_responses)
+
+
+def test_callback_before_the_send_returns(sandbox, callbacks_to, signals):
+    sandbox.inject("early_callback", endpoint="voiceotp")
+    call = send_otp("0771122330", OTP)
+    call = reload(call)
+    # The result applied by the callback stands; the send's answer only fills in nothing.
+    assert call.status == Call.Status.SUCCESS
+    assert call.provider_call_id == sandbox.calls[0].call_id
+    assert call.otp == ""
+    assert signals.names(call.pk) == [("changed", "pending", "success"), ("succeeded", None)]
+
+
+def test_duplicated_send_task_places_one_call(sandbox):
+    campaign = Campaign.objects.create(campaign_id="c78af")
+    call = Call.objects.create(campaign=campaign, phone_number="0771122330", otp=OTP)
+    barrier = threading.Barrier(4)
+
+    def run():
+        barrier.wait()
+        tasks.send_call(call.pk)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    tasks.send_call(call.pk)
+    assert len(sandbox.requests_for("voiceotp")) == 1
+    assert reload(call).status == Call.Status.SENT
+
+
+def test_racing_poll_and_callback_fire_one_signal(sandbox, callbacks_to, signals, time_machine):
+    sandbox.configure(call_duration=0.2, callback_delay=0.0)
+    call = send_otp("0771122330", OTP)
+    time_machine.move_to(timezone.now() + timedelta(seconds=16), tick=True)
+    tasks.poll_pending_calls()
+    assert sandbox.wait_for_callbacks()
+    assert [name for name, *_ in signals.names(call.pk)].count("succeeded") == 1
+    assert reload(call).status == Call.Status.SUCCESS
+
+
+# -- faults ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [
+        ("http_error", {"status": 503}),
+        ("garbage", {}),
+        ("rate_limit", {}),
+        ("slow", {"seconds": 1.0}),
+    ],
+)
+def test_retries_with_backoff_then_delivers(sandbox, voiceotp, time_machine, kind, params):
+    voiceotp(TIMEOUT=(1.0, 0.5))
+    time_machine.move_to(timezone.now(), tick=False)  # so the delays read exactly
+    sandbox.inject(kind, endpoint="voiceotp", times=2, **params)
+    call = send_otp("0771122330", OTP)
+    call = reload(call)
+    assert (call.status, call.send_attempts) == ("pending", 1)
+    assert 1 <= (call.next_attempt_at - timezone.now()).total_seconds() <= 2
+
+    tasks.poll_pending_calls()  # not yet due: no retry storm
+    assert len(sandbox.requests_for("voiceotp")) == 1
+
+    sweep_at(time_machine, 2)
+    call = reload(call)
+    assert (call.status, call.send_attempts) == ("pending", 2)
+    assert 2 <= (call.next_attempt_at - timezone.now()).total_seconds() <= 4  # doubled
+
+    sweep_at(time_machine, 4)
+    call = reload(call)
+    assert (call.status, call.send_attempts) == ("sent", 3)
+    assert len(sandbox.requests_for("voiceotp")) == 3
+
+
+def test_connection_refused_is_retried(sandbox, settings, voiceotp, time_machine):
+    sandbox_url = settings.VOICEOTP["API_URL"]
+    voiceotp(API_URL="http://127.0.0.1:9/")
+    call = send_otp("0771122330", OTP)
+    assert reload(call).status == Call.Status.PENDING
+    voiceotp(API_URL=sandbox_url)
+    sweep_at(time_machine, 2)
+    assert reload(call).status == Call.Status.SENT
+
+
+def test_retry_limit_fails_with_a_reason(sandbox, voiceotp, time_machine, signals):
+    voiceotp(SEND_MAX_RETRIES=1)
+    sandbox.inject("http_error", endpoint="voiceotp", times=5, status=500)
+    call = send_otp("0771122330", OTP)
+    sweep_at(time_machine, 2)
+    call = reload(call)
+    assert call.status == Call.Status.FAILED
+    assert call.failure_reason.startswith("provider unavailable: ")
+    assert "HTTP 500" in call.failure_reason
+    assert call.otp == ""
+    assert len(sandbox.requests_for("voiceotp")) == 2
+    assert signals.names(call.pk)[-1][0] == "failed"
+
+
+def test_final_4xx_fails_at_once(sandbox, signals):
+    call = send_otp("0771122330", OTP, campaign="unknown")
+    call = reload(call)
+    assert call.status == Call.Status.FAILED
+    assert call.failure_reason.startswith("rejected: ")
+    assert "HTTP 404" in call.failure_reason
+    assert len(sandbox.requests_for("voiceotp")) == 1
+    assert signals.names(call.pk) == [
+        ("changed", "pending", "failed"),
+        ("failed", call.failure_reason),
+    ]
+
+
+def test_error_under_http_200_fails_at_once(sandbox):
+    sandbox.inject("error_200", endpoint="voiceotp")
+    call = reload(send_otp("0771122330", OTP))
+    assert call.status == Call.Status.FAILED
+    assert "code 404" in call.failure_reason
+
+
+def test_expired_token_is_refreshed_and_the_call_sent(sandbox):
+    send_otp("0771122330", OTP)
+    sandbox.inject("expire_token", endpoint="voiceotp")
+    call = reload(send_otp("0771122331", OTP))
+    assert call.status == Call.Status.SENT
+    assert sandbox.token_requests == 2
+
+
+def test_sweeper_sends_calls_whose_task_was_lost(sandbox, monkeypatch, time_machine):
+    monkeypatch.setattr(services, "enqueue_send", lambda call_id: None)  # the broker is down
+    call = send_otp("0771122330", OTP)
+    assert reload(call).status == Call.Status.PENDING
+    assert tasks.poll_pending_calls()["sent"] == 0  # its task may still come: grace period
+    assert sweep_at(time_machine, 61)["sent"] == 1
+    assert reload(call).status == Call.Status.SENT
+    assert len(sandbox.requests_for("voiceotp")) == 1
+
+
+def test_sweeper_expires_calls_too_old_to_send(sandbox, monkeypatch, time_machine, signals):
+    monkeypatch.setattr(services, "enqueue_send", lambda call_id: None)
+    call = send_otp("0771122330", OTP)
+    assert sweep_at(time_machine, 301)["expired"] == 1
+    call = reload(call)
+    assert (call.status, call.failure_reason, call.otp) == ("failed", "expired", "")
+    assert sandbox.requests_for("voiceotp") == []
+    assert signals.names(call.pk)[-1] == ("failed", "expired")
+
+
+def test_broker_down_at_enqueue_is_not_an_error(sandbox, monkeypatch, caplog):
+    def broken_delay(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.send_call, "delay", broken_delay)
+    call = send_otp("0771122330", OTP)
+    assert reload(call).status == Call.Status.PENDING
+    assert "the sweeper will send it" in caplog.text
+
+
+# -- signals and secrets --------------------------------------------------------------------------
+
+
+def test_a_receiver_that_raises_breaks_nothing(sandbox, callbacks_to, signals, caplog):
+    def broken(**kwargs):
+        raise RuntimeError("receiver bug")
+
+    call_succeeded.connect(broken, weak=False, dispatch_uid="broken")
+    try:
+        call = send_otp("0771122330", OTP)
+        assert sandbox.wait_for_callbacks()
+    finally:
+        call_succeeded.disconnect(dispatch_uid="broken")
+    assert reload(call).status == Call.Status.SUCCESS
+    assert sandbox.calls[0].callback_responses == [200]
+    assert ("succeeded", None) in signals.names(call.pk)  # the other receivers still ran
+    assert "receiver bug" in caplog.text
+
+
+def test_no_otp_or_keypress_in_logs(sandbox, callbacks_to, caplog, time_machine):
+    caplog.set_level(logging.DEBUG)
+    sandbox.inject("http_error", endpoint="voiceotp", status=502)
+    call = send_otp("0771122330", OTP)
+    sweep_at(time_machine, 2)
+    assert sandbox.wait_for_callbacks()
+    assert reload(call).status == Call.Status.SUCCESS
+    assert "077****330" in caplog.text
+    for secret in (OTP, "30511f666-f888-411b-a6e0-11111fb6gg7a", sandbox_token(sandbox)):
+        assert secret not in caplog.text
+    assert OTP not in repr(reload(call)) and OTP not in str(reload(call))
+
+
+def sandbox_token(sandbox):
+    from django_voiceotp.sandbox.constants import ACCESS_TOKEN
+
+    return ACCESS_TOKEN

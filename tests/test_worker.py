@@ -1,0 +1,99 @@
+"""The pipeline with a real Celery worker (in-memory broker) instead of eager mode."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from django_voiceotp import send_otp, tasks
+from django_voiceotp.models import Call, Campaign
+from django_voiceotp.signals import call_failed, call_succeeded
+
+from .celery_app import app
+
+OTP = "482915"
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def worker(sandbox, voiceotp):
+    voiceotp(POLL_SCHEDULE=(0.5, 1.0, 2.0, 4.0), SEND_RETRY_BACKOFF=0.2)
+    app.conf.task_always_eager = False
+    try:
+        with start_worker(
+            app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10
+        ):
+            yield
+    finally:
+        app.conf.task_always_eager = True
+
+
+class Finished:
+    """Waits for the final signal of calls, with a bound."""
+
+    def __init__(self):
+        self.calls = []
+        self._event = threading.Event()
+        self.expected = 1
+
+    def __call__(self, sender, call, **kwargs):
+        self.calls.append((call.pk, call.status))
+        if len(self.calls) >= self.expected:
+            self._event.set()
+
+    def wait(self, expected=1, timeout=20):
+        self.expected = expected
+        if len(self.calls) >= expected:
+            return True
+        return self._event.wait(timeout)
+
+
+@pytest.fixture
+def finished():
+    recorder = Finished()
+    call_succeeded.connect(recorder, weak=False, dispatch_uid="finished-ok")
+    call_failed.connect(recorder, weak=False, dispatch_uid="finished-ko")
+    yield recorder
+    call_succeeded.disconnect(dispatch_uid="finished-ok")
+    call_failed.disconnect(dispatch_uid="finished-ko")
+
+
+def test_worker_sends_and_polls_to_the_result(worker, sandbox, finished):
+    call = send_otp("0771122330", OTP)
+    assert finished.wait()
+    assert finished.calls == [(call.pk, "success")]
+    call.refresh_from_db()
+    assert call.status == "success" and call.poll_count >= 1
+    assert len(sandbox.requests_for("voiceotp")) == 1
+
+
+def test_worker_with_callbacks_fires_one_signal_per_call(worker, sandbox, callbacks_to, finished):
+    calls = [send_otp(f"077112233{digit}", OTP) for digit in (0, 1, 9)]
+    assert finished.wait(expected=3)
+    sandbox.wait_for_callbacks()
+    time.sleep(1.5)  # let any late poll run: it must not fire a second signal
+    assert sorted(finished.calls) == sorted(
+        [(calls[0].pk, "success"), (calls[1].pk, "success"), (calls[2].pk, "failed")]
+    )
+
+
+def test_worker_retries_with_backoff(worker, sandbox, finished):
+    sandbox.inject("http_error", endpoint="voiceotp", times=2, status=503)
+    call = send_otp("0771122330", OTP)
+    assert finished.wait()
+    call.refresh_from_db()
+    assert (call.status, call.send_attempts) == ("success", 3)
+    assert len(sandbox.requests_for("voiceotp")) == 3
+
+
+def test_duplicated_tasks_on_a_worker_place_one_call(worker, sandbox, finished):
+    campaign = Campaign.objects.create(campaign_id="c78af")
+    call = Call.objects.create(campaign=campaign, phone_number="0771122330", otp=OTP)
+    for _ in range(3):
+        tasks.send_call.delay(call.pk)
+    assert finished.wait()
+    assert len(sandbox.requests_for("voiceotp")) == 1
