@@ -371,3 +371,11 @@ def sandbox_token(sandbox):
     from django_voiceotp.sandbox.constants import ACCESS_TOKEN
 
     return ACCESS_TOKEN
+
+
+def test_retry_delays_grow_exponentially_with_jitter(voiceotp):
+    voiceotp(SEND_RETRY_BACKOFF=2, SEND_RETRY_BACKOFF_MAX=20)
+    for attempt, ceiling in [(1, 2), (2, 4), (3, 8), (4, 16), (5, 20), (9, 20)]:
+        delays = {services.retry_delay(attempt) for _ in range(50)}
+        assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
+        assert len(delays) > 1  # jittered: failed sends do not all come back at once
