@@ -70,3 +70,5 @@ VOICEOTP = {
 
 LOGGING_CONFIG = None
 CELERY_BROKER_URL = "memory://"
+# The in-memory transport polls its queues; the default second makes worker tests wait for nothing.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.05}

@@ -19,9 +19,9 @@ OTP = "482915"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def worker(sandbox, voiceotp):
-    voiceotp(POLL_SCHEDULE=(0.5, 1.0, 2.0, 4.0), SEND_RETRY_BACKOFF=0.2)
+@pytest.fixture(scope="module")
+def _running_worker():
+    """One worker for the module: starting and stopping one costs seconds."""
     app.conf.task_always_eager = False
     try:
         with start_worker(
@@ -30,6 +30,12 @@ def worker(sandbox, voiceotp):
             yield
     finally:
         app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def worker(_running_worker, sandbox, voiceotp):
+    # Settings are read when a task runs, so each test's values reach the running worker.
+    voiceotp(POLL_SCHEDULE=(0.5, 1.0, 2.0, 4.0), SEND_RETRY_BACKOFF=0.2)
 
 
 class Finished:
