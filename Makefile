@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
 
-.PHONY: venv demo test test-fast lint format bench tox clean
+.PHONY: venv demo test test-production test-fast lint format bench tox clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ demo: venv
 
 test: venv
 	$(VENV)/bin/pytest
+	$(MAKE) test-production
+
+# PostgreSQL, Redis, gunicorn and Celery worker processes, started by the tests (README).
+test-production: venv
+	$(VENV)/bin/pytest tests/production --ds=tests.production.settings -p no:cacheprovider
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -36,6 +36,19 @@ DEFAULTS: dict[str, Any] = {
     "OTP_MAX_AGE": 300,
     "PENDING_GRACE": 60,
     "POLL_SCHEDULE": (15, 30, 60, 120, 300),
+    # Verification (request_code / verify_code)
+    "CODE_LENGTH": 6,
+    "CODE_TTL": 300,
+    "MAX_ATTEMPTS": 5,
+    # Abuse limits: every refused request raises RateLimited and places no call.
+    "RESEND_COOLDOWN": 60,
+    "SENDS_PER_NUMBER_PER_HOUR": 5,
+    "SENDS_PER_NUMBER_PER_DAY": 10,
+    "SENDS_PER_IP_PER_HOUR": 20,
+    "ALLOWED_COUNTRY_CODES": (84,),
+    "DENIED_PREFIXES": ("+841900",),
+    "TRUSTED_PROXY_HEADER": None,
+    "LIMITS_CACHE_ALIAS": "default",
 }
 
 REQUIRED = ("API_URL", "SECRET_KEY")

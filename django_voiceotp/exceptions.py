@@ -67,3 +67,23 @@ class ProviderRejected(ProviderError):
 
 class AuthenticationFailed(ProviderRejected):
     """The provider refused the secret key, or refused a freshly issued token."""
+
+
+class PhoneNumberNotAllowed(InvalidPhoneNumber):
+    """A valid number this site does not call: a country not allowed, or a denied prefix."""
+
+
+class RateLimited(VoiceOTPError):
+    """A code was refused by an abuse limit; no call was placed.
+
+    ``retry_after`` is how many seconds to wait before asking again; ``limit`` names the limit
+    (``cooldown``, ``number_hour``, ``number_day`` or ``ip_hour``).
+    """
+
+    def __init__(self, retry_after: int, *, limit: str = "") -> None:
+        self.retry_after = retry_after
+        self.limit = limit
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"Too many codes requested ({self.limit}); retry in {self.retry_after} s."

@@ -1,6 +1,8 @@
-"""Campaign, Call and CallbackEvent: what was asked of the provider and what it answered."""
+"""Campaign, Call, CallbackEvent, Verification: what was asked, answered and checked."""
 
 from __future__ import annotations
+
+import uuid
 
 from django.db import models
 from django.utils import timezone
@@ -168,3 +170,82 @@ class CallbackEvent(models.Model):
 
     def __str__(self) -> str:
         return f"Callback {self.pk} ({self.verdict})"
+
+
+class VerificationQuerySet(models.QuerySet):
+    def for_phone_number(self, phone_number: str) -> VerificationQuerySet:
+        return self.filter(phone_number=phone_number)
+
+    def pending(self, now=None) -> VerificationQuerySet:
+        """Codes that can still be checked: neither used, locked, replaced nor expired."""
+        return self.filter(state=Verification.State.PENDING, expires_at__gt=now or timezone.now())
+
+
+class Verification(models.Model):
+    """One code sent to one number, and what became of it. Only a keyed hash of the code is kept."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        VERIFIED = "verified", _("verified")
+        LOCKED = "locked", _("locked (too many wrong codes)")
+        SUPERSEDED = "superseded", _("superseded by a newer code")
+
+    # Random, so the id a client holds tells nothing about other verifications.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    phone_number = models.CharField(
+        _("phone number"), max_length=32, help_text=_("Normalised, as sent to the provider.")
+    )
+    code_hash = models.CharField(
+        _("code hash"),
+        max_length=128,
+        editable=False,
+        help_text=_("HMAC of the code under a key derived from SECRET_KEY; never the code."),
+    )
+    call = models.ForeignKey(
+        Call,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="verifications",
+        verbose_name=_("call"),
+        help_text=_("The call that reads the code."),
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(
+        _("wrong attempts"), default=0, help_text=_("Wrong codes tried against this one.")
+    )
+    client_ip = models.GenericIPAddressField(
+        _("client IP"), null=True, blank=True, help_text=_("Who asked for the code, if known.")
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(
+        _("expires"), help_text=_("After this the code is refused even if right.")
+    )
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+
+    objects = VerificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("verification")
+        verbose_name_plural = _("verifications")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["phone_number", "created_at"], name="voiceotp_verif_phone_idx"),
+            models.Index(fields=["created_at"], name="voiceotp_verif_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Verification of {self.masked_phone_number} ({self.state})"
+
+    def __repr__(self) -> str:
+        return f"<Verification {self.pk} {self.state} {self.masked_phone_number}>"
+
+    @property
+    def masked_phone_number(self) -> str:
+        return mask_phone_number(self.phone_number)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.state == self.State.PENDING and self.expires_at <= timezone.now()

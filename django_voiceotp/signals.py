@@ -11,3 +11,19 @@ call_succeeded = Signal()
 #: A call ended in failure. kwargs: ``call``, ``reason`` (the provider's raw status, or
 #: ``expired``, ``timeout``, ``rejected: ...``, ``provider unavailable: ...``).
 call_failed = Signal()
+
+#: A code was generated and its call stored, after the transaction commits.
+#: ``sender=Verification``; kwargs: ``verification``.
+code_requested = Signal()
+
+#: A code was checked and was right: the number is verified. kwargs: ``verification``.
+code_verified = Signal()
+
+#: A code was checked and refused. kwargs: ``verification``, ``reason`` (a
+#: :class:`~django_voiceotp.verification.CheckResult`: ``WRONG_CODE``, ``EXPIRED``, ``USED``,
+#: ``LOCKED`` or ``SUPERSEDED``).
+code_failed = Signal()
+
+#: A code took ``MAX_ATTEMPTS`` wrong tries and is dead; sent once per code.
+#: kwargs: ``verification``.
+code_locked = Signal()

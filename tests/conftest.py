@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.core.cache import cache
 
@@ -10,6 +12,11 @@ from django_voiceotp.signals import call_failed, call_status_changed, call_succe
 from . import celery_app  # noqa: F401  (the Celery app the tasks run on)
 
 SANDBOX_SECRET_KEY = "30511f666-f888-411b-a6e0-11111fb6gg7a"
+
+# The production tier (PostgreSQL, Redis, gunicorn, Celery workers) runs as its own session with
+# its own settings: ``pytest tests/production --ds=tests.production.settings`` (``make test``).
+if os.environ.get("DJANGO_SETTINGS_MODULE") != "tests.production.settings":
+    collect_ignore = ["production"]
 
 
 @pytest.fixture(autouse=True)

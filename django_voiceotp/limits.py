@@ -1,0 +1,197 @@
+"""Abuse limits on codes sent: which numbers may be called, how often, and from which client.
+
+Voice calls cost money and are what toll fraudsters abuse most, so every limit is on by default.
+Counters live in the Django cache named by ``LIMITS_CACHE_ALIAS`` and change only through its
+atomic operations (``add``, ``incr``, ``decr``), so they hold across processes and machines as
+long as that cache is shared (Redis, Memcached, the database cache; not LocMemCache).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import phonenumbers
+from django.core.cache import caches
+
+from .conf import voiceotp_settings
+from .exceptions import PhoneNumberNotAllowed, RateLimited
+
+KEY_PREFIX = "voiceotp:limit"
+
+#: Number types phonenumbers can tell apart that a passcode call never needs to reach: calling
+#: them costs the caller, which is the whole point of toll fraud.
+REFUSED_NUMBER_TYPES = (phonenumbers.PhoneNumberType.PREMIUM_RATE,)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``count`` sends per ``window`` seconds for one subject (a number or a client)."""
+
+    name: str
+    subject: str
+    count: int
+    window: int
+
+
+# -- which numbers -------------------------------------------------------------------------------
+
+
+def check_destination(number: phonenumbers.PhoneNumber) -> None:
+    """Refuse numbers this site does not call.
+
+    :raises PhoneNumberNotAllowed: for a country outside ``ALLOWED_COUNTRY_CODES``, a number
+        starting with one of ``DENIED_PREFIXES`` (E.164, e.g. ``+841900``), or a premium-rate one.
+    """
+    allowed = voiceotp_settings.ALLOWED_COUNTRY_CODES
+    if allowed is not None and number.country_code not in {int(code) for code in allowed}:
+        raise PhoneNumberNotAllowed("Numbers of this country cannot be called.")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if any(e164.startswith(prefix) for prefix in voiceotp_settings.DENIED_PREFIXES or ()):
+        raise PhoneNumberNotAllowed("This number cannot be called.")
+    if phonenumbers.number_type(number) in REFUSED_NUMBER_TYPES:
+        raise PhoneNumberNotAllowed("Premium-rate numbers cannot be called.")
+
+
+# -- how often -----------------------------------------------------------------------------------
+
+
+def send_limits(phone_number: str, client_ip: str | None = None) -> list[Limit]:
+    """The counters one send uses, most general first. A limit set to 0 or None is off."""
+    day, hour = 24 * 3600, 3600
+    candidates = [
+        Limit("ip_hour", ip_subject(client_ip), voiceotp_settings.SENDS_PER_IP_PER_HOUR, hour)
+        if client_ip
+        else None,
+        Limit("number_day", phone_number, voiceotp_settings.SENDS_PER_NUMBER_PER_DAY, day),
+        Limit("number_hour", phone_number, voiceotp_settings.SENDS_PER_NUMBER_PER_HOUR, hour),
+    ]
+    return [limit for limit in candidates if limit and limit.count]
+
+
+@contextmanager
+def consume_send(phone_number: str, client_ip: str | None = None) -> Iterator[None]:
+    """Count one send to ``phone_number`` from ``client_ip``, or raise ``RateLimited``.
+
+    Every limit is tried, so the ``retry_after`` of a refusal is the longest wait among those
+    that refuse. A refused request uses none of its quota, and neither does one whose body
+    raises (the call was not placed): what was counted is given back.
+
+    :raises RateLimited: before the body runs; nothing should be sent then.
+    """
+    cache = _cache()
+    now = time.time()
+    taken: list[str] = []
+    waits: list[tuple[int, str]] = []
+
+    cooldown = voiceotp_settings.RESEND_COOLDOWN
+    cooldown_key = _key("cooldown", phone_number)
+    if cooldown:
+        # add() is atomic: of two requests at once, one sets the key and the other is refused.
+        if cache.add(cooldown_key, now, timeout=math.ceil(cooldown)):
+            taken.append(cooldown_key)
+        else:
+            started = cache.get(cooldown_key)
+            started = started if isinstance(started, (int, float)) else now
+            waits.append((_seconds(started + cooldown - now), "cooldown"))
+
+    for limit in send_limits(phone_number, client_ip):
+        key, window_end = _window_key(limit, now)
+        # The key outlives its window a little, so a late incr never finds it gone mid-window.
+        cache.add(key, 0, timeout=math.ceil(window_end - now) + 60)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # evicted between add and incr: count from here
+            cache.add(key, 1, timeout=math.ceil(window_end - now) + 60)
+            count = 1
+        taken.append(key)
+        if count > limit.count:
+            waits.append((_seconds(window_end - now), limit.name))
+
+    if waits:
+        _give_back(cache, taken, cooldown_key)
+        retry_after, name = max(waits)
+        raise RateLimited(retry_after, limit=name)
+    try:
+        yield
+    except BaseException:
+        _give_back(cache, taken, cooldown_key)
+        raise
+
+
+def retry_after(phone_number: str | None = None, client_ip: str | None = None) -> int | None:
+    """Seconds until a send would be allowed, or None if it would be now. Changes nothing.
+
+    A read, not a reservation: ``consume_send`` still decides. DRF throttles use it to refuse
+    early what would be refused anyway.
+    """
+    cache = _cache()
+    now = time.time()
+    waits = []
+    if phone_number and voiceotp_settings.RESEND_COOLDOWN:
+        started = cache.get(_key("cooldown", phone_number))
+        if isinstance(started, (int, float)):
+            waits.append(_seconds(started + voiceotp_settings.RESEND_COOLDOWN - now))
+    limits = send_limits(phone_number or "", client_ip)
+    for limit in limits:
+        if limit.name.startswith("number") and not phone_number:
+            continue
+        key, window_end = _window_key(limit, now)
+        if (cache.get(key) or 0) >= limit.count:
+            waits.append(_seconds(window_end - now))
+    return max(waits) if waits else None
+
+
+def ip_subject(client_ip: str) -> str:
+    """What an address is counted as: itself for IPv4; its /64 for IPv6, since one subscriber
+    usually holds a whole /64 and could otherwise switch address for every request."""
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return client_ip
+    if address.version == 6:
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _window_key(limit: Limit, now: float) -> tuple[str, float]:
+    """Fixed windows (clock hours, UTC days): one counter per window, no history to keep.
+
+    Across a window's end a subject may get up to twice its count in a short time; the
+    per-number cooldown still spaces those calls.
+    """
+    window_start = now // limit.window * limit.window
+    key = f"{_key(limit.name, limit.subject)}:{int(window_start)}"
+    return key, window_start + limit.window
+
+
+def _key(name: str, subject: str) -> str:
+    # Hashed: cache keys must be short and plain, and the cache need not hold phone numbers.
+    digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
+    return f"{KEY_PREFIX}:{name}:{digest}"
+
+
+def _give_back(cache, taken: list[str], cooldown_key: str) -> None:
+    for key in taken:
+        if key == cooldown_key:
+            cache.delete(key)
+        else:
+            try:
+                cache.decr(key)
+            except ValueError:  # expired meanwhile: nothing left to give back
+                pass
+
+
+def _seconds(value: float) -> int:
+    return max(1, math.ceil(value))
+
+
+def _cache():
+    return caches[voiceotp_settings.LIMITS_CACHE_ALIAS]

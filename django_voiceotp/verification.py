@@ -1,0 +1,268 @@
+"""Verifying a phone number: ``request_code`` calls it with a code, ``verify_code`` checks it.
+
+Only a keyed hash of a code is stored; checks compare in constant time, count wrong tries and
+change state with guarded updates, so a code verifies once however many checks run at once.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import ipaddress
+import logging
+import secrets
+from datetime import timedelta
+from functools import partial
+from uuid import UUID
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from . import limits
+from .conf import voiceotp_settings
+from .exceptions import InvalidOTP
+from .models import Campaign, Verification
+from .phone import mask_phone_number, normalize_phone_number, parse_phone_number
+from .services import resolve_campaign, send_otp
+from .signals import code_failed, code_locked, code_requested, code_verified
+
+logger = logging.getLogger("django_voiceotp")
+
+# Keys the code hash to this purpose: the same SECRET_KEY signs sessions and other things.
+CODE_HASH_SALT = "django_voiceotp.verification.code"
+
+
+class CheckResult(enum.Enum):
+    """What a check of a code found. Only ``VERIFIED`` is true in a boolean context."""
+
+    VERIFIED = "verified"
+    #: The code is not the one sent; the try counts towards ``MAX_ATTEMPTS``.
+    WRONG_CODE = "wrong_code"
+    #: Older than ``CODE_TTL``.
+    EXPIRED = "expired"
+    #: It verified once already.
+    USED = "used"
+    #: ``MAX_ATTEMPTS`` wrong tries were made: the code is dead.
+    LOCKED = "locked"
+    #: A newer code was requested for the number.
+    SUPERSEDED = "superseded"
+    #: No code was requested for this number (or this verification is not of this number).
+    NOT_FOUND = "not_found"
+
+    def __bool__(self) -> bool:
+        return self is CheckResult.VERIFIED
+
+
+# -- codes ---------------------------------------------------------------------------------------
+
+
+def generate_code(length: int | None = None) -> str:
+    """A code of ``length`` (default ``CODE_LENGTH``) random digits, as a string: leading zeros
+    are digits like any other."""
+    length = length or voiceotp_settings.CODE_LENGTH
+    return "".join(secrets.choice("0123456789") for _ in range(length))
+
+
+def hash_code(code: str, *, context: str, secret: str | None = None) -> str:
+    """HMAC-SHA256 of ``code`` under a key derived from ``SECRET_KEY``.
+
+    ``context`` (the verification's id) binds the hash to one row, so equal codes hash apart
+    and a hash copied to another row verifies nothing.
+    """
+    return salted_hmac(
+        CODE_HASH_SALT, f"{context}:{code}", secret=secret, algorithm="sha256"
+    ).hexdigest()
+
+
+def code_matches(code: str, code_hash: str, *, context: str) -> bool:
+    """Compare in constant time; keys in ``SECRET_KEY_FALLBACKS`` still verify during a rotation."""
+    secrets_to_try = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return any(
+        hmac.compare_digest(hash_code(code, context=context, secret=secret), code_hash)
+        for secret in secrets_to_try
+    )
+
+
+# -- requesting a code ---------------------------------------------------------------------------
+
+
+def request_code(
+    phone_number: str,
+    *,
+    campaign: Campaign | str | None = None,
+    client_ip: str | None = None,
+) -> Verification:
+    """Call ``phone_number`` with a new code; earlier pending codes for the number stop working.
+
+    :param phone_number: any common spelling.
+    :param campaign: as for :func:`~django_voiceotp.send_otp`.
+    :param client_ip: the address asking, counted against ``SENDS_PER_IP_PER_HOUR``.
+    :raises InvalidPhoneNumber: (``PhoneNumberNotAllowed`` for a number this site does not call).
+    :raises RateLimited: with ``retry_after`` seconds, when a limit refuses; no call is placed.
+    :raises CampaignUnavailable: as ``send_otp``.
+    """
+    if client_ip is not None:
+        client_ip = str(ipaddress.ip_address(client_ip))  # ValueError for anything else
+    limits.check_destination(parse_phone_number(phone_number))
+    phone_number = normalize_phone_number(phone_number)
+    resolved_campaign = resolve_campaign(campaign)
+    code = generate_code()
+
+    # Counted first and given back if anything below fails, so a refusal places no call.
+    with limits.consume_send(phone_number, client_ip), transaction.atomic():
+        now = timezone.now()
+        Verification.objects.filter(
+            phone_number=phone_number, state=Verification.State.PENDING
+        ).update(state=Verification.State.SUPERSEDED)
+        verification = Verification(
+            phone_number=phone_number,
+            client_ip=client_ip,
+            created_at=now,
+            expires_at=now + timedelta(seconds=voiceotp_settings.CODE_TTL),
+        )
+        verification.code_hash = hash_code(code, context=str(verification.pk))
+        verification.call = send_otp(phone_number, code, campaign=resolved_campaign)
+        verification.save(force_insert=True)
+        _log(verification, "code requested")
+        _announce(code_requested, verification)
+    return verification
+
+
+# -- checking a code -----------------------------------------------------------------------------
+
+
+def verify_code(
+    phone_number: str, code: str, *, verification: Verification | UUID | str | None = None
+) -> bool:
+    """True when ``code`` is the code last sent to ``phone_number``, still valid and unused.
+
+    A code verifies once; it expires after ``CODE_TTL`` seconds and dies after ``MAX_ATTEMPTS``
+    wrong tries. :func:`check_code` says why a check failed.
+
+    :param verification: check this verification (or its id) rather than the number's latest.
+    """
+    return check_code(phone_number, code, verification=verification) is CheckResult.VERIFIED
+
+
+def check_code(
+    phone_number: str, code: str, *, verification: Verification | UUID | str | None = None
+) -> CheckResult:
+    """Check ``code`` like :func:`verify_code`, returning what was found.
+
+    :raises InvalidPhoneNumber: when ``phone_number`` is not a number at all.
+    :raises InvalidOTP: when ``code`` is not a string (an int would have lost its leading zeros).
+    """
+    if not isinstance(code, str):
+        raise InvalidOTP("The code must be a string of digits.")
+    phone_number = normalize_phone_number(phone_number)
+    found = _find(phone_number, verification)
+    if found is None:
+        logger.info("Code checked for %s: none was requested.", mask_phone_number(phone_number))
+        return CheckResult.NOT_FOUND
+    return _check(found, code.strip())
+
+
+def _find(phone_number: str, verification: Verification | UUID | str | None):
+    queryset = Verification.objects.filter(phone_number=phone_number)
+    if verification is None:
+        return queryset.order_by("-created_at").first()
+    pk = verification.pk if isinstance(verification, Verification) else verification
+    try:
+        return queryset.filter(pk=pk).first()
+    except (ValidationError, ValueError):  # not a UUID
+        return None
+
+
+def _check(verification: Verification, code: str) -> CheckResult:
+    now = timezone.now()
+    max_attempts = voiceotp_settings.MAX_ATTEMPTS
+    refusal = _refusal(verification, now, max_attempts)
+    if refusal is not None:
+        return _failed(verification, refusal)
+
+    # Each write is guarded by the state it expects: of two checks at once, the database lets
+    # one through and the other updates nothing, whatever the isolation level.
+    still_pending = Verification.objects.filter(
+        pk=verification.pk,
+        state=Verification.State.PENDING,
+        expires_at__gt=now,
+        attempts__lt=max_attempts,
+    )
+    if code_matches(code, verification.code_hash, context=str(verification.pk)):
+        if still_pending.update(state=Verification.State.VERIFIED, verified_at=now):
+            verification.state = Verification.State.VERIFIED
+            verification.verified_at = now
+            _log(verification, "verified")
+            _announce(code_verified, verification)
+            return CheckResult.VERIFIED
+    elif still_pending.update(attempts=F("attempts") + 1):
+        locked = Verification.objects.filter(
+            pk=verification.pk, state=Verification.State.PENDING, attempts__gte=max_attempts
+        ).update(state=Verification.State.LOCKED)
+        verification.refresh_from_db(fields=["attempts", "state"])
+        if locked:
+            _log(verification, "locked")
+            _announce(code_locked, verification)
+        return _failed(verification, CheckResult.WRONG_CODE)
+
+    # Another check changed the code meanwhile: report what it became.
+    verification.refresh_from_db(fields=["attempts", "state"])
+    refusal = _refusal(verification, now, max_attempts)
+    return _failed(verification, CheckResult.LOCKED if refusal is None else refusal)
+
+
+def _refusal(verification: Verification, now, max_attempts: int) -> CheckResult | None:
+    if verification.state == Verification.State.VERIFIED:
+        return CheckResult.USED
+    if verification.state == Verification.State.SUPERSEDED:
+        return CheckResult.SUPERSEDED
+    if verification.state == Verification.State.LOCKED or verification.attempts >= max_attempts:
+        return CheckResult.LOCKED
+    if verification.expires_at <= now:
+        return CheckResult.EXPIRED
+    return None
+
+
+def _failed(verification: Verification, reason: CheckResult) -> CheckResult:
+    _log(verification, f"check failed: {reason.value}")
+    _announce(code_failed, verification, reason=reason)
+    return reason
+
+
+# -- signals and logs ----------------------------------------------------------------------------
+
+
+def _announce(signal, verification: Verification, **kwargs) -> None:
+    transaction.on_commit(partial(_send_robust, signal, verification, kwargs))
+
+
+def _send_robust(signal, verification: Verification, kwargs: dict) -> None:
+    for receiver, result in signal.send_robust(
+        sender=Verification, verification=verification, **kwargs
+    ):
+        if isinstance(result, Exception):
+            logger.error(
+                "Signal receiver %r raised; the verification is saved regardless.",
+                receiver,
+                exc_info=result,
+            )
+
+
+def _log(verification: Verification, event: str) -> None:
+    # The code never appears here: only the id, a masked number and counts.
+    logger.info(
+        "Verification %s %s (phone %s, attempts %s)",
+        verification.pk,
+        event,
+        verification.masked_phone_number,
+        verification.attempts,
+        extra={
+            "verification_id": str(verification.pk),
+            "phone": verification.masked_phone_number,
+            "event": event,
+        },
+    )
