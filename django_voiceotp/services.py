@@ -12,10 +12,12 @@ from django.core import signing
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .client import CallOutcome, CallReport, ProviderClient, StartedCall
 from .conf import voiceotp_settings
 from .exceptions import (
+    CallAgainRefused,
     CampaignUnavailable,
     InvalidOTP,
     InvalidPhoneNumber,
@@ -68,6 +70,47 @@ def send_otp(phone_number: str, otp: str, *, campaign: Campaign | str | None = N
     _log(call, "created")
     transaction.on_commit(partial(enqueue_send, call.pk))
     return call
+
+
+def call_again(call: Call) -> Call:
+    """Place ``call`` once more, as a new call reading the same passcode; the old one fails.
+
+    Possible only while the passcode is still stored, i.e. the provider has not accepted the call
+    (it is erased then), and is younger than ``OTP_MAX_AGE``: a new passcode needs the host
+    project. The old call fails with reason ``replaced by call N``, so the sweeper cannot send it
+    as well.
+
+    :raises CallAgainRefused: saying why, in the active language (an operator reads it).
+    """
+    call.refresh_from_db()
+    if not call.otp:
+        raise CallAgainRefused(
+            gettext(
+                "its passcode is no longer stored (it is erased once the provider accepts the "
+                "call); the person must ask for a new code."
+            )
+        )
+    if call.created_at < timezone.now() - timedelta(seconds=voiceotp_settings.OTP_MAX_AGE):
+        raise CallAgainRefused(gettext("its passcode is too old to be of use."))
+    with transaction.atomic():
+        new_call = send_otp(call.phone_number, call.otp, campaign=call.campaign)
+        now = timezone.now()
+        replaced = {
+            "status": Call.Status.FAILED,
+            "failure_reason": f"replaced by call {new_call.pk}",
+            "otp": "",
+            "finished_at": now,
+            "next_attempt_at": None,
+            "updated_at": now,
+        }
+        # Only from pending (not _fail, which also fails a sent call): if the provider accepted
+        # the old call meanwhile, raising rolls the new one back, unsent.
+        if not Call.objects.filter(pk=call.pk, status=Call.Status.PENDING).update(**replaced):
+            raise CallAgainRefused(gettext("it was sent to the provider meanwhile."))
+        for name, value in replaced.items():
+            setattr(call, name, value)
+        _announce(call, Call.Status.PENDING, Call.Status.FAILED)
+    return new_call
 
 
 def resolve_campaign(campaign: Campaign | str | None) -> Campaign:

@@ -56,6 +56,8 @@ DATABASES = {
         "OPTIONS": {"timeout": 30},
     }
 }
+# Fast hashing: the admin tests log users in; what a hasher costs is no concern here.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_TASK_ALWAYS_EAGER = True

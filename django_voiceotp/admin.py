@@ -1,0 +1,375 @@
+"""The Django admin: campaigns and their results, calls and their history, callback events.
+
+Nothing here shows a passcode or a keypress: ``Call.otp`` is in no field, list or form, and
+callback payloads are stored with the keypress already redacted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from . import reports, services
+from .exceptions import VoiceOTPError
+from .models import Call, CallbackEvent, Campaign
+from .phone import normalize_phone_number
+
+#: Days counted by the campaign list's "last 7 days" columns.
+RECENT_DAYS = 7
+#: Periods the campaign summary page offers, in days.
+SUMMARY_PERIODS = (7, 14, 30, 90)
+DEFAULT_SUMMARY_PERIOD = 14
+
+# A body that was not JSON is shown as received, except a keypress in any common spelling.
+KEYPRESS_IN_TEXT = re.compile(r"""(keypress["']?\s*[:=]\s*["']?)[^"'&,}\s]*""", re.IGNORECASE)
+
+
+class VoiceOTPMedia:
+    css = {"all": ("django_voiceotp/admin.css",)}
+
+
+def _dash(value):
+    return "—" if value in (None, "") else value
+
+
+# -- campaigns -----------------------------------------------------------------------------------
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "campaign_id",
+        "is_active",
+        "recent_calls",
+        "recent_success_rate",
+        "summary_link",
+    )
+    list_filter = ("is_active",)
+    search_fields = ("name", "campaign_id")
+    readonly_fields = ("created_at", "updated_at", "summary_link")
+    fields = ("campaign_id", "name", "is_active", "summary_link", "created_at", "updated_at")
+    Media = VoiceOTPMedia
+
+    def get_queryset(self, request):
+        # Counted in the one query of the list, however many campaigns it shows.
+        recent = Q(calls__created_at__gte=timezone.now() - timedelta(days=RECENT_DAYS))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                recent_total=Count("calls", filter=recent),
+                recent_success=Count("calls", filter=recent & Q(calls__status=Call.Status.SUCCESS)),
+                recent_failed=Count("calls", filter=recent & Q(calls__status=Call.Status.FAILED)),
+            )
+        )
+
+    @admin.display(description=_("calls, last 7 days"), ordering="recent_total")
+    def recent_calls(self, campaign):
+        return campaign.recent_total
+
+    @admin.display(description=_("success rate, last 7 days"))
+    def recent_success_rate(self, campaign):
+        rate = reports.success_rate(campaign.recent_success, campaign.recent_failed)
+        return "—" if rate is None else f"{rate:.0%}"
+
+    @admin.display(description=_("summary"))
+    def summary_link(self, campaign):
+        if campaign.pk is None:
+            return "—"
+        url = reverse("admin:django_voiceotp_campaign_summary", args=[campaign.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Calls per day"))
+
+    def get_urls(self):
+        summary = path(
+            "<path:object_id>/summary/",
+            self.admin_site.admin_view(self.summary_view),
+            name="django_voiceotp_campaign_summary",
+        )
+        return [summary, *super().get_urls()]
+
+    def summary_view(self, request, object_id):
+        campaign = get_object_or_404(Campaign, pk=object_id)
+        if not self.has_view_permission(request, campaign):
+            raise PermissionDenied
+        try:
+            period = int(request.GET.get("days", DEFAULT_SUMMARY_PERIOD))
+        except ValueError:
+            period = DEFAULT_SUMMARY_PERIOD
+        if period not in SUMMARY_PERIODS:
+            period = DEFAULT_SUMMARY_PERIOD
+        days = reports.daily_stats(campaign, period)
+        total = sum(day.total for day in days)
+        success = sum(day.success for day in days)
+        failed = sum(day.failed for day in days)
+        rate = reports.success_rate(success, failed)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Calls per day: %(campaign)s") % {"campaign": campaign},
+            "campaign": campaign,
+            "period": period,
+            "periods": SUMMARY_PERIODS,
+            "days": list(reversed(days)),
+            "chart": reports.build_chart(days),
+            "total": total,
+            "success": success,
+            "failed": failed,
+            "in_progress": total - success - failed,
+            "rate": "—" if rate is None else f"{rate:.0%}",
+            "calls_url": reverse("admin:django_voiceotp_call_changelist")
+            + f"?campaign__id__exact={campaign.pk}",
+        }
+        return TemplateResponse(request, "admin/django_voiceotp/campaign/summary.html", context)
+
+
+# -- calls ---------------------------------------------------------------------------------------
+
+
+class CallbackEventInline(admin.TabularInline):
+    model = CallbackEvent
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("received_at", "verdict", "detail", "remote_addr", "payload_display")
+    readonly_fields = fields
+    ordering = ("received_at",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("payload"))
+    def payload_display(self, event):
+        return payload_html(event)
+
+
+def payload_html(event: CallbackEvent):
+    """The payload pretty-printed; a body that was not JSON as received, keypress hidden."""
+    if event.payload is not None:
+        text = json.dumps(event.payload, indent=2, ensure_ascii=False, sort_keys=True)
+    elif event.raw_body:
+        text = KEYPRESS_IN_TEXT.sub(r"\1[redacted]", event.raw_body)
+    else:
+        return "—"
+    return format_html('<pre class="voiceotp-payload">{}</pre>', text)
+
+
+@admin.register(Call)
+class CallAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "status_badge",
+        "masked_phone_number",
+        "campaign",
+        "duration_display",
+        "created_at",
+        "finished_at",
+        "failure_reason",
+    )
+    list_display_links = ("id", "masked_phone_number")
+    list_filter = ("status", "campaign", "created_at")
+    # Phone numbers are stored as sent (0771122330): get_search_results adds that spelling.
+    search_fields = ("phone_number", "=provider_call_id")
+    search_help_text = _("Search by full or partial phone number, or by provider call id.")
+    date_hierarchy = "created_at"
+    list_select_related = ("campaign",)
+    list_per_page = 50
+    inlines = (CallbackEventInline,)
+    actions = ("poll_now", "call_again")
+    fieldsets = (
+        (None, {"fields": ("status_badge", "phone_number", "campaign", "failure_reason")}),
+        (
+            _("Provider"),
+            {"fields": ("provider_call_id", "raw_status", "duration_display", "started_at")},
+        ),
+        (
+            _("Delivery"),
+            {"fields": ("send_attempts", "next_attempt_at", "poll_count", "next_poll_at")},
+        ),
+        (_("Timeline"), {"fields": ("timeline",)}),
+    )
+    Media = VoiceOTPMedia
+
+    def get_readonly_fields(self, request, obj=None):
+        # Everything on the page came from send_otp or the provider: none of it is edited here.
+        return [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
+
+    def has_add_permission(self, request):
+        # Calls are placed by send_otp, which needs a passcode only the host project has.
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            normalized = normalize_phone_number(search_term)
+        except VoiceOTPError:
+            return results, may_have_duplicates
+        # "+84 77 112 2330" finds the call stored as 0771122330.
+        return results | queryset.filter(phone_number=normalized), may_have_duplicates
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, call):
+        return format_html(
+            '<span class="voiceotp-badge voiceotp-{}">{}</span>',
+            call.status,
+            call.get_status_display(),
+        )
+
+    @admin.display(description=_("phone number"), ordering="phone_number")
+    def masked_phone_number(self, call):
+        return call.masked_phone_number
+
+    @admin.display(description=_("duration"), ordering="duration")
+    def duration_display(self, call):
+        if call.duration is None:
+            return "—"
+        return gettext("%(seconds)d s") % {"seconds": call.duration}
+
+    @admin.display(description=_("timeline"))
+    def timeline(self, call):
+        entries = [(call.created_at, gettext("Created; waiting to be sent to the provider"))]
+        if call.sent_at:
+            entries.append(
+                (
+                    call.sent_at,
+                    gettext("Accepted by the provider as %(id)s")
+                    % {"id": call.provider_call_id or "?"},
+                )
+            )
+        if call.started_at:
+            entries.append((call.started_at, gettext("The call started (provider's clock)")))
+        for event in call.callback_events.all():
+            entries.append(
+                (
+                    event.received_at,
+                    gettext("Callback received: %(verdict)s")
+                    % {"verdict": event.get_verdict_display()},
+                )
+            )
+        if call.finished_at:
+            if call.status == Call.Status.SUCCESS:
+                what = gettext("Succeeded: the person answered and heard the passcode")
+            else:
+                what = gettext("Failed: %(reason)s") % {"reason": _dash(call.failure_reason)}
+            entries.append((call.finished_at, what))
+        entries.sort(key=lambda entry: entry[0])
+        rows = format_html_join(
+            "",
+            '<li><time datetime="{}">{}</time> {}</li>',
+            (
+                (
+                    moment.isoformat(),
+                    timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S"),
+                    text,
+                )
+                for moment, text in entries
+            ),
+        )
+        return format_html('<ol class="voiceotp-timeline">{}</ol>', rows)
+
+    @admin.action(description=_("Poll status now"), permissions=["change"])
+    def poll_now(self, request, queryset):
+        awaiting = list(queryset.filter(status=Call.Status.SENT).values_list("pk", flat=True))
+        skipped = queryset.count() - len(awaiting)
+        for call_id in awaiting:
+            services.poll_call(call_id, force=True)
+        finished = Call.objects.filter(pk__in=awaiting, status__in=Call.FINAL_STATUSES).count()
+        if awaiting:
+            self.message_user(
+                request,
+                ngettext(
+                    "Polled %(count)d call; %(finished)d now has a result.",
+                    "Polled %(count)d calls; %(finished)d now have a result.",
+                    len(awaiting),
+                )
+                % {"count": len(awaiting), "finished": finished},
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d call was not polled: only a call awaiting its result can be.",
+                    "%(count)d calls were not polled: only a call awaiting its result can be.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
+
+    @admin.action(description=_("Call again with the same passcode"), permissions=["change"])
+    def call_again(self, request, queryset):
+        for call in queryset.select_related("campaign"):
+            try:
+                new_call = services.call_again(call)
+            except VoiceOTPError as err:
+                self.message_user(
+                    request,
+                    gettext("Call %(id)s cannot be placed again: %(reason)s")
+                    % {"id": call.pk, "reason": err},
+                    messages.WARNING,
+                )
+            else:
+                self.message_user(
+                    request,
+                    gettext("Call %(id)s is placed again as call %(new_id)s.")
+                    % {"id": call.pk, "new_id": new_call.pk},
+                    messages.SUCCESS,
+                )
+
+
+# -- callback events -----------------------------------------------------------------------------
+
+
+@admin.register(CallbackEvent)
+class CallbackEventAdmin(admin.ModelAdmin):
+    list_display = ("id", "received_at", "verdict", "call_link", "detail", "remote_addr")
+    list_filter = ("verdict", "received_at")
+    search_fields = ("=call__provider_call_id", "detail")
+    date_hierarchy = "received_at"
+    list_select_related = ("call",)
+    fields = ("call_link", "verdict", "detail", "remote_addr", "received_at", "payload_display")
+    readonly_fields = fields
+    Media = VoiceOTPMedia
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # A record of what the provider sent: read, never edited.
+        return False
+
+    @admin.display(description=_("call"), ordering="call")
+    def call_link(self, event):
+        if event.call is None:
+            return "—"
+        url = reverse("admin:django_voiceotp_call_change", args=[event.call_id])
+        return format_html('<a href="{}">{}</a>', url, event.call)
+
+    @admin.display(description=_("payload"))
+    def payload_display(self, event):
+        return payload_html(event)

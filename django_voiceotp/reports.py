@@ -1,0 +1,192 @@
+"""Campaign statistics for the admin: calls per day, success rate, and a chart drawn as SVG."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from .models import Call, Campaign
+
+SUCCESS = Q(status=Call.Status.SUCCESS)
+FAILED = Q(status=Call.Status.FAILED)
+
+
+def success_rate(success: int, failed: int) -> float | None:
+    """Share of finished calls that succeeded; None when none has finished.
+
+    Calls still pending or sent count neither way: they have not failed yet.
+    """
+    finished = success + failed
+    return success / finished if finished else None
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    total: int
+    success: int
+    failed: int
+
+    @property
+    def in_progress(self) -> int:
+        return self.total - self.success - self.failed
+
+    @property
+    def success_rate(self) -> float | None:
+        return success_rate(self.success, self.failed)
+
+
+def daily_stats(campaign: Campaign, days: int, *, today: date | None = None) -> list[Day]:
+    """One ``Day`` per calendar day (in the current time zone) of the last ``days``, oldest first,
+    days without calls included."""
+    today = today or timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    start = timezone.make_aware(
+        timezone.datetime.combine(first, timezone.datetime.min.time()),
+        timezone.get_current_timezone(),
+    )
+    rows = (
+        Call.objects.filter(campaign=campaign, created_at__gte=start)
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(total=Count("pk"), success=Count("pk", SUCCESS), failed=Count("pk", FAILED))
+    )
+    by_day = {row["day"]: row for row in rows}
+    result = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        row = by_day.get(day, {})
+        result.append(Day(day, row.get("total", 0), row.get("success", 0), row.get("failed", 0)))
+    return result
+
+
+# -- the chart -----------------------------------------------------------------------------------
+
+# Drawing area inside the SVG, in its own units; the SVG scales to the page width.
+WIDTH, HEIGHT = 760, 260
+LEFT, RIGHT, TOP, BOTTOM = 44, 48, 16, 36
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    width: float
+    # Stacked from the bottom: successes, failures, calls still in progress.
+    success_y: float
+    success_height: float
+    failed_y: float
+    failed_height: float
+    progress_y: float
+    progress_height: float
+    label: str
+    show_label: bool
+    title: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    y: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    plot_left: float
+    plot_right: float
+    plot_top: float
+    plot_bottom: float
+    bars: list[Bar]
+    #: The success rate line, an SVG ``points`` attribute; days without results are skipped.
+    rate_points: str
+    rate_dots: list[tuple[float, float]]
+    count_ticks: list[Tick]
+    rate_ticks: list[Tick]
+
+
+def build_chart(days: list[Day]) -> Chart:
+    """Geometry of a bar chart of calls per day with the success rate drawn over it."""
+    plot_width = WIDTH - LEFT - RIGHT
+    plot_height = HEIGHT - TOP - BOTTOM
+    bottom = TOP + plot_height
+    top_count = _nice_ceiling(max((day.total for day in days), default=0))
+    slot = plot_width / max(len(days), 1)
+    label_every = max(1, round(len(days) / 10))
+
+    def height_of(count: int) -> float:
+        return plot_height * count / top_count
+
+    bars = []
+    points = []
+    for index, day in enumerate(days):
+        x = LEFT + index * slot + slot * 0.15
+        success_h = height_of(day.success)
+        failed_h = height_of(day.failed)
+        progress_h = height_of(day.in_progress)
+        rate = day.success_rate
+        bars.append(
+            Bar(
+                x=round(x, 1),
+                width=round(slot * 0.7, 1),
+                success_y=round(bottom - success_h, 1),
+                success_height=round(success_h, 1),
+                failed_y=round(bottom - success_h - failed_h, 1),
+                failed_height=round(failed_h, 1),
+                progress_y=round(bottom - success_h - failed_h - progress_h, 1),
+                progress_height=round(progress_h, 1),
+                label=day.day.strftime("%d/%m"),
+                show_label=(len(days) - 1 - index) % label_every == 0,
+                title=_bar_title(day),
+            )
+        )
+        if rate is not None:
+            points.append(
+                (round(LEFT + (index + 0.5) * slot, 1), round(bottom - plot_height * rate, 1))
+            )
+
+    count_ticks = [
+        Tick(round(bottom - plot_height * step / 4, 1), _count_label(top_count * step / 4))
+        for step in range(5)
+    ]
+    rate_ticks = [
+        Tick(round(bottom - plot_height * step / 4, 1), f"{step * 25}%") for step in range(5)
+    ]
+    return Chart(
+        width=WIDTH,
+        height=HEIGHT,
+        plot_left=LEFT,
+        plot_right=WIDTH - RIGHT,
+        plot_top=TOP,
+        plot_bottom=bottom,
+        bars=bars,
+        rate_points=" ".join(f"{x},{y}" for x, y in points),
+        rate_dots=points,
+        count_ticks=count_ticks,
+        rate_ticks=rate_ticks,
+    )
+
+
+def _nice_ceiling(value: int) -> int:
+    """Top of the count axis: four ticks of 1, 2 or 5 times a power of ten, at least ``value``."""
+    magnitude = 1
+    while True:
+        for step in (1, 2, 5):
+            if 4 * step * magnitude >= value:
+                return 4 * step * magnitude
+        magnitude *= 10
+
+
+def _count_label(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:.1f}"
+
+
+def _bar_title(day: Day) -> str:
+    # A tooltip in figures only, so it needs no translation.
+    rate = day.success_rate
+    rate_text = f" · {rate:.0%}" if rate is not None else ""
+    return f"{day.day:%Y-%m-%d}: {day.total} ({day.success} ✓ / {day.failed} ✗){rate_text}"

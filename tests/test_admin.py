@@ -1,0 +1,371 @@
+"""The admin: lists, change pages, actions, permissions, query counts, and no secret anywhere."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.core import signing
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from django_voiceotp import send_otp
+from django_voiceotp.callbacks import receive_callback
+from django_voiceotp.models import Call, CallbackEvent, Campaign
+from django_voiceotp.services import CALLBACK_TOKEN_SALT
+
+pytestmark = pytest.mark.django_db
+
+OTP = "739164"
+KEYPRESS = "582047"
+PROVIDER_CALL_ID = "88aa4744-d567-49fa-88b1-26e09da884a5"
+
+CALLS = reverse("admin:django_voiceotp_call_changelist")
+CAMPAIGNS = reverse("admin:django_voiceotp_campaign_changelist")
+EVENTS = reverse("admin:django_voiceotp_callbackevent_changelist")
+
+
+def call_url(call):
+    return reverse("admin:django_voiceotp_call_change", args=[call.pk])
+
+
+def summary_url(campaign):
+    return reverse("admin:django_voiceotp_campaign_summary", args=[campaign.pk])
+
+
+@pytest.fixture
+def campaign():
+    return Campaign.objects.create(campaign_id="c78af", name="Sign-up")
+
+
+def make_call(campaign, **fields):
+    values = {"phone_number": "0771122330", "status": Call.Status.SENT, **fields}
+    return Call.objects.create(campaign=campaign, **values)
+
+
+def post_callback(call, **payload):
+    """A callback through the real receiving path, so the stored event is what production stores."""
+    token = signing.Signer(salt=CALLBACK_TOKEN_SALT).sign(str(call.pk))
+    body = {
+        "call_id": call.provider_call_id,
+        "campaign_id": call.campaign.campaign_id,
+        "duration": 11,
+        "keypress": KEYPRESS,
+        "phone_number": call.phone_number,
+        "start_time": "2026-11-28 10:00:00",
+        "status": "Success",
+        "user_id": "f461",
+        **payload,
+    }
+    return receive_callback(
+        token, json.dumps(body).encode(), content_type="application/json", remote_addr="10.0.0.1"
+    )
+
+
+def staff_user(*codenames):
+    user = User.objects.create_user("operator", password="pw", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+def action(client, name, *calls):
+    return client.post(
+        CALLS,
+        {"action": name, "_selected_action": [call.pk for call in calls]},
+        follow=True,
+    )
+
+
+def messages_of(response):
+    return [str(message) for message in response.context["messages"]]
+
+
+# -- calls list ----------------------------------------------------------------------------------
+
+
+def test_call_list_masks_numbers_and_shows_the_columns(admin_client, campaign):
+    make_call(
+        campaign,
+        status=Call.Status.FAILED,
+        failure_reason="BUSY",
+        duration=0,
+        finished_at=timezone.now(),
+    )
+    html = admin_client.get(CALLS).content.decode()
+    assert "077****330" in html
+    assert "0771122330" not in html
+    assert 'class="voiceotp-badge voiceotp-failed"' in html
+    assert "BUSY" in html and "Sign-up" in html
+    assert "django_voiceotp/admin.css" in html
+
+
+@pytest.mark.parametrize("term", ["0771122330", "+84 77 112 2330", "1122", PROVIDER_CALL_ID])
+def test_call_search_by_phone_in_any_spelling_or_provider_id(admin_client, campaign, term):
+    wanted = make_call(campaign, provider_call_id=PROVIDER_CALL_ID)
+    make_call(campaign, phone_number="0912345678")
+    response = admin_client.get(CALLS, {"q": term})
+    assert [call.pk for call in response.context["cl"].result_list] == [wanted.pk]
+
+
+def test_call_filters_by_status_and_campaign(admin_client, campaign):
+    other = Campaign.objects.create(campaign_id="other")
+    failed = make_call(campaign, status=Call.Status.FAILED)
+    make_call(campaign, status=Call.Status.SUCCESS)
+    make_call(other, status=Call.Status.FAILED)
+    response = admin_client.get(
+        CALLS, {"status__exact": "failed", "campaign__id__exact": campaign.pk}
+    )
+    assert [call.pk for call in response.context["cl"].result_list] == [failed.pk]
+
+
+def test_call_list_costs_the_same_queries_for_one_call_or_twenty(admin_client, campaign):
+    other = Campaign.objects.create(campaign_id="other")
+    make_call(campaign)
+    admin_client.get(CALLS)  # warm up: session, content types
+    with CaptureQueriesContext(connection) as one:
+        assert admin_client.get(CALLS).status_code == 200
+    for index in range(19):
+        make_call(other if index % 2 else campaign, phone_number=f"07711223{index:02d}")
+    with CaptureQueriesContext(connection) as twenty:
+        response = admin_client.get(CALLS)
+    assert len(response.context["cl"].result_list) == 20
+    assert len(twenty) == len(one)
+
+
+# -- call change page ----------------------------------------------------------------------------
+
+
+def test_call_page_is_read_only_with_events_and_timeline(admin_client, campaign):
+    call = make_call(campaign, provider_call_id=PROVIDER_CALL_ID, sent_at=timezone.now())
+    post_callback(call)
+    html = admin_client.get(call_url(call)).content.decode()
+    # Provider data is shown, never as an editable input, and there is nothing to save.
+    assert PROVIDER_CALL_ID in html
+    assert 'name="phone_number"' not in html and 'name="provider_call_id"' not in html
+    assert 'name="_save"' not in html
+    # The full number is on the call's own page, for the operator who opened it.
+    assert "0771122330" in html
+    assert 'class="voiceotp-timeline"' in html
+    timeline = re.search(r'<ol class="voiceotp-timeline">(.*?)</ol>', html, re.S).group(1)
+    assert timeline.count("<li>") == 5  # created, sent, started, callback, finished
+    assert "Callback received: applied" in timeline
+    assert "Succeeded" in timeline
+    # The inline event, its payload pretty-printed.
+    assert (
+        '<pre class="voiceotp-payload">' in html
+        and "&quot;status&quot;: &quot;Success&quot;" in html
+    )
+
+
+def test_calls_cannot_be_added_or_edited(admin_client, campaign):
+    call = make_call(campaign)
+    assert admin_client.get(reverse("admin:django_voiceotp_call_add")).status_code == 403
+    admin_client.post(call_url(call), {"phone_number": "0912345678", "status": "success"})
+    call.refresh_from_db()
+    assert (call.phone_number, call.status) == ("0771122330", Call.Status.SENT)
+
+
+# -- nothing secret ------------------------------------------------------------------------------
+
+
+def test_no_admin_page_shows_an_otp_or_a_keypress(admin_client, campaign):
+    pending = make_call(campaign, status=Call.Status.PENDING, otp=OTP)
+    sent = make_call(campaign, provider_call_id=PROVIDER_CALL_ID, sent_at=timezone.now())
+    post_callback(sent)
+    post_callback(sent, status="")  # a duplicate, and one in progress
+    # A body that is not JSON is kept raw: its keypress must be hidden too.
+    token = signing.Signer(salt=CALLBACK_TOKEN_SALT).sign(str(sent.pk))
+    receive_callback(
+        token,
+        f"call_id={PROVIDER_CALL_ID}&keypress={KEYPRESS}&status=Success".encode(),
+        content_type="application/x-www-form-urlencoded",
+        remote_addr=None,
+    )
+    assert Call.objects.get(pk=pending.pk).otp == OTP  # still stored: the test means something
+    pages = [
+        CALLS,
+        call_url(pending),
+        call_url(sent),
+        reverse("admin:django_voiceotp_call_delete", args=[pending.pk]),
+        reverse("admin:django_voiceotp_call_history", args=[pending.pk]),
+        EVENTS,
+        CAMPAIGNS,
+        reverse("admin:django_voiceotp_campaign_change", args=[campaign.pk]),
+        summary_url(campaign),
+        reverse("admin:index"),
+    ]
+    pages += [
+        reverse("admin:django_voiceotp_callbackevent_change", args=[event.pk])
+        for event in CallbackEvent.objects.all()
+    ]
+    for page in pages:
+        response = admin_client.get(page)
+        assert response.status_code == 200, page
+        html = response.content.decode()
+        assert OTP not in html, page
+        assert KEYPRESS not in html, page
+    raw = admin_client.get(
+        reverse(
+            "admin:django_voiceotp_callbackevent_change",
+            args=[CallbackEvent.objects.exclude(raw_body="").get().pk],
+        )
+    )
+    assert "keypress=[redacted]" in raw.content.decode()
+
+
+# -- actions -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_poll_now_gets_the_result_of_sent_calls(admin_client, sandbox):
+    call = send_otp("0771122330", OTP)
+    done = send_otp("0771122331", "1234")
+    Call.objects.filter(pk=done.pk).update(status=Call.Status.SUCCESS)
+    assert Call.objects.get(pk=call.pk).status == Call.Status.SENT
+    time.sleep(0.3)  # the sandbox's call lasts 0.2 s
+    response = action(admin_client, "poll_now", call, done)
+    assert Call.objects.get(pk=call.pk).status == Call.Status.SUCCESS
+    assert messages_of(response) == [
+        "Polled 1 call; 1 now has a result.",
+        "1 call was not polled: only a call awaiting its result can be.",
+    ]
+    assert len(sandbox.requests_for("report")) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_call_again_resends_a_pending_call_with_its_stored_passcode(admin_client, sandbox):
+    sandbox.inject("http_error", endpoint="voiceotp", status=503)
+    stuck = send_otp("0771122330", OTP)
+    assert Call.objects.get(pk=stuck.pk).status == Call.Status.PENDING  # waiting for a retry
+    response = action(admin_client, "call_again", stuck)
+    stuck.refresh_from_db()
+    new_call = Call.objects.exclude(pk=stuck.pk).get()
+    assert messages_of(response) == [f"Call {stuck.pk} is placed again as call {new_call.pk}."]
+    assert (stuck.status, stuck.failure_reason) == ("failed", f"replaced by call {new_call.pk}")
+    assert stuck.otp == ""
+    assert new_call.status == Call.Status.SENT
+    assert sandbox.requests_for("voiceotp")[-1].body["contact"]["otp"] == OTP
+
+
+def test_call_again_says_why_not(admin_client, campaign):
+    sent = make_call(campaign)
+    old = make_call(
+        campaign,
+        status=Call.Status.PENDING,
+        otp=OTP,
+        created_at=timezone.now() - timedelta(minutes=10),
+    )
+    response = action(admin_client, "call_again", sent, old)
+    assert set(messages_of(response)) == {
+        f"Call {old.pk} cannot be placed again: its passcode is too old to be of use.",
+        f"Call {sent.pk} cannot be placed again: its passcode is no longer stored (it is erased "
+        "once the provider accepts the call); the person must ask for a new code.",
+    }
+    assert Call.objects.count() == 2
+
+
+# -- permissions ---------------------------------------------------------------------------------
+
+
+def test_view_permission_shows_calls_without_actions(client, campaign):
+    call = make_call(campaign)
+    client.force_login(staff_user("view_call", "view_callbackevent"))
+    listing = client.get(CALLS)
+    assert listing.status_code == 200
+    assert "poll_now" not in listing.content.decode()
+    assert client.get(call_url(call)).status_code == 200
+    response = action(client, "poll_now", call)
+    assert "Polled" not in " ".join(messages_of(response))
+    call.refresh_from_db()
+    assert call.poll_count == 0
+
+
+def test_change_permission_allows_the_actions(client, campaign):
+    call = make_call(campaign, status=Call.Status.SUCCESS)
+    client.force_login(staff_user("view_call", "change_call"))
+    assert "poll_now" in client.get(CALLS).content.decode()
+    response = action(client, "poll_now", call)
+    assert messages_of(response) == [
+        "1 call was not polled: only a call awaiting its result can be."
+    ]
+
+
+def test_no_permission_no_access(client, campaign):
+    call = make_call(campaign)
+    client.force_login(staff_user())
+    for url in (CALLS, call_url(call), EVENTS, CAMPAIGNS, summary_url(campaign)):
+        assert client.get(url).status_code == 403, url
+
+
+# -- campaigns -----------------------------------------------------------------------------------
+
+
+def test_campaign_list_counts_the_last_seven_days(admin_client, campaign):
+    now = timezone.now()
+    for status in ("success", "success", "success", "failed", "sent"):
+        make_call(campaign, status=status)
+    make_call(campaign, status="failed", created_at=now - timedelta(days=8))
+    Campaign.objects.create(campaign_id="quiet")
+    response = admin_client.get(CAMPAIGNS)
+    rows = {row.campaign_id: row for row in response.context["cl"].result_list}
+    assert rows["c78af"].recent_total == 5
+    html = response.content.decode()
+    assert "75%" in html  # 3 of 4 finished; the call in progress is not a failure
+    assert reverse("admin:django_voiceotp_campaign_summary", args=[campaign.pk]) in html
+
+
+def test_campaigns_can_be_created_and_edited(admin_client):
+    response = admin_client.post(
+        reverse("admin:django_voiceotp_campaign_add"),
+        {"campaign_id": "abc12", "name": "Login", "is_active": "on"},
+    )
+    assert response.status_code == 302
+    campaign = Campaign.objects.get(campaign_id="abc12")
+    admin_client.post(
+        reverse("admin:django_voiceotp_campaign_change", args=[campaign.pk]),
+        {"campaign_id": "abc12", "name": "Login"},
+    )
+    campaign.refresh_from_db()
+    assert campaign.is_active is False
+
+
+def test_campaign_summary_draws_calls_per_day(admin_client, campaign):
+    now = timezone.now()
+    for days_ago, status in ((0, "success"), (0, "failed"), (2, "success"), (20, "success")):
+        make_call(campaign, status=status, created_at=now - timedelta(days=days_ago))
+    response = admin_client.get(summary_url(campaign))
+    html = response.content.decode()
+    assert response.context["period"] == 14
+    assert response.context["total"] == 3  # the call of 20 days ago is outside the period
+    assert len(response.context["days"]) == 14
+    assert "<svg" in html and "<polyline" in html
+    assert html.count('fill="#2e7d32"/>') == 14  # one success segment per day, even empty
+    assert response.context["rate"] == "67%"
+    assert admin_client.get(summary_url(campaign), {"days": "30"}).context["total"] == 4
+    # An unknown period falls back to the default instead of failing.
+    assert admin_client.get(summary_url(campaign), {"days": "x"}).context["period"] == 14
+
+
+# -- callback events -----------------------------------------------------------------------------
+
+
+def test_callback_events_are_read_only_and_filter_by_verdict(admin_client, campaign):
+    call = make_call(campaign, provider_call_id=PROVIDER_CALL_ID)
+    post_callback(call)
+    post_callback(call)
+    applied = CallbackEvent.objects.get(verdict="applied")
+    response = admin_client.get(EVENTS, {"verdict__exact": "duplicate"})
+    assert [event.verdict for event in response.context["cl"].result_list] == ["duplicate"]
+    assert admin_client.get(reverse("admin:django_voiceotp_callbackevent_add")).status_code == 403
+    page = admin_client.get(
+        reverse("admin:django_voiceotp_callbackevent_change", args=[applied.pk])
+    ).content.decode()
+    assert 'name="verdict"' not in page and 'name="_save"' not in page
+    assert "&quot;keypress&quot;: &quot;[redacted]&quot;" in page
+    assert call_url(call) in page
