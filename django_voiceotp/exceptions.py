@@ -69,6 +69,10 @@ class AuthenticationFailed(ProviderRejected):
     """The provider refused the secret key, or refused a freshly issued token."""
 
 
+class CallAgainRefused(VoiceOTPError):
+    """A call cannot be placed again: its passcode is gone or too old. The message says which."""
+
+
 class PhoneNumberNotAllowed(InvalidPhoneNumber):
     """A valid number this site does not call: a country not allowed, or a denied prefix."""
 

@@ -111,7 +111,12 @@ class Call(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Call {self.pk} to {self.masked_phone_number} ({self.status})"
+        # Shown in the admin, so translated; the number masked as everywhere outside the database.
+        return _("Call %(id)s to %(phone)s (%(status)s)") % {
+            "id": self.pk,
+            "phone": self.masked_phone_number,
+            "status": self.get_status_display(),
+        }
 
     def __repr__(self) -> str:
         return f"<Call {self.pk} {self.status} {self.masked_phone_number}>"
@@ -169,7 +174,10 @@ class CallbackEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Callback {self.pk} ({self.verdict})"
+        return _("Callback %(id)s (%(verdict)s)") % {
+            "id": self.pk,
+            "verdict": self.get_verdict_display(),
+        }
 
 
 class VerificationQuerySet(models.QuerySet):
