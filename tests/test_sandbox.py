@@ -684,6 +684,51 @@ def test_control_reset(api, control):
     assert get_token(api) == ACCESS_TOKEN  # the garbage fault is gone
 
 
+def test_control_requests_counts_each_endpoint(api, control):
+    requests.post(api + "users/generate_access_token", json={"secret_key": "nope"})
+    token = get_token(api)
+    send(api, token)
+    send(api, token, phone="0771122339")
+    report(api, token, "unknown")
+
+    assert requests.get(control + "requests").json() == {
+        "counts": {"token": 2, "voiceotp": 2, "report": 1},
+        "total": 5,
+    }
+    assert requests.post(control + "requests").status_code == 405
+    requests.post(control + "reset")
+    assert requests.get(control + "requests").json()["total"] == 0
+
+
+def test_control_config_reads_and_changes_the_behaviour(control):
+    assert requests.get(control + "config").json()["call_duration"] == 0.2
+
+    response = requests.post(control + "config", json={"call_duration": 0, "callback_delay": 1.5})
+
+    assert response.status_code == 200
+    assert response.json()["callback_delay"] == 1.5
+    assert (provider.config.call_duration, provider.config.callback_delay) == (0, 1.5)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"call_duration": -1},
+        {"call_duration": "1"},
+        {"token_lifetime": 0},
+        {"expire_at_mode": "never"},
+        {"colour": "blue"},
+        [1],
+    ],
+)
+def test_control_config_rejects_bad_values(control, body):
+    response = requests.post(control + "config", json=body)
+
+    assert response.status_code == 400
+    assert response.json()["error"]
+    assert provider.config.call_duration == 0.2
+
+
 # standalone server
 
 

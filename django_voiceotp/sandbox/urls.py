@@ -17,4 +17,6 @@ urlpatterns = [
     path("_sandbox/calls", views.calls, name="calls"),
     path("_sandbox/faults", views.faults, name="faults"),
     path("_sandbox/reset", views.reset, name="reset"),
+    path("_sandbox/requests", views.requests_log, name="requests"),
+    path("_sandbox/config", views.config, name="config"),
 ]

@@ -1,5 +1,6 @@
 """HTTP views of the sandbox provider: the spec's three endpoints and the ``_sandbox/`` controls."""
 
+import dataclasses
 import functools
 import json
 import re
@@ -13,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from . import constants
-from .state import Fault, RecordedRequest, provider
+from .state import ENDPOINTS, Fault, RecordedRequest, provider
 
 # National form as in every example, or the international forms the provider also sees.
 PHONE_NUMBER = re.compile(r"(0|84|\+84)[0-9]{9}")
@@ -253,3 +254,43 @@ def faults(request: HttpRequest) -> HttpResponse:
 def reset(request: HttpRequest) -> HttpResponse:
     provider.reset()
     return HttpResponse(status=204)
+
+
+@csrf_exempt
+@require_http_methods(["GET"])
+def requests_log(request: HttpRequest) -> JsonResponse:
+    """How many API requests each endpoint received since the last reset, rejected ones included.
+
+    Counts only: tests in other processes check "one token request", "one call per send" with it.
+    """
+    counts = dict.fromkeys(ENDPOINTS, 0)
+    for recorded in provider.requests:
+        counts[recorded.endpoint] += 1
+    return JsonResponse({"counts": counts, "total": sum(counts.values())})
+
+
+#: Settings the ``config`` endpoint may change, each with the smallest value it accepts.
+CONFIG_MINIMUMS = {"call_duration": 0, "callback_delay": 0, "token_lifetime": 1}
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def config(request: HttpRequest) -> JsonResponse:
+    """GET the behaviour settings; POST ``{"call_duration": 0.5, ...}`` changes the given ones."""
+    if request.method == "POST":
+        data = _json_object(request)
+        if data is None:
+            return JsonResponse({"error": "expected a JSON object"}, status=400)
+        for key, value in data.items():
+            if key == "expire_at_mode":
+                continue  # configure() checks it
+            minimum = CONFIG_MINIMUMS.get(key)
+            if minimum is None:
+                return JsonResponse({"error": f"unknown setting {key!r}"}, status=400)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+                return JsonResponse({"error": f"{key} must be a number >= {minimum}"}, status=400)
+        try:
+            provider.configure(**data)
+        except ValueError as err:
+            return JsonResponse({"error": str(err)}, status=400)
+    return JsonResponse(dataclasses.asdict(provider.config))
