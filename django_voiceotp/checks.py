@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from numbers import Real
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.core.checks import Error, Tags, Warning, register
+from django.conf import settings
+from django.core.checks import Error, Info, Tags, Warning, register
+from django.urls import NoReverseMatch, reverse
 
 from .conf import AUTH_SCHEMES, PHONE_FORMATS, REQUIRED, SETTINGS_NAME, voiceotp_settings
 from .exceptions import ImproperlyConfigured
+
+SWEEPER_TASK = "django_voiceotp.tasks.poll_pending_calls"
+
+#: Settings that must be whole numbers, with the least each may be.
+WHOLE_NUMBERS = {
+    "OTP_MIN_LENGTH": 1,
+    "OTP_MAX_LENGTH": 1,
+    "CALLBACK_MAX_BODY_SIZE": 1,
+    "SEND_MAX_RETRIES": 0,
+    "TOKEN_REFRESH_MARGIN": 0,
+}
+#: Settings that must be numbers of seconds above zero.
+DURATIONS = ("SEND_RETRY_BACKOFF", "SEND_RETRY_BACKOFF_MAX", "OTP_MAX_AGE", "PENDING_GRACE")
 
 
 def _is_http_url(value: object) -> bool:
@@ -60,3 +77,110 @@ def check_settings(app_configs=None, **kwargs):
             )
         )
     return errors
+
+
+def _is_number(value: object, *, above: float) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool) and value > above
+
+
+def _malformed(key: str, expected: str) -> Error:
+    return Error(
+        f"{SETTINGS_NAME}[{key!r}] must be {expected}; it is {getattr(voiceotp_settings, key)!r}.",
+        id="django_voiceotp.E006",
+    )
+
+
+@register(Tags.compatibility)
+def check_setting_values(app_configs=None, **kwargs):
+    """Values of the right type and range, so a typo fails at start-up, not at the first call."""
+    try:
+        voiceotp_settings.user_settings  # noqa: B018 - check_settings reports a non-dict
+    except ImproperlyConfigured:
+        return []
+    errors = []
+    base_url = voiceotp_settings.CALLBACK_BASE_URL
+    if base_url is not None and not _is_http_url(base_url):
+        errors.append(_malformed("CALLBACK_BASE_URL", "an http(s) URL such as https://example.com"))
+    for key, least in WHOLE_NUMBERS.items():
+        value = getattr(voiceotp_settings, key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            errors.append(_malformed(key, f"a whole number of at least {least}"))
+    low, high = voiceotp_settings.OTP_MIN_LENGTH, voiceotp_settings.OTP_MAX_LENGTH
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        errors.append(_malformed("OTP_MIN_LENGTH", f"at most OTP_MAX_LENGTH ({high})"))
+    for key in DURATIONS:
+        if not _is_number(getattr(voiceotp_settings, key), above=0):
+            errors.append(_malformed(key, "a number of seconds above 0"))
+    timeout = voiceotp_settings.TIMEOUT
+    parts = timeout if isinstance(timeout, (tuple, list)) else (timeout,)
+    if len(parts) not in (1, 2) or not all(_is_number(part, above=0) for part in parts):
+        errors.append(_malformed("TIMEOUT", "seconds above 0, or a (connect, read) pair of them"))
+    schedule = voiceotp_settings.POLL_SCHEDULE
+    if not (
+        isinstance(schedule, (tuple, list))
+        and schedule
+        and all(_is_number(point, above=0) for point in schedule)
+        and list(schedule) == sorted(set(schedule))
+    ):
+        errors.append(_malformed("POLL_SCHEDULE", "increasing numbers of seconds above 0"))
+    try:
+        ZoneInfo(voiceotp_settings.PROVIDER_TIMEZONE)
+    except (ZoneInfoNotFoundError, TypeError, ValueError):
+        errors.append(_malformed("PROVIDER_TIMEZONE", "a time zone name such as Asia/Ho_Chi_Minh"))
+    if voiceotp_settings.TOKEN_CACHE_ALIAS not in settings.CACHES:
+        errors.append(_malformed("TOKEN_CACHE_ALIAS", "the alias of a cache in CACHES"))
+    return errors
+
+
+@register(Tags.urls)
+def check_callback_urls(app_configs=None, **kwargs):
+    """With CALLBACK_BASE_URL set, the callback view must be reachable, or no result comes back."""
+    try:
+        if not voiceotp_settings.CALLBACK_BASE_URL:
+            return []
+    except ImproperlyConfigured:
+        return []
+    try:
+        reverse("django_voiceotp:callback", kwargs={"token": "check"})
+    except NoReverseMatch:
+        return [
+            Error(
+                f"{SETTINGS_NAME}['CALLBACK_BASE_URL'] is set but django_voiceotp.urls is not "
+                "included: the provider's callbacks have nowhere to go.",
+                hint='Add path("voiceotp/", include("django_voiceotp.urls")) to your URLconf, '
+                "or set CALLBACK_BASE_URL to None to rely on polling alone.",
+                id="django_voiceotp.E007",
+            )
+        ]
+    return []
+
+
+@register()
+def check_celery(app_configs=None, **kwargs):
+    """Eager mode outside development, and a sweeper nobody schedules, are easy to miss."""
+    from .tasks import poll_pending_calls
+
+    conf = poll_pending_calls.app.conf
+    messages = []
+    if conf.task_always_eager and not settings.DEBUG:
+        messages.append(
+            Warning(
+                "Celery runs tasks eagerly (CELERY_TASK_ALWAYS_EAGER) in a project with "
+                "DEBUG off: every call is placed inside the web request that asked for it.",
+                hint="Run a Celery worker and turn eager mode off in production.",
+                id="django_voiceotp.W002",
+            )
+        )
+    schedule = conf.beat_schedule or {}
+    if not any(entry.get("task") == SWEEPER_TASK for entry in schedule.values()):
+        messages.append(
+            Info(
+                f"No periodic sweeper: {SWEEPER_TASK} is not in the Celery beat schedule, so "
+                "lost sends and calls without a callback are never picked up.",
+                hint="Add it to CELERY_BEAT_SCHEDULE (see the README). If you schedule it another "
+                "way (django-celery-beat, cron running voiceotp_poll), silence this check with "
+                'SILENCED_SYSTEM_CHECKS = ["django_voiceotp.I001"].',
+                id="django_voiceotp.I001",
+            )
+        )
+    return messages

@@ -1,23 +1,42 @@
-"""voiceotp_check: validate the settings and make a token round trip to the provider."""
+"""voiceotp_check: run the app's system checks, say what is configured, and get a token."""
 
+from django.core import checks
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import NoReverseMatch, reverse
 
-from django_voiceotp.checks import check_settings
+from django_voiceotp.checks import SWEEPER_TASK
 from django_voiceotp.client import ProviderClient
 from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.exceptions import VoiceOTPError
 
+MARKS = {checks.INFO: "i", checks.WARNING: "!", checks.ERROR: "✗", checks.CRITICAL: "✗"}
+
 
 class Command(BaseCommand):
-    help = "Check the VOICEOTP settings and obtain an access token from the provider."
+    help = (
+        "Check the VOICEOTP settings, the callback URL and the Celery set-up, then obtain an "
+        "access token from the provider. Exits non-zero when anything is wrong."
+    )
 
     def handle(self, *args, **options):
-        problems = [message for message in check_settings() if message.is_serious()]
-        for message in problems:
-            self.stderr.write(f"✗ settings: {message.msg}")
-        if problems:
+        messages = [
+            message
+            for message in checks.run_checks(include_deployment_checks=False)
+            if (message.id or "").startswith("django_voiceotp.")
+        ]
+        for message in messages:
+            stream = self.stderr if message.is_serious() else self.stdout
+            stream.write(f"{MARKS.get(message.level, '?')} {message.id}: {message.msg}")
+            if message.hint:
+                stream.write(f"  hint: {message.hint}")
+        if any(message.is_serious() for message in messages):
             raise CommandError("The VOICEOTP settings have errors.")
+
         self.stdout.write(f"✓ settings: API_URL is {voiceotp_settings.API_URL}")
+        campaign = voiceotp_settings.DEFAULT_CAMPAIGN
+        self.stdout.write(f"✓ campaign: {campaign or 'none by default (send_otp must name one)'}")
+        self.stdout.write(self._callbacks())
+        self.stdout.write(self._celery())
 
         try:
             token = ProviderClient().generate_access_token()
@@ -27,3 +46,28 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"✓ provider: access token obtained for user {token.user_id}")
         )
+
+    def _callbacks(self) -> str:
+        base = voiceotp_settings.CALLBACK_BASE_URL
+        if not base:
+            return "- callbacks: CALLBACK_BASE_URL is not set; results are found by polling only"
+        try:
+            path = reverse("django_voiceotp:callback", kwargs={"token": "TOKEN"})
+        except NoReverseMatch:  # reported above as django_voiceotp.E007
+            return "✗ callbacks: django_voiceotp.urls is not included"
+        # The token of a real call is signed for it; the placeholder only shows the shape.
+        return f"✓ callbacks: the provider posts results to {base.rstrip('/')}{path}"
+
+    def _celery(self) -> str:
+        from django_voiceotp.tasks import poll_pending_calls
+
+        conf = poll_pending_calls.app.conf
+        mode = "eager (tasks run in the process that asks)" if conf.task_always_eager else "worker"
+        schedule = conf.beat_schedule or {}
+        every = [
+            str(entry.get("schedule"))
+            for entry in schedule.values()
+            if entry.get("task") == SWEEPER_TASK
+        ]
+        sweeper = f"sweeper every {every[0]} s" if every else "no sweeper in the beat schedule"
+        return f"✓ Celery: {mode}; {sweeper}"

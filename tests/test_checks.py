@@ -1,0 +1,120 @@
+"""System checks on values, callback URLs and Celery; what voiceotp_check prints and its exit."""
+
+from __future__ import annotations
+
+import pytest
+from celery import current_app
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+
+from django_voiceotp.checks import check_callback_urls, check_celery, check_setting_values
+
+SWEEPER = {"voiceotp-sweeper": {"task": "django_voiceotp.tasks.poll_pending_calls", "schedule": 15}}
+
+
+def ids(messages):
+    return sorted(message.id for message in messages)
+
+
+@pytest.fixture
+def celery_conf():
+    """The Celery app's configuration, restored after the test."""
+    conf = current_app.conf
+    saved = (conf.task_always_eager, conf.beat_schedule)
+    yield conf
+    conf.task_always_eager, conf.beat_schedule = saved
+
+
+def test_values_of_the_test_settings_pass():
+    assert check_setting_values() == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("CALLBACK_BASE_URL", "example.com"),
+        ("CALLBACK_BASE_URL", "ftp://example.com"),
+        ("OTP_MIN_LENGTH", 0),
+        ("OTP_MAX_LENGTH", "8"),
+        ("SEND_MAX_RETRIES", -1),
+        ("CALLBACK_MAX_BODY_SIZE", True),
+        ("OTP_MAX_AGE", 0),
+        ("PENDING_GRACE", "60"),
+        ("TIMEOUT", (5, 15, 20)),
+        ("TIMEOUT", -1),
+        ("POLL_SCHEDULE", (30, 15)),
+        ("POLL_SCHEDULE", ()),
+        ("PROVIDER_TIMEZONE", "Asia/Saigon City"),
+        ("TOKEN_CACHE_ALIAS", "nowhere"),
+    ],
+)
+def test_malformed_values_are_errors_naming_the_key(voiceotp, key, value):
+    voiceotp(**{key: value})
+    messages = check_setting_values()
+    assert ids(messages) == ["django_voiceotp.E006"]
+    assert f"[{key!r}]" in messages[0].msg
+
+
+def test_min_length_above_max_length_is_an_error(voiceotp):
+    voiceotp(OTP_MIN_LENGTH=8, OTP_MAX_LENGTH=6)
+    assert "at most OTP_MAX_LENGTH" in check_setting_values()[0].msg
+
+
+def test_good_values_pass(voiceotp):
+    voiceotp(CALLBACK_BASE_URL="https://example.com", TIMEOUT=10, POLL_SCHEDULE=[5, 10.5])
+    assert check_setting_values() == []
+
+
+def test_callback_urls_are_needed_only_with_a_callback_base_url(voiceotp):
+    assert check_callback_urls() == []
+    voiceotp(CALLBACK_BASE_URL="https://example.com")
+    assert check_callback_urls() == []
+    with override_settings(ROOT_URLCONF="tests.urls_without_callbacks"):
+        assert ids(check_callback_urls()) == ["django_voiceotp.E007"]
+
+
+def test_eager_mode_is_a_warning_only_without_debug(celery_conf, settings):
+    celery_conf.beat_schedule = SWEEPER
+    celery_conf.task_always_eager = True
+    settings.DEBUG = False
+    assert ids(check_celery()) == ["django_voiceotp.W002"]
+    settings.DEBUG = True
+    assert check_celery() == []
+    celery_conf.task_always_eager = False
+    settings.DEBUG = False
+    assert check_celery() == []
+
+
+def test_a_missing_sweeper_is_reported_as_info(celery_conf, settings):
+    settings.DEBUG = True
+    celery_conf.beat_schedule = {}
+    messages = check_celery()
+    assert ids(messages) == ["django_voiceotp.I001"]
+    assert not messages[0].is_serious()
+
+
+# -- voiceotp_check ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_voiceotp_check_prints_what_it_checked(sandbox, callbacks_to, celery_conf, capsys):
+    celery_conf.beat_schedule = SWEEPER
+    call_command("voiceotp_check")
+    out = capsys.readouterr().out
+    assert f"✓ settings: API_URL is {callbacks_to}/sandbox/" in out
+    assert "✓ campaign: c78af" in out
+    assert f"✓ callbacks: the provider posts results to {callbacks_to}/voiceotp/callbacks/" in out
+    assert "✓ Celery: eager" in out and "sweeper every 15 s" in out
+    assert "✓ provider: access token obtained for user f461" in out
+    assert "30511f666" not in out  # the secret key is never printed
+
+
+def test_voiceotp_check_shows_warnings_and_fails_on_errors(voiceotp, celery_conf, capsys):
+    celery_conf.beat_schedule = {}
+    voiceotp(CALLBACK_BASE_URL="example.com")
+    with pytest.raises(CommandError, match="settings have errors"):
+        call_command("voiceotp_check")
+    captured = capsys.readouterr()
+    assert "✗ django_voiceotp.E006: VOICEOTP['CALLBACK_BASE_URL'] must be" in captured.err
+    assert "i django_voiceotp.I001: No periodic sweeper" in captured.out
