@@ -2,10 +2,19 @@
 
 from django.urls import path
 
+from .api_views import VerificationCheckView, VerificationCreateView, VerificationDetailView
 from .views import CallbackView
 
 app_name = "django_voiceotp"
 
 urlpatterns = [
     path("callbacks/<str:token>/", CallbackView.as_view(), name="callback"),
+    # Phone verification (request_code / verify_code over HTTP), described in openapi.yaml.
+    path("verifications/", VerificationCreateView.as_view(), name="verification-list"),
+    path("verifications/<uuid:pk>/", VerificationDetailView.as_view(), name="verification-detail"),
+    path(
+        "verifications/<uuid:pk>/check/",
+        VerificationCheckView.as_view(),
+        name="verification-check",
+    ),
 ]

@@ -1,0 +1,49 @@
+"""What the verification endpoints read and write."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from .exceptions import InvalidPhoneNumber, PhoneNumberNotAllowed
+from .limits import check_destination
+from .models import Verification
+from .phone import normalize_phone_number, parse_phone_number
+
+
+class VerificationRequestSerializer(serializers.Serializer):
+    phone_number = serializers.CharField(
+        max_length=32, help_text=_("The number to call, in any common spelling.")
+    )
+
+    def validate_phone_number(self, value: str) -> str:
+        try:
+            check_destination(parse_phone_number(value))
+            return normalize_phone_number(value)
+        except PhoneNumberNotAllowed as err:
+            raise serializers.ValidationError(_("This number cannot be called.")) from err
+        except InvalidPhoneNumber as err:
+            raise serializers.ValidationError(_("Enter a valid phone number.")) from err
+
+
+class VerificationCreatedSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Verification
+        fields = ["id", "expires_at"]
+
+
+class VerificationStatusSerializer(serializers.ModelSerializer):
+    # The call's progress, for a "calling…" spinner; nothing about the code or its checks.
+    call_status = serializers.CharField(source="call.status", default=None, read_only=True)
+
+    class Meta:
+        model = Verification
+        fields = ["id", "expires_at", "call_status"]
+
+
+class CodeCheckSerializer(serializers.Serializer):
+    code = serializers.RegexField(
+        r"^[0-9]{1,16}$",
+        help_text=_("The code the person heard."),
+        error_messages={"invalid": _("Enter the code you heard: digits only.")},
+    )
