@@ -19,6 +19,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "rest_framework",
     "django_voiceotp",
+    # The integrations, tested against the real packages (the `test` extra installs them).
+    "django_otp",
+    "django_otp.plugins.otp_static",
+    "django_otp.plugins.otp_totp",
+    "two_factor",
+    "two_factor.plugins.phonenumber",
+    "django_voiceotp.contrib.otp",
 ]
 
 MIDDLEWARE = [
@@ -74,3 +81,7 @@ LOGGING_CONFIG = None
 CELERY_BROKER_URL = "memory://"
 # The in-memory transport polls its queues; the default second makes worker tests wait for nothing.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.05}
+
+# django-two-factor-auth: calls go through this app; the admin keeps its own login page.
+TWO_FACTOR_CALL_GATEWAY = "django_voiceotp.contrib.two_factor.VoiceOTPGateway"
+TWO_FACTOR_PATCH_ADMIN = False
