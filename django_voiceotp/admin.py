@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import reports, services
 from .exceptions import VoiceOTPError
-from .models import Call, CallbackEvent, Campaign
+from .models import Call, CallbackEvent, Campaign, Verification
 from .phone import normalize_phone_number
 
 #: Days counted by the campaign list's "last 7 days" columns.
@@ -373,3 +373,69 @@ class CallbackEventAdmin(admin.ModelAdmin):
     @admin.display(description=_("payload"))
     def payload_display(self, event):
         return payload_html(event)
+
+
+# -- verifications -------------------------------------------------------------------------------
+
+
+@admin.register(Verification)
+class VerificationAdmin(admin.ModelAdmin):
+    """Who was sent a code and what became of it; never the code, nor its hash."""
+
+    list_display = (
+        "created_at",
+        "masked_phone_number",
+        "state",
+        "attempts",
+        "expires_at",
+        "verified_at",
+        "call_link",
+        "client_ip",
+    )
+    list_filter = ("state", "created_at")
+    # Stored as sent (0771122330): get_search_results adds that spelling, as for calls.
+    search_fields = ("phone_number", "=client_ip")
+    search_help_text = _("Search by full or partial phone number, or by client IP.")
+    date_hierarchy = "created_at"
+    list_select_related = ("call",)
+    list_per_page = 50
+    # code_hash is in no list, field or form: a hash of a six-digit code is as good as the code.
+    fields = (
+        "id",
+        "phone_number",
+        "state",
+        "attempts",
+        "created_at",
+        "expires_at",
+        "verified_at",
+        "call_link",
+        "client_ip",
+    )
+    readonly_fields = fields
+    Media = VoiceOTPMedia
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Created by request_code, changed by verify_code: read here, never edited.
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            normalized = normalize_phone_number(search_term)
+        except VoiceOTPError:
+            return results, may_have_duplicates
+        return results | queryset.filter(phone_number=normalized), may_have_duplicates
+
+    @admin.display(description=_("phone number"), ordering="phone_number")
+    def masked_phone_number(self, verification):
+        return verification.masked_phone_number
+
+    @admin.display(description=_("call"), ordering="call")
+    def call_link(self, verification):
+        if verification.call is None:
+            return "—"
+        url = reverse("admin:django_voiceotp_call_change", args=[verification.call_id])
+        return format_html('<a href="{}">{}</a>', url, verification.call)

@@ -184,3 +184,66 @@ def check_celery(app_configs=None, **kwargs):
             )
         )
     return messages
+
+
+#: Cache backends that keep counters per process (or not at all): limits would not hold.
+UNSHARED_CACHES = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+
+
+@register(Tags.compatibility)
+def check_verification_settings(app_configs=None, **kwargs):
+    """The verification and abuse-limit settings, and a cache the limits can be shared through."""
+    try:
+        voiceotp_settings.user_settings  # noqa: B018 - check_settings reports a non-dict
+    except ImproperlyConfigured:
+        return []
+
+    def whole(value: object, least: int = 0) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+    messages = []
+    for key, least in (("CODE_TTL", 1), ("MAX_ATTEMPTS", 1), ("RESEND_COOLDOWN", 0)):
+        if not whole(getattr(voiceotp_settings, key), least):
+            messages.append(_malformed(key, f"a whole number of at least {least}"))
+    for key in ("SENDS_PER_NUMBER_PER_HOUR", "SENDS_PER_NUMBER_PER_DAY", "SENDS_PER_IP_PER_HOUR"):
+        value = getattr(voiceotp_settings, key)
+        if value is not None and not whole(value):
+            messages.append(_malformed(key, "a whole number (0 or None turns the limit off)"))
+    length = voiceotp_settings.CODE_LENGTH
+    low, high = voiceotp_settings.OTP_MIN_LENGTH, voiceotp_settings.OTP_MAX_LENGTH
+    if not whole(length) or not low <= length <= high:
+        messages.append(_malformed("CODE_LENGTH", f"a whole number from {low} to {high}"))
+    codes = voiceotp_settings.ALLOWED_COUNTRY_CODES
+    if codes is not None and not (
+        isinstance(codes, (tuple, list, set, frozenset)) and all(whole(code, 1) for code in codes)
+    ):
+        messages.append(_malformed("ALLOWED_COUNTRY_CODES", "country calling codes such as (84,)"))
+    prefixes = voiceotp_settings.DENIED_PREFIXES
+    if not (
+        isinstance(prefixes, (tuple, list, set, frozenset))
+        and all(isinstance(prefix, str) and prefix.startswith("+") for prefix in prefixes)
+    ):
+        messages.append(_malformed("DENIED_PREFIXES", "E.164 prefixes such as ('+841900',)"))
+    header = voiceotp_settings.TRUSTED_PROXY_HEADER
+    if header is not None and not (isinstance(header, str) and header):
+        messages.append(_malformed("TRUSTED_PROXY_HEADER", "a header name or None"))
+
+    alias = voiceotp_settings.LIMITS_CACHE_ALIAS
+    if alias not in settings.CACHES:
+        messages.append(_malformed("LIMITS_CACHE_ALIAS", "the alias of a cache in CACHES"))
+    elif settings.CACHES[alias].get("BACKEND") in UNSHARED_CACHES and not settings.DEBUG:
+        messages.append(
+            Warning(
+                f"The abuse limits count in the {alias!r} cache, a "
+                f"{settings.CACHES[alias]['BACKEND'].rsplit('.', 1)[-1]}: each process counts "
+                "alone, so with several processes every limit is multiplied, and a restart "
+                "forgets them.",
+                hint="Point LIMITS_CACHE_ALIAS at a shared cache (Redis, Memcached or the "
+                "database cache).",
+                id="django_voiceotp.W010",
+            )
+        )
+    return messages

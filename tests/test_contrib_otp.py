@@ -62,9 +62,7 @@ def test_django_otps_form_challenges_and_verifies(user, device, known_code):
     )
     assert not form.is_valid()
     assert "We are calling you with a code." in str(form.errors)
-    form = OTPTokenForm(
-        user, data={"otp_device": device.persistent_id, "otp_token": known_code}
-    )
+    form = OTPTokenForm(user, data={"otp_device": device.persistent_id, "otp_token": known_code})
     assert form.is_valid(), form.errors
     assert form.get_user() == user
 

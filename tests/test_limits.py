@@ -231,3 +231,46 @@ def test_premium_rate_numbers_are_refused_even_unlisted(voiceotp):
     with pytest.raises(PhoneNumberNotAllowed):
         request_code("1900 1234")
     assert Verification.objects.count() == 0
+
+
+# -- the system check ----------------------------------------------------------------------------
+
+
+def check_ids(settings, debug):
+    from django_voiceotp.checks import check_verification_settings
+
+    settings.DEBUG = debug
+    return [(message.id, message.msg) for message in check_verification_settings()]
+
+
+def test_an_unshared_cache_is_warned_about_when_debug_is_off(settings):
+    assert [id_ for id_, _ in check_ids(settings, debug=False)] == ["django_voiceotp.W010"]
+    assert check_ids(settings, debug=True) == []
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "c"}
+    }
+    assert check_ids(settings, debug=False) == []
+
+
+def test_malformed_verification_settings_are_errors(settings, voiceotp):
+    settings.DEBUG = True
+    voiceotp(
+        CODE_LENGTH=12,
+        MAX_ATTEMPTS=0,
+        SENDS_PER_IP_PER_HOUR="20",
+        ALLOWED_COUNTRY_CODES="84",
+        DENIED_PREFIXES=("841900",),
+        LIMITS_CACHE_ALIAS="nowhere",
+    )
+    messages = check_ids(settings, debug=True)
+    assert {id_ for id_, _ in messages} == {"django_voiceotp.E006"}
+    named = " ".join(msg for _, msg in messages)
+    for key in (
+        "CODE_LENGTH",
+        "MAX_ATTEMPTS",
+        "SENDS_PER_IP_PER_HOUR",
+        "ALLOWED_COUNTRY_CODES",
+        "DENIED_PREFIXES",
+        "LIMITS_CACHE_ALIAS",
+    ):
+        assert key in named

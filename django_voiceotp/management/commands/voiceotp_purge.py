@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from django_voiceotp.models import Call, CallbackEvent
+from django_voiceotp.models import Call, CallbackEvent, Verification
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -24,8 +24,8 @@ def positive_int(value: str) -> int:
 
 class Command(BaseCommand):
     help = (
-        "Delete calls created, and callback events received, more than DAYS days ago, "
-        "in batches, and report how many."
+        "Delete calls and verifications created, and callback events received, more than DAYS "
+        "days ago, in batches, and report how many."
     )
 
     def add_arguments(self, parser):
@@ -51,11 +51,17 @@ class Command(BaseCommand):
         calls = Call.objects.filter(created_at__lt=cutoff)
         # An old call's events go with it, however recent; so do old events of no call.
         events = CallbackEvent.objects.filter(received_at__lt=cutoff)
+        # A verification holds a phone number too, and outlives its use by minutes.
+        verifications = Verification.objects.filter(created_at__lt=cutoff)
         if dry_run:
             call_count = calls.count()
             event_count = (events | CallbackEvent.objects.filter(call__in=calls)).count()
             self.stdout.write(
                 f"Would delete {call_count} call(s) and {event_count} callback event(s) "
+                f"older than {older_than} day(s)."
+            )
+            self.stdout.write(
+                f"Would delete {verifications.count()} verification(s) "
                 f"older than {older_than} day(s)."
             )
             return
@@ -73,5 +79,13 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Deleted {deleted_calls} call(s) and {deleted_events} callback event(s) "
                 f"older than {older_than} day(s)."
+            )
+        )
+        deleted_verifications = 0
+        while batch := list(verifications.values_list("pk", flat=True)[:batch_size]):
+            deleted_verifications += Verification.objects.filter(pk__in=batch).delete()[0]
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Deleted {deleted_verifications} verification(s) older than {older_than} day(s)."
             )
         )
