@@ -188,6 +188,12 @@ def get_session() -> requests.Session:
         return session
 
 
+def request_timeout() -> float | tuple[float, float]:
+    """TIMEOUT as ``requests`` takes it: settings read from JSON give a list, not a tuple."""
+    timeout = voiceotp_settings.TIMEOUT
+    return tuple(timeout) if isinstance(timeout, list) else timeout
+
+
 class _TokenRejected(Exception):
     """An endpoint answered 401: the token is expired or revoked."""
 
@@ -388,7 +394,7 @@ class ProviderClient:
                 method,
                 self.api_url + path,
                 headers=headers,
-                timeout=voiceotp_settings.TIMEOUT,
+                timeout=request_timeout(),
                 **kwargs,
             )
         except requests.Timeout as err:

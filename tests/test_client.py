@@ -493,6 +493,14 @@ class TestAgainstSandbox:
         with pytest.raises(ProviderUnavailable, match="timed out"):
             ProviderClient().start_call("c78af", "0771122330", OTP)
 
+    def test_timeout_given_as_a_list(self, sandbox, voiceotp):
+        # As it comes from settings read from JSON (the example project's VOICEOTP_OPTIONS).
+        voiceotp(TIMEOUT=[1.0, 0.3])
+        assert ProviderClient().start_call("c78af", "0771122330", OTP).call_id
+        sandbox.inject("slow", endpoint="voiceotp", seconds=1.0)
+        with pytest.raises(ProviderUnavailable, match="timed out"):
+            ProviderClient().start_call("c78af", "0771122330", OTP)
+
     def test_unknown_campaign_is_final(self, sandbox):
         with pytest.raises(ProviderRejected) as info:
             ProviderClient().start_call("nope", "0771122330", OTP)

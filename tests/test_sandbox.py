@@ -644,7 +644,15 @@ def test_control_calls_lists_newest_first_with_otp(api, control):
         ("0771122339", "2222", "Fail"),
         ("0771122330", "1111", "Success"),
     ]
-    assert set(listing[0]) == {"call_id", "campaign_id", "phone_number", "otp", "status", "created"}
+    assert set(listing[0]) == {
+        "call_id",
+        "campaign_id",
+        "phone_number",
+        "otp",
+        "status",
+        "created",
+        "callback_responses",
+    }
     assert datetime.fromisoformat(listing[0]["created"]).tzinfo is not None
     assert [c["otp"] for c in filtered] == ["1111"]
 
@@ -682,6 +690,18 @@ def test_control_reset(api, control):
     assert provider.requests == []
     assert provider.config.call_duration == 1.0
     assert get_token(api) == ACCESS_TOKEN  # the garbage fault is gone
+
+
+def test_control_calls_lists_the_callbacks_posted(api, control, receiver):
+    provider.configure(call_duration=0)
+    provider.inject("duplicate_callbacks", copies=2)
+    send(api, get_token(api), callback_url=receiver.url)
+    send(api, get_token(api), phone="0771122339")
+    assert provider.wait_for_callbacks()
+
+    listing = requests.get(control + "calls").json()
+
+    assert [call["callback_responses"] for call in listing] == [[], [200, 200]]
 
 
 def test_control_requests_counts_each_endpoint(api, control):

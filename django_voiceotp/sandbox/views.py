@@ -225,6 +225,8 @@ def calls(request: HttpRequest) -> JsonResponse:
             "otp": call.otp,
             "status": call.status if call.is_final() else "",
             "created": call.created.isoformat(),
+            # One entry per callback posted: the HTTP status, or the exception's class name.
+            "callback_responses": list(call.callback_responses),
         }
         for call in reversed(provider.calls)
         if phone_number is None or call.phone_number == phone_number

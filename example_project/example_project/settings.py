@@ -4,8 +4,10 @@ Every value can be overridden from the environment, so the same project also run
 PostgreSQL, Redis and real workers.
 """
 
+import json
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,6 +33,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_voiceotp",
     "demo",
+    "signal_log",
 ]
 
 MIDDLEWARE = [
@@ -77,6 +80,54 @@ VOICEOTP = {
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1"
+
+# -- Production-like: PostgreSQL, Redis and real workers, all from the environment (README) --------
+
+
+def database_from_url(url: str) -> dict:
+    """``postgresql://user:password@host:port/name`` as a DATABASES entry."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ValueError(f"DATABASE_URL: unsupported scheme {parts.scheme!r}")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+        # Reused connections: a callback or a task should not pay for a new one.
+        "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        "CONN_HEALTH_CHECKS": True,
+    }
+
+
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
+
+# Every process must see the same cache: the provider's access token is shared through it.
+if os.environ.get("CACHE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["CACHE_URL"],
+        }
+    }
+
+# A task is acknowledged only once it has run, and put back if its worker process dies, so a
+# crash mid-task means the task runs again (the send's claim makes that safe), not never.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# With late acks a worker holds no more tasks than it runs: none wait behind a slow send.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULE = {
+    "voiceotp-sweeper": {
+        "task": "django_voiceotp.tasks.poll_pending_calls",
+        "schedule": float(os.environ.get("VOICEOTP_SWEEP_INTERVAL", "15")),
+    }
+}
+# Any other VOICEOTP key as JSON, e.g. VOICEOTP_OPTIONS='{"PENDING_GRACE": 30}'.
+VOICEOTP.update(json.loads(os.environ.get("VOICEOTP_OPTIONS", "{}")))
 
 LOGGING = {
     "version": 1,

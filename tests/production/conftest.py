@@ -29,8 +29,11 @@ Started only for the tests that ask (each once per session):
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -38,7 +41,15 @@ import requests
 from django.conf import settings
 from django.test import override_settings
 
-from .servers import HOST, PostgresServer, RedisServer, free_port, stop_process, wait_for_port
+from .servers import (
+    HOST,
+    PostgresServer,
+    RedisServer,
+    child_pids,
+    free_port,
+    stop_process,
+    wait_for_port,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_PROJECT = ROOT / "example_project"
@@ -105,8 +116,8 @@ def _redis_settings(redis_server):
 
 
 @pytest.fixture(scope="session")
-def sandbox_server():
-    server = SandboxServer().start()
+def sandbox_server(tmp_path_factory):
+    server = SandboxServer(tmp_path_factory.mktemp("sandbox") / "sandbox.log").start()
     yield server
     server.stop()
 
@@ -114,17 +125,20 @@ def sandbox_server():
 class SandboxServer:
     """``python -m django_voiceotp.sandbox`` on a free port; stop() and start() keep the port."""
 
-    def __init__(self) -> None:
+    def __init__(self, log: Path) -> None:
+        self.log = log
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}/"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> SandboxServer:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "django_voiceotp.sandbox", "--port", str(self.port)],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-        )
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "django_voiceotp.sandbox", "--port", str(self.port)],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,  # a line per request: kept out of the test output
+            )
         wait_for_port(self.port, process=self.process)
         return self
 
@@ -150,3 +164,195 @@ class SandboxServer:
 
     def calls(self) -> list[dict]:
         return self.api("GET", "calls").json()
+
+
+class Stack:
+    """The deployment under test: sandbox, gunicorn, Celery workers and beat, one database."""
+
+    def __init__(
+        self, *, sandbox: SandboxServer, redis: RedisServer, database_url: str, logs: Path
+    ):
+        self.sandbox = sandbox
+        self.redis = redis
+        self.logs = logs
+        self.web_port = free_port()
+        self.web_url = f"http://{HOST}:{self.web_port}"
+        self.voiceotp = {
+            **settings.VOICEOTP,
+            **STACK_VOICEOTP,
+            "API_URL": sandbox.url,
+            "CALLBACK_BASE_URL": self.web_url,
+        }
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "example_project.settings",
+            "PYTHONPATH": os.pathsep.join([str(EXAMPLE_PROJECT), str(ROOT)]),
+            "DJANGO_DEBUG": "0",
+            "DATABASE_URL": database_url,
+            "CACHE_URL": redis.url(1),
+            "CELERY_BROKER_URL": redis.url(0),
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "VOICEOTP_API_URL": sandbox.url,
+            "VOICEOTP_CALLBACK_BASE_URL": self.web_url,
+            "VOICEOTP_OPTIONS": json.dumps(STACK_VOICEOTP),
+            "VOICEOTP_SWEEP_INTERVAL": str(SWEEP_INTERVAL),
+        }
+        self.web: subprocess.Popen | None = None
+        self.workers: list[subprocess.Popen] = []
+        self.beat: subprocess.Popen | None = None
+
+    # -- processes -----------------------------------------------------------------------------
+
+    def _spawn(self, name: str, *args: str) -> subprocess.Popen:
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
+        try:
+            return subprocess.Popen(
+                [sys.executable, "-m", *args],
+                cwd=EXAMPLE_PROJECT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: stopped with all its children
+            )
+        finally:
+            log.close()
+
+    def start(self) -> Stack:
+        self.web = self._spawn(
+            "gunicorn",
+            "gunicorn",
+            "example_project.wsgi:application",
+            f"--bind={HOST}:{self.web_port}",
+            f"--workers={GUNICORN_WORKERS}",
+            "--backlog=2048",
+            "--timeout=60",
+        )
+        for index in range(CELERY_WORKERS):
+            self.workers.append(self._start_worker(index))
+        self.beat = self._spawn(
+            "beat",
+            "celery",
+            "--app=example_project",
+            "beat",
+            "--loglevel=INFO",
+            f"--schedule={self.logs / 'beat-schedule'}",
+            f"--pidfile={self.logs / 'beat.pid'}",
+        )
+        wait_for_port(self.web_port, process=self.web)
+        for index, worker in enumerate(self.workers):
+            self._wait_for_log(f"worker{index}", " ready.", worker)
+        return self
+
+    def _start_worker(self, index: int) -> subprocess.Popen:
+        return self._spawn(
+            f"worker{index}",
+            "celery",
+            "--app=example_project",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=2",
+            f"--hostname=worker{index}@%h",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+        )
+
+    def _wait_for_log(self, name: str, text: str, process: subprocess.Popen, timeout=60) -> None:
+        path = self.logs / f"{name}.log"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited at start-up; see {path}")
+            if text in path.read_text(errors="replace"):
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"{name} did not log {text!r} in {timeout} s; see {path}")
+
+    def stop(self) -> None:
+        for process in [self.beat, self.web, *self.workers]:
+            stop_process(process, timeout=20, group=True)
+
+    def worker_pool_pids(self) -> list[int]:
+        """The pool processes of every worker: the ones that run tasks."""
+        return [pid for worker in self.workers for pid in child_pids(worker.pid)]
+
+    # -- between tests -------------------------------------------------------------------------
+
+    def clean(self, **sandbox_config) -> None:
+        """A fresh sandbox, no queued tasks; pytest-django empties the tables after each test."""
+        from celery import current_app
+
+        current_app.control.purge()
+        self.sandbox.reset(**sandbox_config)
+
+    # -- observing -----------------------------------------------------------------------------
+
+    def wait_until_final(self, call_ids, timeout: float = 120) -> list:
+        """Wait (bounded) until every call is final; returns the calls still not final."""
+        from django_voiceotp.models import Call
+
+        return wait_for(
+            lambda: list(
+                Call.objects.filter(pk__in=call_ids)
+                .exclude(status__in=Call.FINAL_STATUSES)
+                .values_list("pk", "status")
+            ),
+            timeout,
+        )
+
+    def wait_for_callbacks(self, expected_per_call: int = 1, timeout: float = 60) -> list:
+        """Wait until the sandbox has posted its callbacks; returns the calls still owing some."""
+        return wait_for(
+            lambda: [
+                call["call_id"]
+                for call in self.sandbox.calls()
+                if len(call["callback_responses"]) < expected_per_call
+            ],
+            timeout,
+        )
+
+
+def wait_for(pending, timeout: float, interval: float = 0.25):
+    """Call ``pending()`` until it returns nothing or ``timeout`` passes; return its last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = pending()
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def stack_session(sandbox_server, redis_server, database_url, django_db_setup, tmp_path_factory):
+    logs = tmp_path_factory.mktemp("stack-logs")
+    stack = Stack(sandbox=sandbox_server, redis=redis_server, database_url=database_url, logs=logs)
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def stack(stack_session):
+    """The running deployment, cleaned for this test, with the test process configured alike."""
+    stack_session.clean()
+    with override_settings(VOICEOTP=stack_session.voiceotp):
+        yield stack_session
+
+
+@pytest.fixture
+def signal_counts():
+    """``signal_counts(call_ids)``: {call_id: Counter of (signal, old_status, new_status)}."""
+    from collections import Counter
+
+    from signal_log.models import SignalRecord
+
+    def count(call_ids):
+        counts = {call_id: Counter() for call_id in call_ids}
+        records = SignalRecord.objects.filter(call_id__in=list(call_ids))
+        for record in records.values_list("call_id", "signal", "old_status", "new_status"):
+            counts[record[0]][record[1:]] += 1
+        return counts
+
+    return count

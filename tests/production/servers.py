@@ -158,16 +158,26 @@ class RedisServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def stop_process(process: subprocess.Popen | None, timeout: float = 15.0) -> None:
-    """SIGTERM, then SIGKILL if it lingers; the whole process group when it leads one."""
-    if process is None or process.poll() is not None:
+def stop_process(
+    process: subprocess.Popen | None, timeout: float = 15.0, group: bool = False
+) -> None:
+    """SIGTERM, then SIGKILL if it lingers. ``group``: the process was started with
+    ``start_new_session=True``, so its group is ours alone; whatever is left of it (a worker's
+    pool processes) is then SIGKILLed too."""
+    if process is None:
         return
-    try:
+    if process.poll() is None:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+    if group:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def child_pids(pid: int) -> list[int]:
