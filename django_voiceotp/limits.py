@@ -98,7 +98,12 @@ def consume_send(phone_number: str, client_ip: str | None = None) -> Iterator[No
         else:
             started = cache.get(cooldown_key)
             started = started if isinstance(started, (int, float)) else now
-            waits.append((_seconds(started + cooldown - now), "cooldown"))
+            # Refused already: the counters are read, not counted, so a burst of requests
+            # for one number does not inflate them for the requests that come after it.
+            waits = [(_seconds(started + cooldown - now), "cooldown")]
+            waits += _exhausted(cache, send_limits(phone_number, client_ip), now)
+            retry_after, name = max(waits)
+            raise RateLimited(retry_after, limit=name)
 
     for limit in send_limits(phone_number, client_ip):
         key, window_end = _window_key(limit, now)
@@ -137,14 +142,23 @@ def retry_after(phone_number: str | None = None, client_ip: str | None = None) -
         started = cache.get(_key("cooldown", phone_number))
         if isinstance(started, (int, float)):
             waits.append(_seconds(started + voiceotp_settings.RESEND_COOLDOWN - now))
-    limits = send_limits(phone_number or "", client_ip)
+    limits = [
+        limit
+        for limit in send_limits(phone_number or "", client_ip)
+        if phone_number or not limit.name.startswith("number")
+    ]
+    waits += [wait for wait, _name in _exhausted(cache, limits, now)]
+    return max(waits) if waits else None
+
+
+def _exhausted(cache, limits: list[Limit], now: float) -> list[tuple[int, str]]:
+    """The limits whose counter is already full, with the wait until their window ends."""
+    waits = []
     for limit in limits:
-        if limit.name.startswith("number") and not phone_number:
-            continue
         key, window_end = _window_key(limit, now)
         if (cache.get(key) or 0) >= limit.count:
-            waits.append(_seconds(window_end - now))
-    return max(waits) if waits else None
+            waits.append((_seconds(window_end - now), limit.name))
+    return waits
 
 
 def ip_subject(client_ip: str) -> str:
