@@ -385,7 +385,7 @@ class VerificationAdmin(admin.ModelAdmin):
     list_display = (
         "created_at",
         "masked_phone_number",
-        "state",
+        "state_display",
         "attempts",
         "expires_at",
         "verified_at",
@@ -403,7 +403,7 @@ class VerificationAdmin(admin.ModelAdmin):
     fields = (
         "id",
         "phone_number",
-        "state",
+        "state_display",
         "attempts",
         "created_at",
         "expires_at",
@@ -432,6 +432,13 @@ class VerificationAdmin(admin.ModelAdmin):
     @admin.display(description=_("phone number"), ordering="phone_number")
     def masked_phone_number(self, verification):
         return verification.masked_phone_number
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_display(self, verification):
+        # A pending code past its expiry stays "pending" in the database; say what it is.
+        if verification.is_expired:
+            return gettext("expired")
+        return verification.get_state_display()
 
     @admin.display(description=_("call"), ordering="call")
     def call_link(self, verification):

@@ -76,3 +76,15 @@ def test_voiceotp_purge_deletes_old_verifications(monkeypatch, time_machine):
     call_command("voiceotp_purge", "--older-than", "30", "--batch-size", "2", stdout=out)
     assert "Deleted 3 verification(s) older than 30 day(s)." in out.getvalue()
     assert list(Verification.objects.all()) == [recent]
+
+
+def test_expired_codes_say_so(admin_client, verification, time_machine):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    cell = '<td class="field-state_display">{}</td>'
+    assert cell.format("pending") in admin_client.get(VERIFICATIONS).content.decode()
+    time_machine.move_to(timezone.now() + timedelta(seconds=301), tick=False)
+    page = admin_client.get(VERIFICATIONS).content.decode()
+    assert cell.format("expired") in page and cell.format("pending") not in page
