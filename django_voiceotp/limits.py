@@ -78,9 +78,9 @@ def send_limits(phone_number: str, client_ip: str | None = None) -> list[Limit]:
 def consume_send(phone_number: str, client_ip: str | None = None) -> Iterator[None]:
     """Count one send to ``phone_number`` from ``client_ip``, or raise ``RateLimited``.
 
-    Every limit is tried, so the ``retry_after`` of a refusal is the longest wait among those
-    that refuse. A refused request uses none of its quota, and neither does one whose body
-    raises (the call was not placed): what was counted is given back.
+    The ``retry_after`` of a refusal is the longest wait among the limits that refuse. A
+    refused request uses none of its quota, and neither does one whose body raises (the call
+    was not placed): what was counted is given back.
 
     :raises RateLimited: before the body runs; nothing should be sent then.
     """

@@ -185,7 +185,8 @@ def _check(verification: Verification, code: str) -> CheckResult:
         return _failed(verification, refusal)
 
     # Each write is guarded by the state it expects: of two checks at once, the database lets
-    # one through and the other updates nothing, whatever the isolation level.
+    # one through and the other updates nothing (under READ COMMITTED, PostgreSQL's default,
+    # the loser re-reads the row once the winner commits; under SERIALIZABLE it gets an error).
     still_pending = Verification.objects.filter(
         pk=verification.pk,
         state=Verification.State.PENDING,
