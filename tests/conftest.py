@@ -86,3 +86,14 @@ def signals():
     yield recorder
     for signal in (call_status_changed, call_succeeded, call_failed):
         signal.disconnect(dispatch_uid=f"recorder-{id(signal)}")
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory):
+    """The example project's demo (``manage.py rundemo``) serving on a free port."""
+    from .demo_server import DemoServer
+
+    server = DemoServer(tmp_path_factory.mktemp("demo"))
+    server.wait_until_ready()
+    yield server
+    server.stop()

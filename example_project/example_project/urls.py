@@ -6,4 +6,7 @@ urlpatterns = [
     # The simulated provider, so the demo needs no account. Never mount it in production.
     path("sandbox/", include("django_voiceotp.sandbox.urls")),
     path("voiceotp/", include("django_voiceotp.urls")),
+    # The language switch of the demo page (LocaleMiddleware also honours Accept-Language).
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("demo.urls")),
 ]

@@ -1,5 +1,7 @@
-"""rundemo: migrate, serve the example project, check it against the sandbox, keep serving."""
+"""rundemo: migrate, create the demo superuser, serve the example project, check it against the
+sandbox, print where to go, keep serving."""
 
+import signal
 import subprocess
 import sys
 import time
@@ -10,6 +12,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from demo import superuser
+
 STARTUP_TIMEOUT = 30
 
 
@@ -18,8 +22,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         call_command("migrate", interactive=False, verbosity=0)
+        superuser.ensure_demo_superuser()
         address = urlparse(settings.DEMO_URL).netloc
         server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", address])
+        # Stopped by a signal other than Ctrl-C (kill, a test's teardown): stop the server too.
+        signal.signal(signal.SIGTERM, lambda *args: sys.exit(0))
         try:
             self._wait_until_serving(f"{settings.DEMO_URL}/sandbox/_sandbox/calls", server)
             call_command("voiceotp_check", stdout=self.stdout, stderr=self.stderr)
@@ -27,6 +34,10 @@ class Command(BaseCommand):
                 self.style.SUCCESS(
                     f"\nThe demo is running at {settings.DEMO_URL}/ (Ctrl-C stops it)."
                 )
+            )
+            self.stdout.write(
+                f"The admin is at {settings.DEMO_URL}/admin/ "
+                f"(user {superuser.USERNAME}, password {superuser.PASSWORD})."
             )
             server.wait()
         except KeyboardInterrupt:

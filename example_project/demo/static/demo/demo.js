@@ -1,0 +1,161 @@
+// The demo page: ask for a call, poll its status and the sandbox phone, check the code.
+// Plain browser JavaScript, no library: the demo must work offline.
+"use strict";
+
+(function () {
+  const urls = document.body.dataset;
+  const strings = JSON.parse(document.getElementById("demo-strings").textContent);
+  const csrfToken = document.querySelector("[name=csrfmiddlewaretoken]").value;
+  const byId = (id) => document.getElementById(id);
+
+  const POLL_INTERVAL_MS = 700;
+  const MAX_POLLS = 200; // about two minutes: past the sandbox's slowest call
+
+  let current = null; // the call being watched: {id, phone_number, provider_call_id}
+  let polls = 0;
+  let pollTimer = null;
+  let shownStatus = null;
+
+  async function postJSON(url, data) {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
+      body: JSON.stringify(data),
+    });
+    return { ok: response.ok, data: await response.json() };
+  }
+
+  function show(id, visible) {
+    byId(id).hidden = !visible;
+  }
+
+  function resetPage() {
+    clearTimeout(pollTimer);
+    current = null;
+    shownStatus = null;
+    polls = 0;
+    byId("status-history").replaceChildren();
+    byId("verify-result").textContent = "";
+    byId("verify-result").className = "";
+    byId("code").value = "";
+    show("call-error", false);
+    show("status-step", false);
+    show("verify-step", false);
+    renderPhone(null);
+  }
+
+  byId("call-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    resetPage();
+    const button = byId("call-button");
+    const label = button.textContent;
+    button.disabled = true;
+    button.textContent = strings.calling;
+    try {
+      const { ok, data } = await postJSON(urls.startUrl, { phone_number: byId("phone").value });
+      if (!ok) {
+        byId("call-error").textContent = data.error;
+        show("call-error", true);
+        return;
+      }
+      current = data;
+      byId("call-id").textContent = "#" + data.id;
+      show("status-step", true);
+      renderCall(data);
+      poll();
+    } catch (error) {
+      byId("call-error").textContent = strings.network;
+      show("call-error", true);
+    } finally {
+      button.disabled = false;
+      button.textContent = label;
+    }
+  });
+
+  async function poll() {
+    polls += 1;
+    const statusUrl = urls.statusUrl.replace("/0/", "/" + current.id + "/");
+    const sandboxUrl = urls.sandboxUrl + "?phone_number=" + encodeURIComponent(current.phone_number);
+    try {
+      const [call, simulated] = await Promise.all([
+        fetch(statusUrl, { credentials: "same-origin" }).then((r) => r.json()),
+        fetch(sandboxUrl).then((r) => r.json()),
+      ]);
+      renderCall(call);
+      const mine = simulated.find((entry) => entry.call_id === call.provider_call_id);
+      renderPhone(mine || null, call);
+      const phoneDone = !mine || mine.status !== "";
+      if (call.is_final && phoneDone) {
+        return;
+      }
+    } catch (error) {
+      // A missed poll is retried at the next tick.
+    }
+    if (polls < MAX_POLLS) {
+      pollTimer = setTimeout(poll, POLL_INTERVAL_MS);
+    }
+  }
+
+  function renderCall(call) {
+    const badge = byId("status-badge");
+    badge.textContent = call.status_display;
+    badge.className = "badge " + call.status;
+    byId("status-explanation").textContent = call.explanation;
+    if (call.status !== shownStatus) {
+      shownStatus = call.status;
+      const item = document.createElement("li");
+      const time = document.createElement("time");
+      time.textContent = new Date().toLocaleTimeString();
+      item.append(time, " ", call.status_display);
+      byId("status-history").append(item);
+    }
+    if (call.status === "success") {
+      const wasHidden = byId("verify-step").hidden;
+      show("verify-step", true);
+      if (wasHidden) {
+        byId("code").focus();
+      }
+    }
+  }
+
+  function renderPhone(simulated, call) {
+    const state = byId("phone-state");
+    const otp = byId("phone-otp");
+    const screen = state.parentElement;
+    otp.hidden = true;
+    screen.className = "screen";
+    if (!simulated) {
+      state.textContent = call && !call.is_final ? strings.ringing : strings.idle;
+      if (call && !call.is_final) screen.className = "screen ringing";
+      return;
+    }
+    if (simulated.status === "") {
+      state.textContent = strings.ringing;
+      screen.className = "screen ringing";
+    } else if (simulated.status.toLowerCase() === "success") {
+      state.textContent = strings.answered;
+      otp.textContent = simulated.otp.split("").join(" ");
+      otp.hidden = false;
+      screen.className = "screen answered";
+    } else {
+      state.textContent = strings.missed + " (" + simulated.status + ")";
+      screen.className = "screen missed";
+    }
+  }
+
+  byId("verify-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const result = byId("verify-result");
+    result.className = "";
+    result.textContent = strings.checking;
+    try {
+      const { data } = await postJSON(urls.verifyUrl, { code: byId("code").value });
+      result.textContent = data.verified ? data.message : data.error;
+      result.className = data.verified ? "verified" : "error";
+    } catch (error) {
+      result.textContent = strings.network;
+      result.className = "error";
+    }
+  });
+})();

@@ -1,0 +1,170 @@
+"""The demo as ``make demo`` runs it: what it prints, its page, its JSON endpoints, its admin."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import requests
+
+#: Numbers whose simulated call succeeds, fails, and is not answered (by their last digit).
+ANSWERED, FAILING, UNANSWERED = "0771122330", "0771122339", "0771122338"
+
+
+class Visitor:
+    """A browser session without a browser: cookies, CSRF header, JSON."""
+
+    def __init__(self, base_url: str, language: str = "en") -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.session.headers["Accept-Language"] = language
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.session.get(self.base_url + path, timeout=10, **kwargs)
+
+    def post(self, path: str, data: dict) -> requests.Response:
+        if "csrftoken" not in self.session.cookies:
+            self.get("/")
+        headers = {"X-CSRFToken": self.session.cookies["csrftoken"]}
+        return self.session.post(self.base_url + path, json=data, headers=headers, timeout=10)
+
+    def call(self, phone_number: str) -> dict:
+        response = self.post("/demo/calls/", {"phone_number": phone_number})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def wait_until_final(self, call_id: int, timeout: float = 15) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.get(f"/demo/calls/{call_id}/").json()
+            if status["is_final"]:
+                return status
+            time.sleep(0.2)
+        raise AssertionError(f"call {call_id} still {status['status']} after {timeout} s")
+
+    def heard_otp(self, phone_number: str, provider_call_id: str) -> str:
+        """What the sandbox phone heard: the demo page's sandbox panel reads the same listing."""
+        calls = self.get("/sandbox/_sandbox/calls", params={"phone_number": phone_number}).json()
+        return next(call["otp"] for call in calls if call["call_id"] == provider_call_id)
+
+
+@pytest.fixture
+def visitor(demo_server):
+    return Visitor(demo_server.url)
+
+
+def test_rundemo_checks_the_setup_and_prints_where_to_go(demo_server):
+    out = demo_server.output
+    assert "✓ provider: access token obtained for user f461" in out
+    assert f"The demo is running at {demo_server.url}/" in out
+    assert f"The admin is at {demo_server.url}/admin/ (user admin, password " in out
+
+
+def test_the_page_offers_a_call_and_links_the_admin(visitor):
+    html = visitor.get("/").text
+    assert "Voice OTP demo" in html
+    assert 'id="call-form"' in html and 'id="verify-form"' in html
+    assert 'href="/admin/django_voiceotp/call/"' in html
+    assert "/static/demo/demo.js" in html
+    assert visitor.get("/static/demo/demo.js").status_code == 200
+
+
+def test_a_visitor_gets_a_call_hears_the_code_and_verifies_it(visitor):
+    started = visitor.call("077 112 2330")
+    assert started["phone_number"] == ANSWERED
+    assert started["status"] in ("pending", "sent")
+    final = visitor.wait_until_final(started["id"])
+    assert final["status"] == "success"
+    assert final["explanation"] == "You answered and heard the code. Type it below."
+    otp = visitor.heard_otp(ANSWERED, final["provider_call_id"])
+
+    wrong = "000000" if otp != "000000" else "111111"
+    refused = visitor.post("/demo/verify/", {"code": wrong})
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "That is not the code. Tries left: 4."
+    accepted = visitor.post("/demo/verify/", {"code": otp})
+    assert accepted.json() == {"verified": True, "message": "Verified: this number is yours."}
+    # A code is good once.
+    again = visitor.post("/demo/verify/", {"code": otp})
+    assert again.json()["error"] == "Ask for a call first."
+
+
+@pytest.mark.parametrize(
+    ("number", "explanation"),
+    [(FAILING, "The call failed."), (UNANSWERED, "Nobody answered.")],
+)
+def test_a_failed_call_says_why(visitor, number, explanation):
+    final = visitor.wait_until_final(visitor.call(number)["id"])
+    assert final["status"] == "failed"
+    assert final["explanation"] == f"{explanation} Ask for a new call."
+
+
+def test_an_invalid_number_is_refused(visitor):
+    response = visitor.post("/demo/calls/", {"phone_number": "12345"})
+    assert response.status_code == 400
+    assert "We cannot call this number" in response.json()["error"]
+
+
+def test_too_many_wrong_codes_end_the_attempt(visitor):
+    started = visitor.call(ANSWERED)
+    for tries_left in (4, 3, 2, 1):
+        refused = visitor.post("/demo/verify/", {"code": "x"}).json()
+        assert refused["error"] == f"That is not the code. Tries left: {tries_left}."
+    assert visitor.post("/demo/verify/", {"code": "x"}).json()["error"] == (
+        "Too many wrong codes. Ask for a new call."
+    )
+    final = visitor.wait_until_final(started["id"])
+    otp = visitor.heard_otp(ANSWERED, final["provider_call_id"])
+    assert visitor.post("/demo/verify/", {"code": otp}).json()["verified"] is False
+
+
+def test_a_call_is_visible_only_to_its_visitor(demo_server, visitor):
+    started = visitor.call(ANSWERED)
+    stranger = Visitor(demo_server.url)
+    assert stranger.get(f"/demo/calls/{started['id']}/").status_code == 404
+
+
+def test_the_page_speaks_vietnamese(demo_server):
+    by_header = Visitor(demo_server.url, language="vi")
+    html = by_header.get("/").text
+    assert '<html lang="vi">' in html
+    assert "Demo OTP qua cuộc gọi thoại" in html and "Gọi cho tôi" in html
+    assert (
+        by_header.post("/demo/calls/", {"phone_number": "1"})
+        .json()["error"]
+        .startswith("Không thể gọi đến số này")
+    )
+    # The language switch: a cookie that wins over the browser's header.
+    by_switch = Visitor(demo_server.url, language="en")
+    by_switch.get("/")
+    by_switch.session.post(
+        demo_server.url + "/i18n/setlang/",
+        data={"language": "vi", "next": "/"},
+        headers={"X-CSRFToken": by_switch.session.cookies["csrftoken"]},
+        timeout=10,
+    )
+    assert "Gọi cho tôi" in by_switch.get("/").text
+
+
+def test_the_printed_credentials_open_the_admin_and_it_shows_no_otp(demo_server, visitor):
+    started = visitor.call(ANSWERED)
+    final = visitor.wait_until_final(started["id"])
+    otp = visitor.heard_otp(ANSWERED, final["provider_call_id"])
+
+    username, password = demo_server.credentials()
+    operator = Visitor(demo_server.url)
+    login_page = operator.get("/admin/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text)[1]
+    logged_in = operator.session.post(
+        demo_server.url + "/admin/login/?next=/admin/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
+        timeout=10,
+    )
+    assert logged_in.url == demo_server.url + "/admin/", "the printed credentials did not work"
+    calls = operator.get("/admin/django_voiceotp/call/").text
+    assert "077****330" in calls and "voiceotp-badge voiceotp-success" in calls
+    call_page = operator.get(f"/admin/django_voiceotp/call/{started['id']}/change/").text
+    assert final["provider_call_id"] in call_page
+    for html in (calls, call_page):
+        assert otp not in html
