@@ -1,0 +1,109 @@
+"""Translations: the shipped catalogues are complete and compiled; the admin reads in Vietnamese."""
+
+from __future__ import annotations
+
+import ast
+import gettext
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from django_voiceotp.models import Call, CallbackEvent, Campaign
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUES = [
+    ROOT / "django_voiceotp" / "locale" / "vi" / "LC_MESSAGES" / "django.po",
+    ROOT / "example_project" / "demo" / "locale" / "vi" / "LC_MESSAGES" / "django.po",
+]
+
+
+def read_po(path: Path) -> dict[str, str]:
+    """{msgid: msgstr} of a .po file (the first form of a plural), fuzzy entries marked."""
+    entries: dict[str, str] = {}
+    fields: dict[str, str] = {}
+    current = None
+    fuzzy = False
+
+    def flush():
+        nonlocal fuzzy
+        if "msgid" in fields and fields["msgid"]:
+            entries[fields["msgid"]] = "<fuzzy>" if fuzzy else fields.get("msgstr", "")
+        fields.clear()
+        fuzzy = False
+
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        if not line.strip():
+            flush()
+            current = None
+        elif line.startswith("#,") and "fuzzy" in line:
+            fuzzy = True
+        elif line.startswith("#"):
+            continue
+        elif line.startswith('"'):
+            fields[current] += ast.literal_eval(line)
+        else:
+            keyword, _, value = line.partition(" ")
+            if keyword == "msgid" and "msgid" in fields:
+                flush()  # an entry not followed by a blank line
+            current = "msgstr" if keyword.startswith("msgstr") else keyword
+            if keyword in ("msgstr[1]", "msgstr[2]"):
+                current = "ignored"
+            fields[current] = fields.get(current, "") + ast.literal_eval(value)
+    return entries
+
+
+@pytest.mark.parametrize("po", CATALOGUES, ids=lambda path: path.parts[-5])
+def test_vietnamese_catalogue_is_complete_and_its_mo_is_up_to_date(po):
+    entries = read_po(po)
+    assert len(entries) > 20
+    untranslated = [msgid for msgid, msgstr in entries.items() if not msgstr]
+    assert untranslated == []
+    assert [msgid for msgid, msgstr in entries.items() if msgstr == "<fuzzy>"] == []
+    with po.with_suffix(".mo").open("rb") as mo:
+        compiled = gettext.GNUTranslations(mo)
+    stale = [msgid for msgid, msgstr in entries.items() if compiled.gettext(msgid) != msgstr]
+    assert stale == [], "run compilemessages and commit the .mo"
+
+
+def test_an_english_catalogue_is_shipped():
+    po = ROOT / "django_voiceotp" / "locale" / "en" / "LC_MESSAGES" / "django.po"
+    assert set(read_po(po)) == set(read_po(CATALOGUES[0]))
+    assert po.with_suffix(".mo").exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_reads_in_vietnamese(admin_client):
+    campaign = Campaign.objects.create(campaign_id="c78af", name="Đăng ký")
+    call = Call.objects.create(
+        campaign=campaign,
+        phone_number="0771122330",
+        status=Call.Status.FAILED,
+        failure_reason="BUSY",
+        finished_at=timezone.now(),
+    )
+    CallbackEvent.objects.create(call=call, verdict="duplicate", payload={"status": "BUSY"})
+    # The test settings have no LocaleMiddleware: the language is activated around the requests.
+    with translation.override("vi"):
+        pages = {
+            "calls": admin_client.get(reverse("admin:django_voiceotp_call_changelist")),
+            "call": admin_client.get(reverse("admin:django_voiceotp_call_change", args=[call.pk])),
+            "campaigns": admin_client.get(reverse("admin:django_voiceotp_campaign_changelist")),
+            "summary": admin_client.get(
+                reverse("admin:django_voiceotp_campaign_summary", args=[campaign.pk])
+            ),
+        }
+        html = {name: response.content.decode() for name, response in pages.items()}
+
+    assert "Hỏi trạng thái ngay" in html["calls"]  # the action
+    assert "Gọi lại với cùng mã OTP" in html["calls"]
+    assert "thất bại" in html["calls"] and "số điện thoại" in html["calls"]
+    assert f"Cuộc gọi {call.pk} đến 077****330 (thất bại)" in html["call"]
+    assert "Diễn biến" in html["call"] and "Thất bại: BUSY" in html["call"]
+    assert "trùng lặp (cuộc gọi đã có kết quả)" in html["call"]
+    assert "Tỉ lệ thành công 7 ngày qua" in html["campaigns"]
+    assert "Cuộc gọi theo ngày và tỉ lệ thành công" in html["summary"]
+    for page in html.values():
+        for english in ("Poll status now", "Calls per day", "Timeline", "success rate"):
+            assert english not in page
