@@ -276,7 +276,9 @@ class CallAdmin(admin.ModelAdmin):
             else:
                 what = gettext("Failed: %(reason)s") % {"reason": _dash(call.failure_reason)}
             entries.append((call.finished_at, what))
-        entries.sort(key=lambda entry: entry[0])
+        # The provider's start_time has whole seconds only: compared to the second, the entries
+        # keep the order in which they were added (created, sent, started) when they tie.
+        entries.sort(key=lambda entry: entry[0].replace(microsecond=0))
         rows = format_html_join(
             "",
             '<li><time datetime="{}">{}</time> {}</li>',
