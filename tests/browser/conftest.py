@@ -1,0 +1,56 @@
+"""Debian's Chromium driven by Playwright; a missing Chromium skips only outside CI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Playwright's own browser download does not work here: it drives the system's Chromium.
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(
+                f"Chromium is not installed at {CHROMIUM}, and CI is set: the browser tests must "
+                "run. .ci/run installs it with apt-get install chromium."
+            )
+        pytest.skip(
+            f"Browser tests skipped: no Chromium at {CHROMIUM} (apt-get install chromium, or set "
+            "CHROMIUM_PATH). Under CI=true this is a failure."
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page_for(chromium):
+    """``page_for(locale)``: a fresh browser context (cookies, language) and its page."""
+    contexts = []
+
+    def open_page(locale: str = "en-US", width: int = 1100):
+        context = chromium.new_context(viewport={"width": width, "height": 820}, locale=locale)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
