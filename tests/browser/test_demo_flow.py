@@ -24,7 +24,7 @@ def request_call(page, phone_number: str) -> None:
     page.get_by_role("button", name="Call me").click()
 
 
-def test_a_newcomer_gets_a_call_and_verifies_the_code(demo_server, page_for):
+def test_a_newcomer_gets_a_call_and_verifies_the_code(page_for, demo_server):
     page = page_for()
     page.goto(demo_server.url + "/")
     expect(page).to_have_title(re.compile("Voice OTP demo"))
@@ -51,7 +51,7 @@ def test_a_newcomer_gets_a_call_and_verifies_the_code(demo_server, page_for):
     screenshot(page, "03-demo-code-verified")
 
 
-def test_a_call_nobody_answers_says_so(demo_server, page_for):
+def test_a_call_nobody_answers_says_so(page_for, demo_server):
     page = page_for()
     page.goto(demo_server.url + "/")
     request_call(page, "0771122338")
@@ -63,7 +63,7 @@ def test_a_call_nobody_answers_says_so(demo_server, page_for):
     screenshot(page, "04-demo-call-not-answered")
 
 
-def test_the_demo_in_vietnamese(demo_server, page_for):
+def test_the_demo_in_vietnamese(page_for, demo_server):
     page = page_for(locale="vi-VN")  # Accept-Language: vi
     page.goto(demo_server.url + "/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Demo OTP qua cuộc gọi thoại")
@@ -90,7 +90,7 @@ def log_in(page, demo_server):
     page.locator("input[type=submit]").click()
 
 
-def test_an_operator_opens_the_calls_in_the_admin(demo_server, page_for):
+def test_an_operator_opens_the_calls_in_the_admin(page_for, demo_server):
     page = page_for(width=1400)
     page.goto(demo_server.url + "/")
     request_call(page, "0771122331")
@@ -119,7 +119,7 @@ def test_an_operator_opens_the_calls_in_the_admin(demo_server, page_for):
     screenshot(page, "08-admin-campaign-summary")
 
 
-def test_the_admin_in_vietnamese(demo_server, page_for):
+def test_the_admin_in_vietnamese(page_for, demo_server):
     page = page_for(locale="vi-VN", width=1400)
     page.goto(demo_server.url + "/admin/django_voiceotp/call/")
     log_in(page, demo_server)
