@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from celery import current_app
 from django.core.management import call_command
@@ -118,3 +122,19 @@ def test_voiceotp_check_shows_warnings_and_fails_on_errors(voiceotp, celery_conf
     captured = capsys.readouterr()
     assert "✗ django_voiceotp.E006: VOICEOTP['CALLBACK_BASE_URL'] must be" in captured.err
     assert "i django_voiceotp.I001: No periodic sweeper" in captured.out
+
+
+def test_voiceotp_check_exits_non_zero_when_the_provider_is_unreachable():
+    # The test settings point at sandbox.invalid, a name that never resolves.
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "voiceotp_check", "--settings=tests.settings"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": "."},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "✓ settings: API_URL is http://sandbox.invalid/sandbox/" in result.stdout
+    assert "✗ provider: Could not reach the provider" in result.stderr
+    assert "System check identified" not in result.stdout + result.stderr  # reported once

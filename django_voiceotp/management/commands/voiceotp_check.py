@@ -17,6 +17,8 @@ class Command(BaseCommand):
         "Check the VOICEOTP settings, the callback URL and the Celery set-up, then obtain an "
         "access token from the provider. Exits non-zero when anything is wrong."
     )
+    # It runs the checks itself and reports them its own way, not twice.
+    requires_system_checks: list = []
 
     def handle(self, *args, **options):
         messages = [
