@@ -11,9 +11,10 @@ import re
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -101,7 +102,10 @@ class CampaignAdmin(admin.ModelAdmin):
         return [summary, *super().get_urls()]
 
     def summary_view(self, request, object_id):
-        campaign = get_object_or_404(Campaign, pk=object_id)
+        # get_object, as the change page does: an id that is not a number is a 404, not a 500.
+        campaign = self.get_object(request, unquote(object_id))
+        if campaign is None:
+            raise Http404
         if not self.has_view_permission(request, campaign):
             raise PermissionDenied
         try:

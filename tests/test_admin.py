@@ -350,6 +350,8 @@ def test_campaign_summary_draws_calls_per_day(admin_client, campaign):
     assert admin_client.get(summary_url(campaign), {"days": "30"}).context["total"] == 4
     # An unknown period falls back to the default instead of failing.
     assert admin_client.get(summary_url(campaign), {"days": "x"}).context["period"] == 14
+    summary_of_nothing = CAMPAIGNS + "nothing/summary/"
+    assert admin_client.get(summary_of_nothing).status_code == 404
 
 
 # -- callback events -----------------------------------------------------------------------------
