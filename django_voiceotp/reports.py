@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
@@ -45,10 +45,7 @@ def daily_stats(campaign: Campaign, days: int, *, today: date | None = None) -> 
     days without calls included."""
     today = today or timezone.localdate()
     first = today - timedelta(days=days - 1)
-    start = timezone.make_aware(
-        timezone.datetime.combine(first, timezone.datetime.min.time()),
-        timezone.get_current_timezone(),
-    )
+    start = timezone.make_aware(datetime.combine(first, time.min))
     rows = (
         Call.objects.filter(campaign=campaign, created_at__gte=start)
         .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))

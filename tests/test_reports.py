@@ -1,0 +1,71 @@
+"""Campaign statistics and the geometry of the summary chart."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from django_voiceotp import reports
+from django_voiceotp.models import Call, Campaign
+from django_voiceotp.reports import Day
+
+HO_CHI_MINH = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@pytest.mark.parametrize(
+    ("value", "ceiling"), [(0, 4), (4, 4), (5, 8), (9, 20), (21, 40), (41, 80), (150, 200)]
+)
+def test_the_count_axis_ends_on_four_even_steps(value, ceiling):
+    assert reports._nice_ceiling(value) == ceiling
+
+
+def test_success_rate_counts_finished_calls_only():
+    assert reports.success_rate(3, 1) == 0.75
+    assert reports.success_rate(0, 0) is None
+
+
+def test_bars_are_stacked_in_proportion_and_the_rate_skips_days_without_results():
+    days = [
+        Day(date(2026, 11, 1), total=4, success=2, failed=1),  # one still in progress
+        Day(date(2026, 11, 2), total=0, success=0, failed=0),
+        Day(date(2026, 11, 3), total=2, success=2, failed=0),
+    ]
+    chart = reports.build_chart(days)
+    plot_height = chart.plot_bottom - chart.plot_top
+    first = chart.bars[0]
+    assert first.success_height == pytest.approx(plot_height / 2)  # 2 of a 4-call axis
+    assert first.failed_height == first.progress_height == pytest.approx(plot_height / 4)
+    assert first.progress_y == pytest.approx(chart.plot_top)  # the full bar reaches the top
+    assert chart.bars[1].success_height == 0
+    # Two points: 2/3 on day one, 100% on day three; the empty day has no rate to draw.
+    assert len(chart.rate_dots) == 2
+    assert chart.rate_dots[0][1] == pytest.approx(chart.plot_bottom - plot_height * 2 / 3, abs=0.1)
+    assert chart.rate_dots[1][1] == pytest.approx(chart.plot_top)
+    assert [tick.label for tick in chart.count_ticks] == ["0", "1", "2", "3", "4"]
+
+
+@pytest.mark.django_db
+def test_days_are_calendar_days_of_the_current_time_zone(settings):
+    settings.TIME_ZONE = "Asia/Ho_Chi_Minh"
+    campaign = Campaign.objects.create(campaign_id="c78af")
+    today = date(2026, 11, 28)
+    # 23:30 on the 27th in Vietnam is 16:30 UTC: it belongs to the 27th, not the 28th.
+    late_evening = datetime(2026, 11, 27, 23, 30, tzinfo=HO_CHI_MINH)
+    early_morning = datetime(2026, 11, 28, 0, 30, tzinfo=HO_CHI_MINH)
+    Call.objects.create(campaign=campaign, phone_number="0771122330", created_at=late_evening)
+    Call.objects.create(
+        campaign=campaign, phone_number="0771122330", created_at=early_morning, status="success"
+    )
+    Call.objects.create(
+        campaign=campaign,
+        phone_number="0771122330",
+        created_at=early_morning - timedelta(days=10),
+    )
+    with timezone.override(HO_CHI_MINH):
+        days = reports.daily_stats(campaign, 7, today=today)
+    assert [day.day for day in days] == [today - timedelta(days=n) for n in range(6, -1, -1)]
+    assert [(day.total, day.success) for day in days[-2:]] == [(1, 0), (1, 1)]
+    assert sum(day.total for day in days) == 2
