@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import gettext
+import re
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,13 @@ def test_the_admin_reads_in_vietnamese(admin_client):
     assert "trùng lặp (cuộc gọi đã có kết quả)" in html["call"]
     assert "Tỉ lệ thành công 7 ngày qua" in html["campaigns"]
     assert "Cuộc gọi theo ngày và tỉ lệ thành công" in html["summary"]
+    # Vietnamese writes 66,7 for 66.7: the chart's coordinates must stay numbers.
+    svg = re.search(r"<svg class=\"voiceotp-chart\".*?</svg>", html["summary"], re.S).group(0)
+    number = r"-?\d+(\.\d+)?"
+    values = re.findall(r' (?:x|y|x1|x2|y1|y2|cx|cy|width|height)="([^"]*)"', svg)
+    assert any("." in value for value in values)  # fractions are there, with a point
+    for value in values:
+        assert re.fullmatch(number, value), value
     for page in html.values():
         for english in ("Poll status now", "Calls per day", "Timeline", "success rate"):
             assert english not in page

@@ -127,3 +127,8 @@ def test_the_admin_in_vietnamese(page_for, demo_server):
     expect(page.locator("#changelist-filter")).to_contain_text("thành công")
     expect(page.locator("select[name=action]")).to_contain_text("Hỏi trạng thái ngay")
     screenshot(page, "09-admin-calls-vietnamese")
+
+    page.goto(demo_server.url + "/admin/django_voiceotp/campaign/")
+    page.get_by_role("link", name="Cuộc gọi theo ngày").first.click()
+    expect(page.locator("svg.voiceotp-chart rect").first).to_be_attached()
+    screenshot(page, "10-admin-campaign-summary-vietnamese")
