@@ -10,6 +10,7 @@ from functools import partial
 
 from django.core import signing
 from django.db import transaction
+from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -151,8 +152,11 @@ def send_call(call_id: int) -> FollowUp | None:
     if call is None or call.status != Call.Status.PENDING:
         return None
     now = timezone.now()
+    if call.send_attempts and call.next_attempt_at and call.next_attempt_at > now:
+        # Another attempt holds the call (its lease), or its retry is not due: not ours to touch.
+        return None
     if call.created_at < now - timedelta(seconds=voiceotp_settings.OTP_MAX_AGE):
-        _fail(call, "expired")
+        _expire(call)
         return None
     if not _claim_send(call, now):
         return None
@@ -330,12 +334,38 @@ def poll_call(call_id: int, *, force: bool = False) -> FollowUp | None:
 
 
 def expire_stale_calls(now: datetime | None = None) -> int:
-    """Fail pending calls whose passcode is too old to be of use. Returns how many."""
-    cutoff = (now or timezone.now()) - timedelta(seconds=voiceotp_settings.OTP_MAX_AGE)
-    stale = Call.objects.select_related("campaign").filter(
-        status=Call.Status.PENDING, created_at__lt=cutoff
-    )[:SWEEP_BATCH]
-    return sum(_fail(call, "expired") for call in stale)
+    """Fail pending calls whose passcode is too old to be of use. Returns how many.
+
+    A call whose send attempt is in flight (its lease not over) is left to that attempt: failing
+    it now could announce "expired" for a call the provider is placing at this moment.
+    """
+    stale = stale_calls(now).select_related("campaign")[:SWEEP_BATCH]
+    return sum(_expire(call) for call in stale)
+
+
+def stale_calls(now: datetime | None = None):
+    """Pending calls too old to send, and not held by a send attempt in flight."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=voiceotp_settings.OTP_MAX_AGE)
+    not_in_flight = (
+        Q(send_attempts=0) | Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    return Call.objects.filter(not_in_flight, status=Call.Status.PENDING, created_at__lt=cutoff)
+
+
+def _expire(call: Call) -> bool:
+    """Fail a pending call as ``expired``, unless a send attempt has claimed it since it was read:
+    the guard on ``send_attempts`` makes the check and the change one atomic step."""
+    return _transition(
+        call,
+        Call.Status.FAILED,
+        guard={"send_attempts": call.send_attempts},
+        otp="",
+        finished_at=timezone.now(),
+        next_poll_at=None,
+        next_attempt_at=None,
+        failure_reason="expired",
+    )
 
 
 def calls_due_for_send(now: datetime | None = None) -> list[int]:
@@ -373,20 +403,24 @@ _MOVES_TO = {
 }
 
 
-def _transition(call: Call, new_status: str, **fields) -> bool:
+def _transition(call: Call, new_status: str, *, guard: dict | None = None, **fields) -> bool:
     """Move ``call`` to ``new_status`` with a compare-and-set on its current status.
 
     Statuses only move forward (pending → sent → success | failed), so this ends after a few
-    rounds; only the process whose update matched announces the transition.
+    rounds; only the process whose update matched announces the transition. ``guard``: more
+    field values the row must still have; when they do not, the transition is not made.
     """
     while call.status in _MOVES_TO[new_status]:
         old_status = call.status
         values = {**fields, "status": new_status, "updated_at": timezone.now()}
-        if Call.objects.filter(pk=call.pk, status=old_status).update(**values):
+        matching = Call.objects.filter(pk=call.pk, status=old_status, **(guard or {}))
+        if matching.update(**values):
             for name, value in values.items():
                 setattr(call, name, value)
             _announce(call, old_status, new_status)
             return True
+        if guard:
+            return False  # the row changed under us: whoever changed it decides
         call.refresh_from_db(fields=["status"])
     return False
 

@@ -325,6 +325,35 @@ def test_sweeper_expires_calls_too_old_to_send(sandbox, monkeypatch, time_machin
     assert signals.names(call.pk)[-1] == ("failed", "expired")
 
 
+def test_a_send_in_flight_is_not_expired_under_it(sandbox, monkeypatch, time_machine, signals):
+    """Past OTP_MAX_AGE, a call whose send attempt still holds its lease is left to that attempt:
+    failing it could announce "expired" for a call the provider is placing right now."""
+    monkeypatch.setattr(services, "enqueue_send", lambda call_id: None)
+    call = send_otp("0771122330", OTP)
+    time_machine.move_to(timezone.now() + timedelta(seconds=299), tick=True)
+    assert services._claim_send(reload(call), timezone.now())  # its attempt starts at 299 s
+
+    assert sweep_at(time_machine, 5)["expired"] == 0
+    assert services.send_call(call.pk) is None  # a duplicated task neither expires nor sends it
+    assert reload(call).status == Call.Status.PENDING
+    assert signals.names(call.pk) == []
+    # The attempt died: once its lease is over the sweeper may expire the call.
+    assert sweep_at(time_machine, services.send_lease())["expired"] == 1
+    assert (reload(call).status, reload(call).failure_reason) == ("failed", "expired")
+    assert sandbox.requests_for("voiceotp") == []
+
+
+def test_expiry_yields_to_a_send_that_claimed_the_call_meanwhile(sandbox, monkeypatch, signals):
+    monkeypatch.setattr(services, "enqueue_send", lambda call_id: None)
+    call = send_otp("0771122330", OTP)
+    read_by_the_sweeper = reload(call)  # pending, never claimed
+    assert services._claim_send(reload(call), timezone.now())  # a worker claims it first
+
+    assert services._expire(read_by_the_sweeper) is False
+    assert reload(call).status == Call.Status.PENDING
+    assert signals.names(call.pk) == []
+
+
 def test_broker_down_at_enqueue_is_not_an_error(sandbox, monkeypatch, caplog):
     def broken_delay(*args, **kwargs):
         raise ConnectionError("broker down")
