@@ -87,7 +87,7 @@ def test_a_visitor_gets_a_call_hears_the_code_and_verifies_it(visitor):
     assert accepted.json() == {"verified": True, "message": "Verified: this number is yours."}
     # A code is good once.
     again = visitor.post("/demo/verify/", {"code": otp})
-    assert again.json()["error"] == "Ask for a call first."
+    assert again.json()["error"] == "This code was used already. Ask for a new call."
 
 
 @pytest.mark.parametrize(

@@ -1,33 +1,31 @@
 """The demo page: ask for a call, watch it live, type the code the sandbox phone heard.
 
-The code check here is deliberately simple (a keyed hash in the session, a few attempts, an
-expiry): it shows how a host project uses ``send_otp``, not how to build a verification flow.
+It uses the app's verification flow as a host project would: ``request_code`` places the call
+under the abuse limits, ``check_code`` checks what the visitor types. The page says why a code
+was refused; a public API should not (the app's own HTTP endpoints do not).
 """
 
 from __future__ import annotations
 
 import json
-import secrets
-import time
 
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from django_voiceotp import send_otp
-from django_voiceotp.exceptions import InvalidPhoneNumber, VoiceOTPError
-from django_voiceotp.models import Call
+from django_voiceotp import request_code
+from django_voiceotp.conf import voiceotp_settings
+from django_voiceotp.exceptions import InvalidPhoneNumber, RateLimited, VoiceOTPError
+from django_voiceotp.models import Call, Verification
+from django_voiceotp.throttling import client_ip
+from django_voiceotp.verification import CheckResult, check_code
 
 from . import superuser
 
 SESSION_KEY = "voiceotp_demo"
-CODE_DIGITS = 6
-#: Seconds a code may be typed after it was requested.
-CODE_TTL = 300
-MAX_ATTEMPTS = 5
 
 
 def index(request: HttpRequest):
@@ -36,7 +34,7 @@ def index(request: HttpRequest):
         "admin_url": reverse("admin:index"),
         "admin_calls_url": reverse("admin:django_voiceotp_call_changelist"),
         "strings": page_strings(),
-        "code_digits": CODE_DIGITS,
+        "code_digits": voiceotp_settings.CODE_LENGTH,
         "demo_admin_username": superuser.USERNAME,
     }
     return render(request, "demo/index.html", context)
@@ -45,23 +43,30 @@ def index(request: HttpRequest):
 @require_POST
 def start_call(request: HttpRequest) -> JsonResponse:
     phone_number = _body(request).get("phone_number", "")
-    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     try:
-        call = send_otp(phone_number, code)
+        verification = request_code(phone_number, client_ip=client_ip(request))
     except InvalidPhoneNumber:
         return JsonResponse(
             {"error": _("We cannot call this number. Try a Vietnamese mobile such as 0771122330.")},
             status=400,
         )
+    except RateLimited as refusal:
+        response = JsonResponse(
+            {
+                "error": _("Too many calls to this number. Try again in %(seconds)d seconds.")
+                % {"seconds": refusal.retry_after}
+            },
+            status=429,
+        )
+        response["Retry-After"] = str(refusal.retry_after)
+        return response
     except VoiceOTPError:
         return JsonResponse({"error": _("The call could not be placed. Try again.")}, status=503)
     request.session[SESSION_KEY] = {
-        "call_id": call.pk,
-        "code_hash": _hash(code),
-        "expires_at": time.time() + CODE_TTL,
-        "attempts": 0,
+        "call_id": verification.call_id,
+        "verification_id": str(verification.pk),
     }
-    call.refresh_from_db()
+    call = Call.objects.get(pk=verification.call_id)
     # The visitor's own number, as the provider dials it: the sandbox phone panel looks it up.
     return JsonResponse({**call_json(call), "phone_number": call.phone_number}, status=201)
 
@@ -79,20 +84,29 @@ def call_status(request: HttpRequest, call_id: int) -> JsonResponse:
 @require_POST
 def verify(request: HttpRequest) -> JsonResponse:
     state = request.session.get(SESSION_KEY) or {}
-    if not state.get("code_hash"):
+    verification = Verification.objects.filter(pk=state.get("verification_id")).first()
+    if verification is None:
         return _refused(_("Ask for a call first."))
-    if time.time() > state["expires_at"]:
-        return _end_attempt(request, state, _("This code has expired. Ask for a new call."))
-    code = str(_body(request).get("code", "")).strip()
-    if constant_time_compare(_hash(code), state["code_hash"]):
-        _end_attempt(request, state, "")
+    code = str(_body(request).get("code", ""))
+    result = check_code(verification.phone_number, code, verification=verification)
+    if result is CheckResult.VERIFIED:
         return JsonResponse({"verified": True, "message": _("Verified: this number is yours.")})
-    state["attempts"] += 1
-    left = MAX_ATTEMPTS - state["attempts"]
-    if left <= 0:
-        return _end_attempt(request, state, _("Too many wrong codes. Ask for a new call."))
-    request.session[SESSION_KEY] = state
-    return _refused(_("That is not the code. Tries left: %(left)d.") % {"left": left})
+    if result is CheckResult.WRONG_CODE:
+        verification.refresh_from_db(fields=["attempts"])
+        left = voiceotp_settings.MAX_ATTEMPTS - verification.attempts
+        if left > 0:
+            return _refused(_("That is not the code. Tries left: %(left)d.") % {"left": left})
+        result = CheckResult.LOCKED  # that was the last try
+    return _refused(str(REFUSALS.get(result, _("This code cannot be used. Ask for a new call."))))
+
+
+#: Why a code was refused, for the visitor (the app's HTTP API does not say).
+REFUSALS = {
+    CheckResult.EXPIRED: gettext_lazy("This code has expired. Ask for a new call."),
+    CheckResult.USED: gettext_lazy("This code was used already. Ask for a new call."),
+    CheckResult.LOCKED: gettext_lazy("Too many wrong codes. Ask for a new call."),
+    CheckResult.SUPERSEDED: gettext_lazy("A newer code was sent. Type the newest one."),
+}
 
 
 def call_json(call: Call) -> dict:
@@ -142,18 +156,8 @@ def page_strings() -> dict[str, str]:
     }
 
 
-def _hash(code: str) -> str:
-    return salted_hmac("demo.code", code).hexdigest()
-
-
 def _refused(message: str) -> JsonResponse:
     return JsonResponse({"verified": False, "error": message}, status=400)
-
-
-def _end_attempt(request: HttpRequest, state: dict, message: str) -> JsonResponse:
-    """Forget the code, so it is good once; the call stays the visitor's to watch."""
-    request.session[SESSION_KEY] = {"call_id": state["call_id"]}
-    return _refused(message)
 
 
 def _body(request: HttpRequest) -> dict:
