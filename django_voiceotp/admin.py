@@ -48,6 +48,18 @@ def _dash(value):
 # -- campaigns -----------------------------------------------------------------------------------
 
 
+class PhoneNumberSearchMixin:
+    """Search also finds a number typed another way: "+84 77 112 2330" finds 0771122330."""
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            normalized = normalize_phone_number(search_term)
+        except VoiceOTPError:
+            return results, may_have_duplicates
+        return results | queryset.filter(phone_number=normalized), may_have_duplicates
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     list_display = (
@@ -174,7 +186,7 @@ def payload_html(event: CallbackEvent):
 
 
 @admin.register(Call)
-class CallAdmin(admin.ModelAdmin):
+class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "status_badge",
@@ -225,15 +237,6 @@ class CallAdmin(admin.ModelAdmin):
             "show_save_and_add_another": False,
         }
         return super().change_view(request, object_id, form_url, extra_context)
-
-    def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        try:
-            normalized = normalize_phone_number(search_term)
-        except VoiceOTPError:
-            return results, may_have_duplicates
-        # "+84 77 112 2330" finds the call stored as 0771122330.
-        return results | queryset.filter(phone_number=normalized), may_have_duplicates
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, call):
@@ -385,7 +388,7 @@ class CallbackEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Verification)
-class VerificationAdmin(admin.ModelAdmin):
+class VerificationAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
     """Who was sent a code and what became of it; never the code, nor its hash."""
 
     list_display = (
@@ -426,14 +429,6 @@ class VerificationAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         # Created by request_code, changed by verify_code: read here, never edited.
         return False
-
-    def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        try:
-            normalized = normalize_phone_number(search_term)
-        except VoiceOTPError:
-            return results, may_have_duplicates
-        return results | queryset.filter(phone_number=normalized), may_have_duplicates
 
     @admin.display(description=_("phone number"), ordering="phone_number")
     def masked_phone_number(self, verification):

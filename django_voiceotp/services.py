@@ -28,7 +28,7 @@ from .exceptions import (
 )
 from .models import Call, Campaign
 from .phone import normalize_phone_number, validate_otp
-from .signals import call_failed, call_status_changed, call_succeeded
+from .signals import call_failed, call_status_changed, call_succeeded, send_robust
 
 logger = logging.getLogger("django_voiceotp")
 
@@ -431,21 +431,11 @@ def _announce(call: Call, old_status: str, new_status: str) -> None:
 
 
 def _send_signals(call: Call, old_status: str, new_status: str) -> None:
-    _send_robust(call_status_changed, call=call, old_status=old_status, new_status=new_status)
+    send_robust(call_status_changed, Call, call=call, old_status=old_status, new_status=new_status)
     if new_status == Call.Status.SUCCESS:
-        _send_robust(call_succeeded, call=call)
+        send_robust(call_succeeded, Call, call=call)
     elif new_status == Call.Status.FAILED:
-        _send_robust(call_failed, call=call, reason=call.failure_reason)
-
-
-def _send_robust(signal, **kwargs) -> None:
-    for receiver, result in signal.send_robust(sender=Call, **kwargs):
-        if isinstance(result, Exception):
-            logger.error(
-                "Signal receiver %r raised; the call's state is saved regardless.",
-                receiver,
-                exc_info=result,
-            )
+        send_robust(call_failed, Call, call=call, reason=call.failure_reason)
 
 
 def _log(call: Call, event: str) -> None:

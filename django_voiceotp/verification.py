@@ -28,7 +28,7 @@ from .exceptions import InvalidOTP
 from .models import Campaign, Verification
 from .phone import mask_phone_number, normalize_phone_number, parse_phone_number
 from .services import resolve_campaign, send_otp
-from .signals import code_failed, code_locked, code_requested, code_verified
+from .signals import code_failed, code_locked, code_requested, code_verified, send_robust
 
 logger = logging.getLogger("django_voiceotp")
 
@@ -238,19 +238,9 @@ def _failed(verification: Verification, reason: CheckResult) -> CheckResult:
 
 
 def _announce(signal, verification: Verification, **kwargs) -> None:
-    transaction.on_commit(partial(_send_robust, signal, verification, kwargs))
-
-
-def _send_robust(signal, verification: Verification, kwargs: dict) -> None:
-    for receiver, result in signal.send_robust(
-        sender=Verification, verification=verification, **kwargs
-    ):
-        if isinstance(result, Exception):
-            logger.error(
-                "Signal receiver %r raised; the verification is saved regardless.",
-                receiver,
-                exc_info=result,
-            )
+    transaction.on_commit(
+        partial(send_robust, signal, Verification, verification=verification, **kwargs)
+    )
 
 
 def _log(verification: Verification, event: str) -> None:
