@@ -339,7 +339,7 @@ def expire_stale_calls(now: datetime | None = None) -> int:
     A call whose send attempt is in flight (its lease not over) is left to that attempt: failing
     it now could announce "expired" for a call the provider is placing at this moment.
     """
-    stale = stale_calls(now).select_related("campaign")[:SWEEP_BATCH]
+    stale = stale_calls(now).select_related("campaign").order_by("created_at")[:SWEEP_BATCH]
     return sum(_expire(call) for call in stale)
 
 
@@ -368,12 +368,18 @@ def _expire(call: Call) -> bool:
     )
 
 
+# The sweeper takes the longest-waiting first, in the order of the (status, time) index it reads:
+# under a backlog no call waits behind newer ones, and the database sorts nothing.
+
+
 def calls_due_for_send(now: datetime | None = None) -> list[int]:
-    return list(Call.objects.due_for_send(now).values_list("pk", flat=True)[:SWEEP_BATCH])
+    due = Call.objects.due_for_send(now).order_by("next_attempt_at")
+    return list(due.values_list("pk", flat=True)[:SWEEP_BATCH])
 
 
 def calls_due_for_poll(now: datetime | None = None) -> list[int]:
-    return list(Call.objects.due_for_poll(now).values_list("pk", flat=True)[:SWEEP_BATCH])
+    due = Call.objects.due_for_poll(now).order_by("next_poll_at")
+    return list(due.values_list("pk", flat=True)[:SWEEP_BATCH])
 
 
 # -- transitions and signals ---------------------------------------------------------------------

@@ -354,6 +354,25 @@ def test_expiry_yields_to_a_send_that_claimed_the_call_meanwhile(sandbox, monkey
     assert signals.names(call.pk) == []
 
 
+def test_the_sweeper_takes_the_longest_waiting_calls_first(monkeypatch):
+    monkeypatch.setattr(services, "SWEEP_BATCH", 2)
+    campaign = Campaign.objects.create(campaign_id="c78af")
+    now = timezone.now()
+    waited = {}
+    for seconds in (5, 30, 1, 20):
+        due = now - timedelta(seconds=seconds)
+        pending = Call.objects.create(
+            campaign=campaign, phone_number="0771122330", next_attempt_at=due
+        )
+        sent = Call.objects.create(
+            campaign=campaign, phone_number="0771122330", status="sent", next_poll_at=due
+        )
+        waited[seconds] = (pending.pk, sent.pk)
+
+    assert services.calls_due_for_send(now) == [waited[30][0], waited[20][0]]
+    assert services.calls_due_for_poll(now) == [waited[30][1], waited[20][1]]
+
+
 def test_broker_down_at_enqueue_is_not_an_error(sandbox, monkeypatch, caplog):
     def broken_delay(*args, **kwargs):
         raise ConnectionError("broker down")
