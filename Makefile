@@ -27,6 +27,12 @@ test: venv
 test-production: venv
 	$(VENV)/bin/pytest tests/production --ds=tests.production.settings -p no:cacheprovider
 
+# Throughput ratios, SQL per operation and the sweeper's cost on the production stack; prints a
+# table (benchmarks/RESULTS.md). Not a test: nothing here fails on a figure.
+bench: venv
+	$(VENV)/bin/pytest benchmarks --ds=tests.production.settings -o python_files='bench_*.py' \
+		-p no:cacheprovider -q
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -18,7 +18,7 @@ USE_TZ = True
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("vi", "Tiếng Việt")]
-ROOT_URLCONF = "example_project.urls"
+ROOT_URLCONF = os.environ.get("DJANGO_ROOT_URLCONF", "example_project.urls")
 WSGI_APPLICATION = "example_project.wsgi.application"
 STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -96,9 +96,10 @@ def database_from_url(url: str) -> dict:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
-        # Reused connections: a callback or a task should not pay for a new one.
+        # Reused connections: a callback or a task should not pay for a new one. Health checks
+        # cost a round trip per request; turn them on where the database may restart under you.
         "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
-        "CONN_HEALTH_CHECKS": True,
+        "CONN_HEALTH_CHECKS": os.environ.get("DATABASE_CONN_HEALTH_CHECKS", "0") == "1",
     }
 
 

@@ -1,0 +1,178 @@
+"""Send and callback throughput of the deployed app, each over a yardstick on the same machine."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+import requests
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+from django_voiceotp import send_otp
+from django_voiceotp.models import Call, CallbackEvent, Campaign
+from django_voiceotp.sandbox import CAMPAIGN_ID, SECRET_KEY, USER_ID
+from django_voiceotp.services import callback_url_for
+from tests.production.loadgen import percentile
+from tests.production.stack import CELERY_WORKERS, post_concurrently, wait_for
+
+from .conftest import TABLE
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SENDS = 1000
+#: The workers' pool processes: the raw loop gets as many threads.
+SEND_CONCURRENCY = CELERY_WORKERS * 2
+CALLBACKS = 2000
+CALLBACK_CONCURRENCY = 32
+ROUNDS = 5
+
+
+def raw_send_loop(sandbox_url: str, count: int, concurrency: int) -> float:
+    """Calls accepted per second by a bare pooled ``requests`` loop: the provider's own limit."""
+    token = requests.post(
+        f"{sandbox_url}api/v1/users/generate_access_token",
+        json={"secret_key": SECRET_KEY},
+        timeout=10,
+    ).json()["data"]["access_token"]
+    local = threading.local()
+
+    def place(index: int) -> int:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        response = local.session.post(
+            f"{sandbox_url}api/v1/campaigns/{CAMPAIGN_ID}/voiceotp",
+            json={
+                "user_id": USER_ID,
+                "contact": {"phone_number": f"077{index:07d}", "otp": "482915"},
+            },
+            headers={"Authorization": token},
+            timeout=10,
+        )
+        return response.status_code
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        statuses = list(pool.map(place, range(count)))
+    elapsed = time.perf_counter() - started
+    assert set(statuses) == {200}
+    return count / elapsed
+
+
+def pipeline_send(stack, count: int) -> float:
+    """Calls accepted per second through send_otp, the broker and the worker processes."""
+
+    def send(index: int) -> None:
+        try:
+            send_otp(f"077{index:07d}", "482915")
+        finally:
+            connection.close()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=SEND_CONCURRENCY) as pool:
+        list(pool.map(send, range(count)))
+    unsent = Call.objects.filter(sent_at__isnull=True)
+    left = wait_for(lambda: unsent.exists(), 300, 0.02)
+    elapsed = time.perf_counter() - started
+    assert left is False, "not every call was placed"
+    return count / elapsed
+
+
+def test_send_throughput(stack):
+    # Long calls: no callback lands while sends are measured (polls do: the pipeline's cost).
+    stack.sandbox.reset(call_duration=60)
+    raw = raw_send_loop(stack.sandbox.url, SENDS, SEND_CONCURRENCY)
+    stack.sandbox.reset(call_duration=60)
+    cache.clear()
+    through_app = pipeline_send(stack, SENDS)
+    assert Call.objects.filter(status="sent").count() == SENDS
+    TABLE.append(
+        (
+            f"send: {SENDS} calls, concurrency {SEND_CONCURRENCY}",
+            f"{through_app:.0f} calls/s (send_otp + workers)",
+            f"{raw:.0f} calls/s (raw pooled loop)",
+            f"{through_app / raw:.0%}",
+            "target >= 40%",
+        )
+    )
+
+
+def sent_calls(count: int) -> list[Call]:
+    campaign, _ = Campaign.objects.get_or_create(campaign_id="c78af")
+    now = timezone.now()
+    return Call.objects.bulk_create(
+        Call(
+            campaign=campaign,
+            phone_number=f"079{index:07d}",
+            status=Call.Status.SENT,
+            provider_call_id=str(uuid.uuid4()),
+            sent_at=now,
+            next_poll_at=now + timedelta(hours=1),
+        )
+        for index in range(count)
+    )
+
+
+def callback_specs(calls: list[Call], bare: bool, base_url: str) -> list[dict]:
+    specs = []
+    for call in calls:
+        url = callback_url_for(call)
+        if bare:
+            url = f"{base_url}/bench/bare/{url.rstrip('/').rsplit('/', 1)[1]}/"
+        body = {"call_id": call.provider_call_id, "status": "Success", "duration": 11}
+        specs.append({"url": url, "body": json.dumps(body)})
+    return specs
+
+
+def combine(results: list[dict]) -> dict:
+    return {
+        "statuses": [status for result in results for status in result["statuses"]],
+        "latencies_ms": [ms for result in results for ms in result["latencies_ms"]],
+        "elapsed": sum(result["elapsed"] for result in results),
+    }
+
+
+def summarise(result: dict) -> tuple[float, float, float]:
+    latencies = result["latencies_ms"]
+    return (
+        len(latencies) / result["elapsed"],
+        percentile(latencies, 0.5),
+        percentile(latencies, 0.99),
+    )
+
+
+def test_callback_throughput(stack, tmp_path):
+    stack.sandbox.reset()
+    warm = sent_calls(200)
+    post_concurrently(callback_specs(warm, True, stack.web_url), CALLBACK_CONCURRENCY, tmp_path)
+    post_concurrently(callback_specs(warm, False, stack.web_url), CALLBACK_CONCURRENCY, tmp_path)
+
+    # Bare and app in alternating rounds, so a change in the machine's load hits both alike.
+    calls = sent_calls(CALLBACKS)
+    bare_rounds, app_rounds = [], []
+    for start in range(0, CALLBACKS, CALLBACKS // ROUNDS):
+        chunk = calls[start : start + CALLBACKS // ROUNDS]
+        for rounds, bare in ((bare_rounds, True), (app_rounds, False)):
+            specs = callback_specs(chunk, bare, stack.web_url)
+            rounds.append(post_concurrently(specs, CALLBACK_CONCURRENCY, tmp_path))
+    bare, app = combine(bare_rounds), combine(app_rounds)
+    assert set(bare["statuses"]) == {200} and set(app["statuses"]) == {200}
+    assert CallbackEvent.objects.filter(call__in=calls, verdict="applied").count() == CALLBACKS
+
+    app_rate, app_p50, app_p99 = summarise(app)
+    bare_rate, bare_p50, bare_p99 = summarise(bare)
+    TABLE.append(
+        (
+            f"callback: {CALLBACKS} posts, concurrency {CALLBACK_CONCURRENCY}",
+            f"{app_rate:.0f}/s applied, p50 {app_p50:.0f} ms, p99 {app_p99:.0f} ms",
+            f"{bare_rate:.0f}/s bare view, p50 {bare_p50:.0f} ms, p99 {bare_p99:.0f} ms",
+            f"{app_rate / bare_rate:.0%}",
+            "target >= 60%",
+        )
+    )
