@@ -72,6 +72,9 @@ def test_burst_of_sends_is_delivered_once_each(stack, signal_counts):
         fired = signals[call.pk]
         assert set(fired.values()) == {1}, (call, fired)
         assert set(fired) in final_signal_chain(call.status), (call, fired)
-    # Every callback was answered 200 by gunicorn: applied or recognised as a duplicate.
+    # Every callback gunicorn answered was answered 200: applied or recognised as a duplicate.
+    # (On a loaded machine the sandbox may give up waiting on one: the poll then finished the
+    # call, as checked above.)
     responses = Counter(code for c in stack.sandbox.calls() for code in c["callback_responses"])
-    assert responses == {200: BURST}
+    assert {code for code in responses if isinstance(code, int)} == {200}, responses
+    assert sum(responses.values()) == BURST
