@@ -42,7 +42,8 @@ def test_worker_killed_while_sending_still_places_the_call_once(stack, signal_co
     The task comes back (acks_late + reject_on_worker_lost) and finds the call claimed; once the
     claim's lease lapses, the sweeper sends it again: one call placed, on the second attempt.
     """
-    stack.sandbox.inject("slow", endpoint="token", seconds=1.5)
+    # Slow, yet under the read timeout (2 s): the kill lands while the worker waits for it.
+    stack.sandbox.inject("slow", endpoint="token", seconds=1.8)
     call = send_otp("0771122330", "482915")
     assert (
         wait_for(lambda: stack.sandbox.request_counts()["token"] == 0, 30, interval=0.02) is False
