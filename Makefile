@@ -19,7 +19,7 @@ venv: $(VENV)/.installed
 demo: venv
 	cd example_project && DEMO_URL=http://$(DEMO_HOST):$(DEMO_PORT) ../$(PY) manage.py rundemo
 
-test: venv
+test: venv lint
 	$(VENV)/bin/pytest
 	$(MAKE) test-production
 
