@@ -106,7 +106,10 @@ def call_again(call: Call) -> Call:
         }
         # Only from pending (not _fail, which also fails a sent call): if the provider accepted
         # the old call meanwhile, raising rolls the new one back, unsent.
-        if not Call.objects.filter(pk=call.pk, status=Call.Status.PENDING).update(**replaced):
+        # A send attempt that claimed the old call since it was read wins: the provider may be
+        # placing it (a claim taken before the read is not seen: the README says so).
+        unchanged = {"status": Call.Status.PENDING, "send_attempts": call.send_attempts}
+        if not Call.objects.filter(pk=call.pk, **unchanged).update(**replaced):
             raise CallAgainRefused(gettext("it was sent to the provider meanwhile."))
         for name, value in replaced.items():
             setattr(call, name, value)

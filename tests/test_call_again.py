@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from django_voiceotp import services
 from django_voiceotp.exceptions import CallAgainRefused
@@ -44,3 +45,18 @@ def test_the_new_call_is_enqueued_and_the_old_one_replaced(pending_call, monkeyp
         ("changed", "pending", "failed"),
         ("failed", f"replaced by call {new_call.pk}"),
     ]
+
+
+def test_a_claim_made_meanwhile_wins(pending_call, monkeypatch):
+    monkeypatch.setattr(services, "enqueue_send", lambda call_id: None)
+    real_send_otp = services.send_otp
+
+    def send_otp_while_a_worker_claims_the_old_call(*args, **kwargs):
+        new_call = real_send_otp(*args, **kwargs)
+        services._claim_send(Call.objects.get(pk=pending_call.pk), timezone.now())
+        return new_call
+
+    monkeypatch.setattr(services, "send_otp", send_otp_while_a_worker_claims_the_old_call)
+    with pytest.raises(CallAgainRefused, match="sent to the provider meanwhile"):
+        services.call_again(pending_call)
+    assert list(Call.objects.values_list("pk", flat=True)) == [pending_call.pk]
