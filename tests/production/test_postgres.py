@@ -19,6 +19,9 @@ def test_the_orm_runs_on_postgresql(postgres_server):
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version_num")
         assert int(cursor.fetchone()[0]) >= 130000
+        # The truncate between tests must never be the victim of a deadlock with a worker.
+        cursor.execute("SHOW deadlock_timeout")
+        assert cursor.fetchone()[0] == "10s"
 
 
 def test_threads_race_on_separate_connections():
