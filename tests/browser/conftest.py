@@ -20,7 +20,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in this thread
+# while it is open, and on Python 3.12+ Django then refuses database work in later tests.
+@pytest.fixture(scope="module")
 def chromium():
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
