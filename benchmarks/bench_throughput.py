@@ -5,20 +5,18 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 import pytest
 import requests
 from django.core.cache import cache
 from django.db import connection
-from django.utils import timezone
 
 from django_voiceotp import send_otp
-from django_voiceotp.models import Call, CallbackEvent, Campaign
+from django_voiceotp.models import Call, CallbackEvent
 from django_voiceotp.sandbox import CAMPAIGN_ID, SECRET_KEY, USER_ID
 from django_voiceotp.services import callback_url_for
+from tests.production.factories import sent_calls
 from tests.production.loadgen import percentile
 from tests.production.stack import CELERY_WORKERS, post_concurrently, wait_for
 
@@ -100,22 +98,6 @@ def test_send_throughput(stack):
             f"{through_app / raw:.0%}",
             "target >= 40%",
         )
-    )
-
-
-def sent_calls(count: int) -> list[Call]:
-    campaign, _ = Campaign.objects.get_or_create(campaign_id="c78af")
-    now = timezone.now()
-    return Call.objects.bulk_create(
-        Call(
-            campaign=campaign,
-            phone_number=f"079{index:07d}",
-            status=Call.Status.SENT,
-            provider_call_id=str(uuid.uuid4()),
-            sent_at=now,
-            next_poll_at=now + timedelta(hours=1),
-        )
-        for index in range(count)
     )
 
 

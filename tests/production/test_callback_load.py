@@ -7,14 +7,13 @@ import json
 import random
 import uuid
 from collections import Counter
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
-from django_voiceotp.models import Call, CallbackEvent, Campaign
+from django_voiceotp.models import Call, CallbackEvent
 from django_voiceotp.services import callback_url_for
 
+from .factories import sent_calls
 from .loadgen import percentile
 from .stack import METRICS, post_concurrently
 
@@ -23,23 +22,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 Verdict = CallbackEvent.Verdict
 LOAD_CALLBACKS = 2000
 CONCURRENCY = 32
-
-
-def sent_calls(count: int) -> list[Call]:
-    """Calls the provider has accepted, awaiting their result; no poll due for an hour."""
-    campaign, _ = Campaign.objects.get_or_create(campaign_id="c78af")
-    now = timezone.now()
-    return Call.objects.bulk_create(
-        Call(
-            campaign=campaign,
-            phone_number=f"079{index:07d}",
-            status=Call.Status.SENT,
-            provider_call_id=str(uuid.uuid4()),
-            sent_at=now,
-            next_poll_at=now + timedelta(hours=1),
-        )
-        for index in range(count)
-    )
 
 
 def report(call: Call, status: str = "Success", **changes) -> str:
