@@ -48,6 +48,26 @@ def _dash(value):
 # -- campaigns -----------------------------------------------------------------------------------
 
 
+class RecordAdminMixin:
+    """Rows the app writes (callback events, verifications): read in the admin, never edited.
+
+    Each has a nullable ``call``, linked to its page.
+    """
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("call"), ordering="call")
+    def call_link(self, record):
+        if record.call is None:
+            return "—"
+        url = reverse("admin:django_voiceotp_call_change", args=[record.call_id])
+        return format_html('<a href="{}">{}</a>', url, record.call)
+
+
 class PhoneNumberSearchMixin:
     """Search also finds a number typed another way: "+84 77 112 2330" finds 0771122330."""
 
@@ -355,7 +375,7 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
 
 
 @admin.register(CallbackEvent)
-class CallbackEventAdmin(admin.ModelAdmin):
+class CallbackEventAdmin(RecordAdminMixin, admin.ModelAdmin):
     list_display = ("id", "received_at", "verdict", "call_link", "detail", "remote_addr")
     list_filter = ("verdict", "received_at")
     search_fields = ("=call__provider_call_id", "detail")
@@ -364,20 +384,6 @@ class CallbackEventAdmin(admin.ModelAdmin):
     fields = ("call_link", "verdict", "detail", "remote_addr", "received_at", "payload_display")
     readonly_fields = fields
     Media = VoiceOTPMedia
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # A record of what the provider sent: read, never edited.
-        return False
-
-    @admin.display(description=_("call"), ordering="call")
-    def call_link(self, event):
-        if event.call is None:
-            return "—"
-        url = reverse("admin:django_voiceotp_call_change", args=[event.call_id])
-        return format_html('<a href="{}">{}</a>', url, event.call)
 
     @admin.display(description=_("payload"))
     def payload_display(self, event):
@@ -388,7 +394,7 @@ class CallbackEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Verification)
-class VerificationAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
+class VerificationAdmin(RecordAdminMixin, PhoneNumberSearchMixin, admin.ModelAdmin):
     """Who was sent a code and what became of it; never the code, nor its hash."""
 
     list_display = (
@@ -423,13 +429,6 @@ class VerificationAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
     readonly_fields = fields
     Media = VoiceOTPMedia
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # Created by request_code, changed by verify_code: read here, never edited.
-        return False
-
     @admin.display(description=_("phone number"), ordering="phone_number")
     def masked_phone_number(self, verification):
         return verification.masked_phone_number
@@ -440,10 +439,3 @@ class VerificationAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
         if verification.is_expired:
             return gettext("expired")
         return verification.get_state_display()
-
-    @admin.display(description=_("call"), ordering="call")
-    def call_link(self, verification):
-        if verification.call is None:
-            return "—"
-        url = reverse("admin:django_voiceotp_call_change", args=[verification.call_id])
-        return format_html('<a href="{}">{}</a>', url, verification.call)
