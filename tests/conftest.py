@@ -1,8 +1,9 @@
-"""Shared fixtures: a clean cache, the live sandbox provider, and a signal recorder."""
+"""Shared fixtures: a clean cache, a stopped clock, the live sandbox provider, a signal recorder."""
 
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 
 import pytest
 from django.core.cache import cache
@@ -12,6 +13,8 @@ from django_voiceotp.signals import call_failed, call_status_changed, call_succe
 from . import celery_app  # noqa: F401  (the Celery app the tasks run on)
 
 SANDBOX_SECRET_KEY = "30511f666-f888-411b-a6e0-11111fb6gg7a"
+#: 10:15:00 UTC: 45 minutes to the end of the clock hour, 13 h 45 min to the end of the day.
+QUARTER_PAST_TEN = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
 
 # The production tier (PostgreSQL, Redis, gunicorn, Celery workers) runs as its own session with
 # its own settings: ``pytest tests/production --ds=tests.production.settings`` (``make test``).
@@ -24,6 +27,17 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def clock(time_machine):
+    """Time stopped at QUARTER_PAST_TEN.
+
+    The abuse limits count per clock hour and UTC day: on the real clock, a test that fills a
+    counter would pass or fail depending on how close to the hour it runs.
+    """
+    time_machine.move_to(QUARTER_PAST_TEN, tick=False)
+    return time_machine
 
 
 @pytest.fixture

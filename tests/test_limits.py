@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -12,16 +12,7 @@ from django_voiceotp.exceptions import InvalidPhoneNumber, PhoneNumberNotAllowed
 from django_voiceotp.models import Call, Verification
 
 PHONE = "0771122330"
-#: 10:15:00 UTC: 45 minutes to the end of the clock hour, 13 h 45 min to the end of the day.
-QUARTER_PAST_TEN = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
-
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(QUARTER_PAST_TEN, tick=False)
-    return time_machine
 
 
 def refused(**kwargs) -> RateLimited:

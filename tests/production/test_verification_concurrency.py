@@ -136,7 +136,7 @@ def test_requests_at_once_send_one_code(monkeypatch):
     assert Verification.objects.count() == 1 and len(enqueued) == 1
 
 
-def test_counters_at_once_never_exceed_their_limit(voiceotp):
+def test_counters_at_once_never_exceed_their_limit(voiceotp, clock):
     voiceotp(RESEND_COOLDOWN=0, SENDS_PER_IP_PER_HOUR=6)
 
     def send(index):
