@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import django_otp
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils import timezone
 from django_otp.forms import OTPTokenForm
 
 from django_voiceotp.contrib.otp import models as device_module
 from django_voiceotp.contrib.otp.models import VoiceCallDevice
 from django_voiceotp.models import Call
+
+from .concurrency import race
 
 CODE = "048291"
 
@@ -125,20 +125,6 @@ def test_codes_expire(device, known_code, time_machine):
 def test_checks_at_once_verify_once(user, known_code):
     device = VoiceCallDevice.objects.create(user=user, name="phone", number="0771122330")
     assert device.generate_token() == CODE  # no call: only the check is under test here
-    results = []
-    barrier = threading.Barrier(5)
-
-    def check():
-        copy = VoiceCallDevice.objects.get(pk=device.pk)
-        barrier.wait()
-        try:
-            results.append(copy.verify_token(CODE))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=check) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    copies = [VoiceCallDevice.objects.get(pk=device.pk) for _ in range(5)]
+    results = race(lambda index: copies[index].verify_token(CODE), count=5)
     assert sorted(results) == [False] * 4 + [True]

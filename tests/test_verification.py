@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import timedelta
 
 import pytest
@@ -18,6 +17,8 @@ from django_voiceotp.exceptions import InvalidOTP, InvalidPhoneNumber
 from django_voiceotp.models import Call, Verification
 from django_voiceotp.signals import code_failed, code_locked, code_requested, code_verified
 from django_voiceotp.verification import CheckResult, check_code, code_matches, hash_code
+
+from .concurrency import race
 
 PHONE = "0771122330"
 
@@ -117,21 +118,7 @@ def test_checks_at_once_verify_once(sandbox, known_code):
     # SQLite serialises writers; the PostgreSQL version is in tests/production.
     known_code("482915")
     request_code(PHONE)
-    results = []
-    barrier = threading.Barrier(6)
-
-    def check():
-        barrier.wait()
-        try:
-            results.append(check_code(PHONE, "482915"))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=check) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = race(lambda _index: check_code(PHONE, "482915"), count=6)
     assert sorted(result.value for result in results) == ["used"] * 5 + ["verified"]
 
 

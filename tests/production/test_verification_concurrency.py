@@ -6,9 +6,7 @@ guarded updates of ``check_code`` and the atomic cache operations of the limits 
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -21,6 +19,8 @@ from django_voiceotp.exceptions import RateLimited
 from django_voiceotp.models import Verification
 from django_voiceotp.signals import code_locked
 from django_voiceotp.verification import CheckResult, check_code, hash_code
+
+from ..concurrency import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,21 +38,6 @@ def pending_verification(code: str = CODE) -> Verification:
     return verification
 
 
-def race(work, count: int = THREADS) -> list:
-    """Run ``work(index)`` in ``count`` threads released together; return their results."""
-    barrier = threading.Barrier(count)
-
-    def run(index):
-        try:
-            barrier.wait()
-            return work(index)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
-
-
 @pytest.mark.parametrize("in_transaction", [False, True], ids=["autocommit", "atomic"])
 def test_checks_at_once_never_both_succeed(in_transaction):
     assert connection.vendor == "postgresql"
@@ -67,7 +52,7 @@ def test_checks_at_once_never_both_succeed(in_transaction):
                     return check_code(PHONE, CODE, verification=pk)
             return check_code(PHONE, CODE, verification=pk)
 
-        results = Counter(race(check))
+        results = Counter(race(check, count=THREADS))
         assert results == {CheckResult.VERIFIED: 1, CheckResult.USED: THREADS - 1}
         verification.refresh_from_db()
         assert verification.state == Verification.State.VERIFIED
@@ -82,7 +67,10 @@ def test_wrong_tries_at_once_never_exceed_the_cap(voiceotp):
     try:
         verification = pending_verification()
         results = Counter(
-            race(lambda index: check_code(PHONE, f"{index:06d}", verification=verification.pk))
+            race(
+                lambda index: check_code(PHONE, f"{index:06d}", verification=verification.pk),
+                count=THREADS,
+            )
         )
     finally:
         code_locked.disconnect(dispatch_uid="concurrency-locked")
@@ -131,7 +119,9 @@ def test_requests_at_once_send_one_code(monkeypatch):
         except RateLimited as err:
             return err.limit
 
-    results = Counter(isinstance(result, str) and result or "sent" for result in race(request))
+    results = Counter(
+        isinstance(result, str) and result or "sent" for result in race(request, count=THREADS)
+    )
     assert results == {"sent": 1, "cooldown": THREADS - 1}
     assert Verification.objects.count() == 1 and len(enqueued) == 1
 
