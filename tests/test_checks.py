@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from celery import current_app
+from celery import Celery, current_app
+from celery._state import get_current_app
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
@@ -98,6 +99,49 @@ def test_a_missing_sweeper_is_reported_as_info(celery_conf, settings):
     assert not messages[0].is_serious()
 
 
+@pytest.fixture
+def unconfigured_celery():
+    """A Celery app in use that never read Django's settings, as when celery.py is not imported."""
+    previous = get_current_app()
+    app = Celery("unconfigured")
+    app.set_current()
+    yield app
+    previous.set_current()
+
+
+def test_an_app_not_configured_from_django_is_one_warning(unconfigured_celery, settings):
+    # The test settings say eager and DEBUG off, and schedule no sweeper: W002 and I001 would be
+    # about settings this app does not read, so only the cause is reported.
+    settings.DEBUG = False
+    messages = check_celery()
+    assert ids(messages) == ["django_voiceotp.W003"]
+    assert "'unconfigured'" in messages[0].msg
+    assert 'config_from_object("django.conf:settings", namespace="CELERY")' in messages[0].hint
+
+
+def test_the_checks_read_the_app_configured_from_django(celery_conf, settings):
+    # The suite's app (tests/celery_app.py) reads CELERY_* from the settings, like a celery.py.
+    settings.DEBUG = True
+    celery_conf.beat_schedule = SWEEPER
+    assert check_celery() == []
+
+
+def test_check_without_the_celery_app_imported_names_the_cause():
+    # tests.settings never imports tests/celery_app.py: Celery's fallback app is the one in use.
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "check", "--settings=tests.settings"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": "."},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "django_voiceotp.W003" in output and "'default'" in output
+    assert "django_voiceotp.I001" not in output
+
+
 # -- voiceotp_check ------------------------------------------------------------------------------
 
 
@@ -122,6 +166,15 @@ def test_voiceotp_check_shows_warnings_and_fails_on_errors(voiceotp, celery_conf
     captured = capsys.readouterr()
     assert "✗ django_voiceotp.E006: VOICEOTP['CALLBACK_BASE_URL'] must be" in captured.err
     assert "i django_voiceotp.I001: No periodic sweeper" in captured.out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_voiceotp_check_says_when_celery_ignores_the_settings(sandbox, unconfigured_celery, capsys):
+    call_command("voiceotp_check")
+    out = capsys.readouterr().out
+    assert "! django_voiceotp.W003: The Celery app in use ('unconfigured')" in out
+    assert "! Celery: the app in use ('unconfigured') is not configured from Django" in out
+    assert "✓ Celery" not in out
 
 
 def test_voiceotp_check_exits_non_zero_when_the_provider_is_unreachable():

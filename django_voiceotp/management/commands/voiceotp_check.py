@@ -4,7 +4,7 @@ from django.core import checks
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import NoReverseMatch, reverse
 
-from django_voiceotp.checks import SWEEPER_TASK
+from django_voiceotp.checks import celery_setup
 from django_voiceotp.client import ProviderClient
 from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.exceptions import VoiceOTPError
@@ -61,15 +61,15 @@ class Command(BaseCommand):
         return f"✓ callbacks: the provider posts results to {base.rstrip('/')}{path}"
 
     def _celery(self) -> str:
-        from django_voiceotp.tasks import poll_pending_calls
-
-        conf = poll_pending_calls.app.conf
-        mode = "eager (tasks run in the process that asks)" if conf.task_always_eager else "worker"
-        schedule = conf.beat_schedule or {}
-        every = [
-            str(entry.get("schedule"))
-            for entry in schedule.values()
-            if entry.get("task") == SWEEPER_TASK
-        ]
-        sweeper = f"sweeper every {every[0]} s" if every else "no sweeper in the beat schedule"
+        setup = celery_setup()
+        if not setup.from_django:  # reported above as django_voiceotp.W003
+            return (
+                f"! Celery: the app in use ({setup.app_name!r}) is not configured from Django's "
+                "settings; CELERY_* settings do not apply"
+            )
+        mode = "eager (tasks run in the process that asks)" if setup.eager else "worker"
+        if setup.sweeper_schedule is None:
+            sweeper = "no sweeper in the beat schedule"
+        else:
+            sweeper = f"sweeper every {setup.sweeper_schedule} s"
         return f"✓ Celery: {mode}; {sweeper}"
