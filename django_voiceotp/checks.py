@@ -229,7 +229,7 @@ def check_celery(app_configs=None, **kwargs):
                 f"No periodic sweeper: {SWEEPER_TASK} is not in the Celery beat schedule, so "
                 "lost sends and calls without a callback are never picked up.",
                 hint="Add it to CELERY_BEAT_SCHEDULE (see the README). If you schedule it another "
-                "way (django-celery-beat, cron running voiceotp_poll), silence this check with "
+                "way (django-celery-beat, cron running voiceotp_sweep), silence this check with "
                 'SILENCED_SYSTEM_CHECKS = ["django_voiceotp.I001"].',
                 id="django_voiceotp.I001",
             )
