@@ -43,7 +43,9 @@ def receive_oversized_callback(token: str, *, remote_addr: str | None) -> Callba
     call_id = call_id_from_callback_token(token)
     result = CallbackResult(413, Verdict.TOO_LARGE, "The body is larger than allowed.")
     CallbackEvent.objects.create(
-        call_id=call_id if Call.objects.filter(pk=call_id).exists() else None,
+        call_id=call_id
+        if call_id is not None and Call.objects.filter(pk=call_id).exists()
+        else None,
         verdict=result.verdict,
         detail=result.detail,
         remote_addr=remote_addr or None,

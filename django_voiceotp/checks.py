@@ -83,7 +83,7 @@ def check_settings(app_configs=None, **kwargs):
 
 
 def _is_number(value: object, *, above: float) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool) and value > above
+    return isinstance(value, Real) and not isinstance(value, bool) and float(value) > above
 
 
 def _malformed(key: str, expected: str) -> Error:

@@ -52,7 +52,7 @@ def daily_stats(campaign: Campaign, days: int, *, today: date | None = None) -> 
         .values("day")
         .annotate(total=Count("pk"), success=Count("pk", SUCCESS), failed=Count("pk", FAILED))
     )
-    by_day = {row["day"]: row for row in rows}
+    by_day: dict = {row["day"]: row for row in rows}
     result = []
     for offset in range(days):
         day = first + timedelta(days=offset)

@@ -318,6 +318,7 @@ def poll_call(call_id: int, *, force: bool = False) -> FollowUp | None:
     if not claimed:
         return None
 
+    assert call.provider_call_id is not None  # a sent call has the provider's id
     try:
         report = ProviderClient().get_report(call.provider_call_id)
     except ProviderError as err:
@@ -331,6 +332,7 @@ def poll_call(call_id: int, *, force: bool = False) -> FollowUp | None:
     if not later:
         _fail(call, "timeout")
         return None
+    assert call.sent_at is not None  # without it, elapsed is infinite: failed above
     next_poll_at = call.sent_at + timedelta(seconds=later[0])
     Call.objects.filter(pk=call.pk, status=Call.Status.SENT).update(next_poll_at=next_poll_at)
     return FollowUp("poll_call", max((next_poll_at - now).total_seconds(), 0))
@@ -405,7 +407,7 @@ def _finish(call: Call, status: str, **fields) -> bool:
 
 
 #: The statuses a call may move to each status from: only forward.
-_MOVES_TO = {
+_MOVES_TO: dict[str, set[str]] = {
     Call.Status.SENT: {Call.Status.PENDING},
     Call.Status.SUCCESS: {Call.Status.PENDING, Call.Status.SENT},
     Call.Status.FAILED: {Call.Status.PENDING, Call.Status.SENT},

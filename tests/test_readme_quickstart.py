@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+import django_voiceotp
+
 README = Path(__file__).resolve().parent.parent / "README.rst"
 MARKER = re.compile(
     r"^\.\. quickstart: (?P<action>append|replace|production|shell)(?: (?P<path>\S+))?$"
@@ -247,3 +249,35 @@ def test_the_production_settings_name_what_to_export(project):
     checked = project.manage("check", "--settings=mysite.production", env=exported)
     assert "django_voiceotp.I001" not in checked.stdout + checked.stderr  # the sweeper is there
     assert SANDBOX_SECRET_KEY not in checked.stdout + checked.stderr
+
+
+def test_the_readme_views_type_check(project):
+    # The call of a verification may be None (purged): the README's status line must say so.
+    config = project.root / "mypy-quickstart.ini"
+    config.write_text(
+        "[mypy]\n"
+        "plugins = mypy_django_plugin.main\n"
+        f"cache_dir = {project.root / '.mypy_cache'}\n"
+        "[mypy.plugins.django-stubs]\n"
+        "django_settings_module = mysite.settings\n"
+        "[mypy-celery.*]\n"
+        "ignore_missing_imports = True\n"
+    )
+    search_path = [str(project.root)]
+    # mypy does not follow an editable install's import hook: point it at the checkout then.
+    installed_in = Path(django_voiceotp.__file__).resolve().parent.parent
+    if installed_in.name != "site-packages":
+        search_path.append(str(installed_in))
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(config), "mysite/views.py"],
+        cwd=project.root,
+        env={
+            **project.env,
+            "PYTHONPATH": str(project.root),
+            "MYPYPATH": os.pathsep.join(search_path),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

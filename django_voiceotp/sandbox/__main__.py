@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     server = ThreadedWSGIServer((args.host, args.port), WSGIRequestHandler)
     server.set_app(get_wsgi_application())
     host, port = server.server_address[:2]
+    assert isinstance(host, str)  # an IPv4 or IPv6 server's address, not a socket path
     print(f"Sandbox provider (not for production) at http://{host}:{port}/", flush=True)
     try:
         server.serve_forever()

@@ -191,7 +191,7 @@ def voiceotp(request: HttpRequest, fault: Fault | None, campaign_id: str) -> Htt
         phone_number=phone_number,
         otp=otp,
         callback_url=callback_url,
-        callback_copies=fault.params["copies"] if duplicated else 1,
+        callback_copies=fault.params["copies"] if fault is not None and duplicated else 1,
         early_callback=fault is not None and fault.kind == "early_callback",
     )
     return _ok({"campaign_id": campaign_id, "call_id": call.call_id})
