@@ -43,7 +43,7 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 
 tox: venv
-	PYENV_VERSION=3.11.7:3.12.1:3.13.0 $(VENV)/bin/tox
+	$(VENV)/bin/tox
 
 clean:
 	rm -rf $(VENV) .tox .pytest_cache build dist *.egg-info example_project/db.sqlite3
