@@ -209,7 +209,9 @@ def check_celery(app_configs=None, **kwargs):
                 "apply, so calls may never leave 'pending'.",
                 hint="Create your project's celery.py with "
                 'app.config_from_object("django.conf:settings", namespace="CELERY") and import '
-                "it in the project package's __init__.py (see the README's Use it section).",
+                "it in the project package's __init__.py (see the README's quickstart). If "
+                "the app is configured another way on purpose, silence this check with "
+                'SILENCED_SYSTEM_CHECKS = ["django_voiceotp.W003"].',
                 id="django_voiceotp.W003",
             )
         ]
