@@ -26,7 +26,7 @@ from . import limits
 from .conf import voiceotp_settings
 from .exceptions import InvalidOTP
 from .models import Campaign, Verification
-from .phone import mask_phone_number, normalize_phone_number, parse_phone_number
+from .phone import mask_phone_number, normalize_phone_number
 from .services import resolve_campaign, send_otp
 from .signals import code_failed, code_locked, code_requested, code_verified, send_robust
 
@@ -107,13 +107,12 @@ def request_code(
     """
     if client_ip is not None:
         client_ip = str(ipaddress.ip_address(client_ip))  # ValueError for anything else
-    limits.check_destination(parse_phone_number(phone_number))
-    phone_number = normalize_phone_number(phone_number)
+    number = limits.allowed_number(phone_number)  # parsed here once, for good
     resolved_campaign = resolve_campaign(campaign)
     code = generate_code()
 
     # Counted first and given back if anything below fails, so a refusal places no call.
-    with limits.consume_send(phone_number, client_ip), transaction.atomic():
+    with limits.admit(number, client_ip=client_ip) as phone_number, transaction.atomic():
         now = timezone.now()
         Verification.objects.filter(
             phone_number=phone_number, state=Verification.State.PENDING
