@@ -18,6 +18,10 @@ from django_voiceotp import verification as verification_module
 from django_voiceotp.models import Call, Verification
 
 PHONE = "0771122330"
+CHECK_FAILED_BODY = {
+    "verified": False,
+    "detail": "The code is not valid. Check it, or ask for a new one.",
+}
 SPEC = yaml.safe_load(resources.files("django_voiceotp").joinpath("openapi.yaml").read_text())
 
 
@@ -220,7 +224,11 @@ def test_status_of_an_unknown_verification_is_404(api):
     response = api.get(detail_url("00000000-0000-4000-8000-000000000000"))
     assert response.status_code == 404
     conforms(response, "/verifications/{id}/", "get")
-    assert api.get("/voiceotp/verifications/not-a-uuid/").status_code == 404
+    not_a_uuid = api.get("/voiceotp/verifications/not-a-uuid/")
+    assert (not_a_uuid.status_code, not_a_uuid.json()) == (404, {"detail": "Not found."})
+    conforms(not_a_uuid, "/verifications/{id}/", "get")
+    check = api.post("/voiceotp/verifications/not-a-uuid/check/", {"code": "1"}, format="json")
+    assert (check.status_code, check.json()) == (400, CHECK_FAILED_BODY)
 
 
 @pytest.mark.django_db
@@ -244,9 +252,12 @@ def test_the_document_describes_every_route():
     routes = {}
     for pattern in voiceotp_urls.urlpatterns:
         assert isinstance(pattern, URLPattern)
-        if pattern.name == "callback":
-            continue  # the provider's endpoint, described by its own spec, not for clients
-        path = "/" + re.sub(r"<(?:\w+:)?\w+>", "{id}", str(pattern.pattern))
+        # <str:pk> is {id} in the document; other parameters keep their name ({token}).
+        path = "/" + re.sub(
+            r"<(?:\w+:)?(\w+)>",
+            lambda match: "{id}" if match[1] == "pk" else "{" + match[1] + "}",
+            str(pattern.pattern),
+        )
         view = pattern.callback.view_class
         routes[path] = {m for m in ("get", "post", "put", "patch", "delete") if hasattr(view, m)}
     documented = {
