@@ -8,6 +8,11 @@ from rest_framework import serializers
 from .exceptions import InvalidPhoneNumber, PhoneNumberNotAllowed
 from .limits import allowed_number
 from .models import Verification
+from .verification import without_separators
+
+#: Up to 16 digits, with spaces or dashes between them if the person typed the code in groups
+#: ("705 341", as the code is read out). Kept the same in openapi.yaml.
+CODE_PATTERN = r"^[ -]*(?:[0-9][ -]*){1,16}$"
 
 
 class VerificationRequestSerializer(serializers.Serializer):
@@ -43,7 +48,10 @@ class VerificationStatusSerializer(serializers.ModelSerializer):
 
 class CodeCheckSerializer(serializers.Serializer):
     code = serializers.RegexField(
-        r"^[0-9]{1,16}$",
+        CODE_PATTERN,
         help_text=_("The code the person heard."),
         error_messages={"invalid": _("Enter the code you heard: digits only.")},
     )
+
+    def validate_code(self, value: str) -> str:
+        return without_separators(value)

@@ -152,6 +152,9 @@ def check_code(
 ) -> CheckResult:
     """Check ``code`` like :func:`verify_code`, returning what was found.
 
+    Spaces and dashes in ``code`` are ignored: ``"482 915"`` and ``"482-915"`` are ``482915``,
+    as a person may copy or type a code read out in groups.
+
     :raises InvalidPhoneNumber: when ``phone_number`` is not a number at all.
     :raises InvalidOTP: when ``code`` is not a string (an int would have lost its leading zeros).
     """
@@ -162,7 +165,12 @@ def check_code(
     if found is None:
         logger.info("Code checked for %s: none was requested.", mask_phone_number(phone_number))
         return CheckResult.NOT_FOUND
-    return _check(found, code.strip())
+    return _check(found, without_separators(code))
+
+
+def without_separators(code: str) -> str:
+    """``code`` without the spaces and dashes a person may put between its digits."""
+    return "".join(code.split()).replace("-", "")
 
 
 def _find(phone_number: str, verification: Verification | UUID | str | None):

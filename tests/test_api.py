@@ -220,6 +220,27 @@ def test_malformed_checks_are_field_errors_and_cost_no_attempt(api, known_code):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("typed", ["482 915", "482-915", "4 8 2 9 1 5"])
+def test_a_code_may_be_typed_in_groups(api, known_code, typed):
+    pk = api.post(list_url(), {"phone_number": PHONE}, format="json").json()["id"]
+    response = api.post(check_url(pk), {"code": typed}, format="json")
+    assert response.status_code == 200
+    assert conforms(response, "/verifications/{id}/check/", "post") == {"verified": True}
+
+
+@pytest.mark.django_db
+def test_a_code_of_separators_only_is_a_field_error(api, known_code):
+    pk = api.post(list_url(), {"phone_number": PHONE}, format="json").json()["id"]
+    for code in (" - ", "482 915 1234 5678 901", "482_915"):
+        response = api.post(check_url(pk), {"code": code}, format="json")
+        assert response.status_code == 400
+        assert conforms(response, "/verifications/{id}/check/", "post") == {
+            "code": ["Enter the code you heard: digits only."]
+        }
+    assert Verification.objects.get().attempts == 0
+
+
+@pytest.mark.django_db
 def test_status_of_an_unknown_verification_is_404(api):
     response = api.get(detail_url("00000000-0000-4000-8000-000000000000"))
     assert response.status_code == 404
