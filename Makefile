@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
 
-.PHONY: venv demo test test-production test-fast lint format bench tox clean
+.PHONY: venv demo test test-production test-fast lint format bench tox clean schemathesis
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,20 @@ test-production: venv
 bench: venv
 	$(VENV)/bin/pytest benchmarks --ds=tests.production.settings -o python_files='bench_*.py' \
 		-p no:cacheprovider -q
+
+# Schemathesis, every check, against the example project served on SCHEMATHESIS_PORT (limits off,
+# so generated requests reach the views); schemathesis.toml holds its configuration.
+SCHEMATHESIS_PORT ?= 8121
+SCHEMATHESIS_URL := http://$(DEMO_HOST):$(SCHEMATHESIS_PORT)
+SCHEMATHESIS_LIMITS_OFF := {"RESEND_COOLDOWN": 0, "SENDS_PER_NUMBER_PER_HOUR": 0, "SENDS_PER_NUMBER_PER_DAY": 0, "SENDS_PER_IP_PER_HOUR": 0}
+schemathesis: venv
+	cd example_project && ../$(PY) manage.py migrate --verbosity 0
+	cd example_project && DEMO_URL=$(SCHEMATHESIS_URL) VOICEOTP_OPTIONS='$(SCHEMATHESIS_LIMITS_OFF)' \
+		exec ../$(PY) manage.py runserver $(DEMO_HOST):$(SCHEMATHESIS_PORT) --noreload & \
+	server=$$!; trap 'kill $$server' EXIT; \
+	for try in $$(seq 100); do curl -s -o /dev/null $(SCHEMATHESIS_URL)/ && break; sleep 0.2; done; \
+	$(VENV)/bin/st --config-file schemathesis.toml run django_voiceotp/openapi.yaml \
+		--url $(SCHEMATHESIS_URL)/voiceotp --checks all --workers 1
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import re
+import uuid
+
+from django.core.exceptions import RequestDataTooBig
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound, Throttled
+from rest_framework.exceptions import APIException, NotFound, ParseError, Throttled
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.utils.json import strict_constant
 from rest_framework.views import APIView
 
 from .exceptions import CampaignUnavailable, RateLimited
@@ -29,20 +38,106 @@ CHECK_FAILED = {
 }
 
 
+#: Far more than a verification body needs ({"phone_number": ...} is one level), far less than
+#: what would exhaust Python's recursion in json.loads.
+MAX_JSON_DEPTH = 16
+#: A JSON string (skipped whole, so brackets inside it do not count) or a bracket. The closing
+#: quote is optional so that an unterminated string matches too: no backtracking, linear time.
+JSON_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
+
+
+def json_depth_exceeds(text: str, limit: int) -> bool:
+    """True when ``text`` nests arrays and objects deeper than ``limit``; counted before parsing,
+    so a hostile body never reaches the recursive parser."""
+    depth = 0
+    for match in JSON_STRING_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in "]}":
+            depth -= 1
+    return False
+
+
+class DepthLimitedJSONParser(JSONParser):
+    """DRF's JSON parser, with a nesting limit and without NaN or Infinity: what it cannot parse
+    is a 400 parse error, never a server error."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding") or "utf-8"
+        try:
+            text = stream.read().decode(encoding) if stream is not None else ""
+        except (UnicodeDecodeError, LookupError) as err:
+            raise ParseError(f"JSON parse error - not {encoding} text") from err
+        if json_depth_exceeds(text, MAX_JSON_DEPTH):
+            raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels")
+        try:
+            return json.loads(text, parse_constant=strict_constant)
+        except (ValueError, RecursionError) as err:
+            raise ParseError(f"JSON parse error - {err}") from err
+
+
+class BodyTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE."
+    default_code = "too_large"
+
+
+class JSONWhateverAccept(DefaultContentNegotiation):
+    """Answers JSON, the one format here, whatever ``Accept`` asks for (rather than 406)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class VerificationAPIView(APIView):
+    """What every verification endpoint shares: JSON in and out, and no user.
+
+    JSON only, so a cross-site form (which a browser sends without asking) gets 415 and never
+    places a call: a browser must send a preflight for JSON, which no CORS policy of ours
+    answers. No authentication classes: these views use no user, so the project's DRF
+    authentication must not answer for them (a password check on a Basic header would be an
+    unthrottled oracle, and session authentication a CSRF 403 to logged-in browsers).
+    """
+
+    parser_classes = [DepthLimitedJSONParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONWhateverAccept
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def handle_exception(self, exc):
+        if isinstance(exc, RequestDataTooBig):
+            # Django's bound on the body, raised while DRF reads it: a JSON answer, not a 500
+            # page in DEBUG or an HTML 400 otherwise.
+            exc = BodyTooLarge()
+        return super().handle_exception(exc)
+
+
+def find_verification(pk: str, queryset=None) -> Verification | None:
+    """The verification of id ``pk``, or None when there is none (or ``pk`` is not a UUID)."""
+    try:
+        pk = uuid.UUID(pk)
+    except ValueError:
+        return None
+    return (queryset if queryset is not None else Verification.objects).filter(pk=pk).first()
+
+
 class CallsUnavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = _("Calls cannot be placed right now.")
     default_code = "calls_unavailable"
 
 
-class VerificationCreateView(APIView):
+class VerificationCreateView(VerificationAPIView):
     """``POST verifications/`` ``{"phone_number"}``: call the number with a new code.
 
     Open to anonymous clients (phone verification usually comes before an account); subclass
     and set ``permission_classes`` to restrict it.
     """
 
-    permission_classes = [AllowAny]
     throttle_classes = [VerificationRequestThrottle]
 
     def post(self, request):
@@ -67,27 +162,23 @@ class VerificationCreateView(APIView):
         )
 
 
-class VerificationDetailView(APIView):
+class VerificationDetailView(VerificationAPIView):
     """``GET verifications/<id>/``: the state of the call, for a "calling…" spinner."""
 
-    permission_classes = [AllowAny]
-
     def get(self, request, pk):
-        verification = Verification.objects.select_related("call").filter(pk=pk).first()
+        verification = find_verification(pk, Verification.objects.select_related("call"))
         if verification is None:
             raise NotFound()
         return Response(VerificationStatusSerializer(verification).data)
 
 
-class VerificationCheckView(APIView):
+class VerificationCheckView(VerificationAPIView):
     """``POST verifications/<id>/check/`` ``{"code"}``: 200 when verified, else one same 400."""
-
-    permission_classes = [AllowAny]
 
     def post(self, request, pk):
         serializer = CodeCheckSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        verification = Verification.objects.filter(pk=pk).first()
+        verification = find_verification(pk)
         if verification is None:
             return Response(CHECK_FAILED, status=status.HTTP_400_BAD_REQUEST)
         result = check_code(

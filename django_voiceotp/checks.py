@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.checks import Error, Info, Tags, Warning, register
 from django.urls import NoReverseMatch, reverse
 
+from . import limits
 from .conf import AUTH_SCHEMES, PHONE_FORMATS, REQUIRED, SETTINGS_NAME, voiceotp_settings
 from .exceptions import ImproperlyConfigured
 
@@ -239,11 +240,11 @@ def check_celery(app_configs=None, **kwargs):
     return messages
 
 
-#: Cache backends that keep counters per process (or not at all): limits would not hold.
-UNSHARED_CACHES = (
-    "django.core.cache.backends.locmem.LocMemCache",
-    "django.core.cache.backends.dummy.DummyCache",
-)
+#: Cache backends that keep counters per process: limits would not hold across processes.
+#: (Those whose counters cannot be atomic at all are refused: limits.NON_ATOMIC_CACHES.)
+UNSHARED_CACHES = ("django.core.cache.backends.locmem.LocMemCache",)
+#: Fewer digits than this are guessed too easily within MAX_ATTEMPTS tries of many codes.
+SAFE_CODE_LENGTH = 6
 
 
 @register(Tags.compatibility)
@@ -283,10 +284,37 @@ def check_verification_settings(app_configs=None, **kwargs):
     header = voiceotp_settings.TRUSTED_PROXY_HEADER
     if header is not None and not (isinstance(header, str) and header):
         messages.append(_malformed("TRUSTED_PROXY_HEADER", "a header name or None"))
+    try:
+        limits.allowed_number_types()
+    except ImproperlyConfigured:
+        messages.append(
+            _malformed("ALLOWED_NUMBER_TYPES", "names of phonenumbers.PhoneNumberType, or None")
+        )
+    if whole(length) and length < SAFE_CODE_LENGTH:
+        messages.append(
+            Warning(
+                f"{SETTINGS_NAME}['CODE_LENGTH'] is {length}: a code of fewer than "
+                f"{SAFE_CODE_LENGTH} digits is guessed too easily by someone trying "
+                f"MAX_ATTEMPTS codes for each of many requests.",
+                hint=f"Use {SAFE_CODE_LENGTH} digits or more.",
+                id="django_voiceotp.W011",
+            )
+        )
 
     alias = voiceotp_settings.LIMITS_CACHE_ALIAS
     if alias not in settings.CACHES:
         messages.append(_malformed("LIMITS_CACHE_ALIAS", "the alias of a cache in CACHES"))
+    elif backend := limits.non_atomic_cache_backend(alias):
+        messages.append(
+            Error(
+                f"The abuse limits count in the {alias!r} cache, a {backend}: its add and incr "
+                "are a read then a write (or nothing at all), so concurrent requests all pass "
+                "every limit. django-voiceotp refuses to send codes through it.",
+                hint="Point LIMITS_CACHE_ALIAS at Redis or Memcached (LocMemCache for a single "
+                "process).",
+                id="django_voiceotp.E010",
+            )
+        )
     elif settings.CACHES[alias].get("BACKEND") in UNSHARED_CACHES and not settings.DEBUG:
         messages.append(
             Warning(
@@ -294,8 +322,7 @@ def check_verification_settings(app_configs=None, **kwargs):
                 f"{settings.CACHES[alias]['BACKEND'].rsplit('.', 1)[-1]}: each process counts "
                 "alone, so with several processes every limit is multiplied, and a restart "
                 "forgets them.",
-                hint="Point LIMITS_CACHE_ALIAS at a shared cache (Redis, Memcached or the "
-                "database cache).",
+                hint="Point LIMITS_CACHE_ALIAS at a shared cache (Redis or Memcached).",
                 id="django_voiceotp.W010",
             )
         )

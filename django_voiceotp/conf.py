@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "SENDS_PER_IP_PER_HOUR": 20,
     "ALLOWED_COUNTRY_CODES": (84,),
     "DENIED_PREFIXES": ("+841900",),
+    # Names of phonenumbers.PhoneNumberType; None allows every type.
+    "ALLOWED_NUMBER_TYPES": ("MOBILE", "FIXED_LINE", "FIXED_LINE_OR_MOBILE"),
     "TRUSTED_PROXY_HEADER": None,
     "LIMITS_CACHE_ALIAS": "default",
 }

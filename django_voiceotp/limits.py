@@ -1,9 +1,15 @@
-"""Abuse limits on codes sent: which numbers may be called, how often, and from which client.
+"""The admission gate: which numbers may be called, how often, and from which client.
 
-Voice calls cost money and are what toll fraudsters abuse most, so every limit is on by default.
+Every entry point that places a call for a code (``request_code``, the HTTP API, the django-otp
+device, the two-factor gateway) goes through :func:`admit`: it parses the number once, applies
+the destination policy, counts the send against the abuse limits, and hands back the number to
+call. Voice calls cost money and are what toll fraudsters abuse most, so every limit is on by
+default.
+
 Counters live in the Django cache named by ``LIMITS_CACHE_ALIAS`` and change only through its
-atomic operations (``add``, ``incr``, ``decr``), so they hold across processes and machines as
-long as that cache is shared (Redis, Memcached, the database cache; not LocMemCache).
+``add``, ``incr`` and ``decr``. Those are atomic on Redis, Memcached and LocMemCache (in one
+process); on the database, file-based and dummy caches they are a read then a write (or
+nothing), so concurrent requests would all pass: those caches are refused.
 """
 
 from __future__ import annotations
@@ -18,15 +24,19 @@ from dataclasses import dataclass
 
 import phonenumbers
 from django.core.cache import caches
+from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.filebased import FileBasedCache
 
-from .conf import voiceotp_settings
-from .exceptions import PhoneNumberNotAllowed, RateLimited
+from .conf import SETTINGS_NAME, voiceotp_settings
+from .exceptions import ImproperlyConfigured, PhoneNumberNotAllowed, RateLimited
+from .phone import format_phone_number, parse_phone_number
 
 KEY_PREFIX = "voiceotp:limit"
 
-#: Number types phonenumbers can tell apart that a passcode call never needs to reach: calling
-#: them costs the caller, which is the whole point of toll fraud.
-REFUSED_NUMBER_TYPES = (phonenumbers.PhoneNumberType.PREMIUM_RATE,)
+#: Cache backends whose ``add``/``incr`` are not atomic (a read, then a write) or do nothing:
+#: concurrent requests would all pass a limit. Subclasses are refused too.
+NON_ATOMIC_CACHES = (DatabaseCache, FileBasedCache, DummyCache)
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,53 @@ class Limit:
     window: int
 
 
+class AllowedNumber(str):
+    """A number in the form sent to the provider, that the gate has parsed and allowed.
+
+    A ``str``, so it goes wherever a number goes (a model field, ``send_otp``); its type tells
+    the gate and ``send_otp`` that it needs no parsing again.
+    """
+
+    __slots__ = ()
+
+
+# -- the gate ------------------------------------------------------------------------------------
+
+
+def allowed_number(phone_number: str) -> AllowedNumber:
+    """Parse ``phone_number`` (any common spelling) once and apply the destination policy.
+
+    Counts nothing: a form validates with it, and :func:`admit` counts later without parsing
+    again. An :class:`AllowedNumber` is returned as it is.
+
+    :raises InvalidPhoneNumber: for what is not a callable number (``PhoneNumberNotAllowed``
+        for one this site does not call).
+    """
+    if isinstance(phone_number, AllowedNumber):
+        return phone_number
+    number = parse_phone_number(phone_number)
+    check_destination(number)
+    return AllowedNumber(format_phone_number(number))
+
+
+@contextmanager
+def admit(phone_number: str, *, client_ip: str | None = None) -> Iterator[AllowedNumber]:
+    """The admission gate: parse the number once, apply the destination policy, count one send
+    against the limits, and hand back the number to call.
+
+    Place the call inside the ``with`` block: if it raises, the quota is given back.
+
+    :param phone_number: any common spelling, or an :class:`AllowedNumber` (not parsed again).
+    :param client_ip: the address asking, counted against ``SENDS_PER_IP_PER_HOUR``.
+    :raises InvalidPhoneNumber: (``PhoneNumberNotAllowed`` for a number this site does not
+        call) before anything is counted.
+    :raises RateLimited: with ``retry_after`` seconds, when a limit refuses; place no call.
+    """
+    number = allowed_number(phone_number)
+    with consume_send(number, client_ip):
+        yield number
+
+
 # -- which numbers -------------------------------------------------------------------------------
 
 
@@ -46,7 +103,9 @@ def check_destination(number: phonenumbers.PhoneNumber) -> None:
     """Refuse numbers this site does not call.
 
     :raises PhoneNumberNotAllowed: for a country outside ``ALLOWED_COUNTRY_CODES``, a number
-        starting with one of ``DENIED_PREFIXES`` (E.164, e.g. ``+841900``), or a premium-rate one.
+        starting with one of ``DENIED_PREFIXES`` (E.164, e.g. ``+841900``), or one of a type
+        outside ``ALLOWED_NUMBER_TYPES`` (by default mobile and fixed line: toll-free, shared
+        cost, VoIP, premium-rate and the like are refused).
     """
     allowed = voiceotp_settings.ALLOWED_COUNTRY_CODES
     if allowed is not None and number.country_code not in {int(code) for code in allowed}:
@@ -54,8 +113,26 @@ def check_destination(number: phonenumbers.PhoneNumber) -> None:
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if any(e164.startswith(prefix) for prefix in voiceotp_settings.DENIED_PREFIXES or ()):
         raise PhoneNumberNotAllowed("This number cannot be called.")
-    if phonenumbers.number_type(number) in REFUSED_NUMBER_TYPES:
-        raise PhoneNumberNotAllowed("Premium-rate numbers cannot be called.")
+    allowed_types = allowed_number_types()
+    if allowed_types is not None and phonenumbers.number_type(number) not in allowed_types:
+        raise PhoneNumberNotAllowed("Numbers of this type cannot be called.")
+
+
+def allowed_number_types() -> set[int] | None:
+    """``ALLOWED_NUMBER_TYPES`` as phonenumbers' values, or None for every type.
+
+    :raises ImproperlyConfigured: naming a type phonenumbers does not know.
+    """
+    names = voiceotp_settings.ALLOWED_NUMBER_TYPES
+    if names is None:
+        return None
+    try:
+        return {getattr(phonenumbers.PhoneNumberType, name) for name in names}
+    except (AttributeError, TypeError) as err:
+        raise ImproperlyConfigured(
+            f"{SETTINGS_NAME}['ALLOWED_NUMBER_TYPES'] must name types of "
+            "phonenumbers.PhoneNumberType, such as ('MOBILE', 'FIXED_LINE')."
+        ) from err
 
 
 # -- how often -----------------------------------------------------------------------------------
@@ -207,5 +284,20 @@ def _seconds(value: float) -> int:
     return max(1, math.ceil(value))
 
 
+def non_atomic_cache_backend(alias: str) -> str | None:
+    """The class name of the ``alias`` cache if its counters cannot be atomic, else None."""
+    cache = caches[alias]
+    return type(cache).__name__ if isinstance(cache, NON_ATOMIC_CACHES) else None
+
+
 def _cache():
-    return caches[voiceotp_settings.LIMITS_CACHE_ALIAS]
+    alias = voiceotp_settings.LIMITS_CACHE_ALIAS
+    backend = non_atomic_cache_backend(alias)
+    if backend:
+        # Refused, not tolerated: on these backends every concurrent request would pass.
+        raise ImproperlyConfigured(
+            f"{SETTINGS_NAME}['LIMITS_CACHE_ALIAS'] names the {alias!r} cache, a {backend}: "
+            "its add and incr are not atomic, so the abuse limits would not hold. Use Redis, "
+            "Memcached, or (one process only) LocMemCache."
+        )
+    return caches[alias]

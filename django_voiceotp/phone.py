@@ -11,7 +11,8 @@ from .exceptions import ImproperlyConfigured, InvalidOTP, InvalidPhoneNumber
 def parse_phone_number(value: str, *, region: str | None = None) -> phonenumbers.PhoneNumber:
     """Parse any common spelling of a number (``+84 77 112 2330``, ``84771122330``, ``0771122330``).
 
-    :raises InvalidPhoneNumber: when the value is not a valid, callable number.
+    :raises InvalidPhoneNumber: when the value is not a valid, callable number. A number with an
+        extension (``ext 1``, ``;ext=9``) is not: the provider dials a line, not what comes after.
     """
     if not isinstance(value, str) or not value.strip():
         raise InvalidPhoneNumber("A phone number is required.")
@@ -22,6 +23,9 @@ def parse_phone_number(value: str, *, region: str | None = None) -> phonenumbers
         raise InvalidPhoneNumber(f"Not a phone number: {err}") from err
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhoneNumber("Not a valid phone number.")
+    if number.extension:
+        # Its national form would carry the extension's digits into the number itself.
+        raise InvalidPhoneNumber("A number with an extension cannot be called.")
     return number
 
 
@@ -35,12 +39,21 @@ def normalize_phone_number(
     so it is sent in E.164 whatever the setting. ``e164`` gives ``+84771122330``.
     """
     region = region or voiceotp_settings.PHONE_REGION
+    return format_phone_number(
+        parse_phone_number(value, region=region), region=region, phone_format=phone_format
+    )
+
+
+def format_phone_number(
+    number: phonenumbers.PhoneNumber, *, region: str | None = None, phone_format: str | None = None
+) -> str:
+    """The form sent to the provider of a number already parsed (see ``normalize_phone_number``)."""
+    region = region or voiceotp_settings.PHONE_REGION
     phone_format = phone_format or voiceotp_settings.PHONE_FORMAT
     if phone_format not in PHONE_FORMATS:
         raise ImproperlyConfigured(
             f"VOICEOTP['PHONE_FORMAT'] must be one of {PHONE_FORMATS}, not {phone_format!r}."
         )
-    number = parse_phone_number(value, region=region)
     home_country = phonenumbers.country_code_for_region(region)
     if phone_format == "national" and number.country_code == home_country:
         national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)

@@ -51,12 +51,17 @@ class FollowUp:
 def send_otp(phone_number: str, otp: str, *, campaign: Campaign | str | None = None) -> Call:
     """Store a call for ``phone_number`` reading ``otp``; it is placed once the transaction commits.
 
-    :param phone_number: any common spelling; normalised as the provider wants it.
+    :param phone_number: any common spelling; normalised as the provider wants it. The number
+        the admission gate hands back (``limits.admit``) is already in that form and is used as
+        it is, not parsed again.
     :param otp: the passcode, a string of digits.
     :param campaign: a :class:`Campaign`, a provider campaign id, or None for ``DEFAULT_CAMPAIGN``.
     :raises InvalidPhoneNumber, InvalidOTP, CampaignUnavailable: before anything is stored.
     """
-    phone_number = normalize_phone_number(phone_number)
+    from .limits import AllowedNumber  # the gate's type; limits imports nothing of services
+
+    if not isinstance(phone_number, AllowedNumber):
+        phone_number = normalize_phone_number(phone_number)
     otp = validate_otp(otp)
     campaign = resolve_campaign(campaign)
     now = timezone.now()

@@ -8,8 +8,6 @@ from rest_framework.throttling import BaseThrottle
 
 from . import limits
 from .conf import voiceotp_settings
-from .exceptions import InvalidPhoneNumber
-from .phone import normalize_phone_number
 
 
 def client_ip(request) -> str | None:
@@ -36,25 +34,24 @@ def _valid_ip(value: str) -> str | None:
 
 
 class VerificationRequestThrottle(BaseThrottle):
-    """Refuses a request for a code that the abuse limits would refuse, before any work is done.
+    """Refuses a request for a code from a client whose address is over its limit, before the
+    body is read or any work is done.
 
-    It reads the same counters ``request_code`` consumes (cooldown and counts of the number in
-    ``phone_number``, count of the client's address) without counting, so it can also guard a
-    project's own views; ``request_code`` remains the atomic judge.
+    Only the address's counter is read here, never the number's: the body is not validated yet,
+    and an invalid body must not learn (or be refused with) the wait of the number it names.
+    The number's limits are applied after validation, by the admission gate in ``request_code``,
+    which remains the atomic judge. Only ``POST`` is throttled (a CORS preflight is not a
+    request for a code).
     """
 
     def __init__(self) -> None:
         self._wait: int | None = None
 
     def allow_request(self, request, view) -> bool:
-        phone_number = None
-        raw = request.data.get("phone_number") if hasattr(request.data, "get") else None
-        if isinstance(raw, str):
-            try:
-                phone_number = normalize_phone_number(raw)
-            except InvalidPhoneNumber:
-                pass  # the view answers 400 for it
-        self._wait = limits.retry_after(phone_number, client_ip(request))
+        if request.method != "POST":
+            return True
+        address = client_ip(request)
+        self._wait = limits.retry_after(client_ip=address) if address else None
         return self._wait is None
 
     def wait(self) -> float | None:

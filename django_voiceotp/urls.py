@@ -10,10 +10,12 @@ app_name = "django_voiceotp"
 urlpatterns = [
     path("callbacks/<str:token>/", CallbackView.as_view(), name="callback"),
     # Phone verification (request_code / verify_code over HTTP), described in openapi.yaml.
+    # <str:pk>, not <uuid:pk>: the views answer an id that is not a UUID in JSON, as any unknown
+    # one, where the URL resolver would answer with the project's HTML 404 page.
     path("verifications/", VerificationCreateView.as_view(), name="verification-list"),
-    path("verifications/<uuid:pk>/", VerificationDetailView.as_view(), name="verification-detail"),
+    path("verifications/<str:pk>/", VerificationDetailView.as_view(), name="verification-detail"),
     path(
-        "verifications/<uuid:pk>/check/",
+        "verifications/<str:pk>/check/",
         VerificationCheckView.as_view(),
         name="verification-check",
     ),

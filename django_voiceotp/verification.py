@@ -26,7 +26,7 @@ from . import limits
 from .conf import voiceotp_settings
 from .exceptions import InvalidOTP
 from .models import Campaign, Verification
-from .phone import mask_phone_number, normalize_phone_number, parse_phone_number
+from .phone import mask_phone_number, normalize_phone_number
 from .services import resolve_campaign, send_otp
 from .signals import code_failed, code_locked, code_requested, code_verified, send_robust
 
@@ -107,13 +107,12 @@ def request_code(
     """
     if client_ip is not None:
         client_ip = str(ipaddress.ip_address(client_ip))  # ValueError for anything else
-    limits.check_destination(parse_phone_number(phone_number))
-    phone_number = normalize_phone_number(phone_number)
+    number = limits.allowed_number(phone_number)  # parsed here once, for good
     resolved_campaign = resolve_campaign(campaign)
     code = generate_code()
 
     # Counted first and given back if anything below fails, so a refusal places no call.
-    with limits.consume_send(phone_number, client_ip), transaction.atomic():
+    with limits.admit(number, client_ip=client_ip) as phone_number, transaction.atomic():
         now = timezone.now()
         Verification.objects.filter(
             phone_number=phone_number, state=Verification.State.PENDING
@@ -153,6 +152,9 @@ def check_code(
 ) -> CheckResult:
     """Check ``code`` like :func:`verify_code`, returning what was found.
 
+    Spaces and dashes in ``code`` are ignored: ``"482 915"`` and ``"482-915"`` are ``482915``,
+    as a person may copy or type a code read out in groups.
+
     :raises InvalidPhoneNumber: when ``phone_number`` is not a number at all.
     :raises InvalidOTP: when ``code`` is not a string (an int would have lost its leading zeros).
     """
@@ -163,7 +165,12 @@ def check_code(
     if found is None:
         logger.info("Code checked for %s: none was requested.", mask_phone_number(phone_number))
         return CheckResult.NOT_FOUND
-    return _check(found, code.strip())
+    return _check(found, without_separators(code))
+
+
+def without_separators(code: str) -> str:
+    """``code`` without the spaces and dashes a person may put between its digits."""
+    return "".join(code.split()).replace("-", "")
 
 
 def _find(phone_number: str, verification: Verification | UUID | str | None):

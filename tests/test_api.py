@@ -18,6 +18,10 @@ from django_voiceotp import verification as verification_module
 from django_voiceotp.models import Call, Verification
 
 PHONE = "0771122330"
+CHECK_FAILED_BODY = {
+    "verified": False,
+    "detail": "The code is not valid. Check it, or ask for a new one.",
+}
 SPEC = yaml.safe_load(resources.files("django_voiceotp").joinpath("openapi.yaml").read_text())
 
 
@@ -216,11 +220,36 @@ def test_malformed_checks_are_field_errors_and_cost_no_attempt(api, known_code):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("typed", ["482 915", "482-915", "4 8 2 9 1 5"])
+def test_a_code_may_be_typed_in_groups(api, known_code, typed):
+    pk = api.post(list_url(), {"phone_number": PHONE}, format="json").json()["id"]
+    response = api.post(check_url(pk), {"code": typed}, format="json")
+    assert response.status_code == 200
+    assert conforms(response, "/verifications/{id}/check/", "post") == {"verified": True}
+
+
+@pytest.mark.django_db
+def test_a_code_of_separators_only_is_a_field_error(api, known_code):
+    pk = api.post(list_url(), {"phone_number": PHONE}, format="json").json()["id"]
+    for code in (" - ", "482 915 1234 5678 901", "482_915"):
+        response = api.post(check_url(pk), {"code": code}, format="json")
+        assert response.status_code == 400
+        assert conforms(response, "/verifications/{id}/check/", "post") == {
+            "code": ["Enter the code you heard: digits only."]
+        }
+    assert Verification.objects.get().attempts == 0
+
+
+@pytest.mark.django_db
 def test_status_of_an_unknown_verification_is_404(api):
     response = api.get(detail_url("00000000-0000-4000-8000-000000000000"))
     assert response.status_code == 404
     conforms(response, "/verifications/{id}/", "get")
-    assert api.get("/voiceotp/verifications/not-a-uuid/").status_code == 404
+    not_a_uuid = api.get("/voiceotp/verifications/not-a-uuid/")
+    assert (not_a_uuid.status_code, not_a_uuid.json()) == (404, {"detail": "Not found."})
+    conforms(not_a_uuid, "/verifications/{id}/", "get")
+    check = api.post("/voiceotp/verifications/not-a-uuid/check/", {"code": "1"}, format="json")
+    assert (check.status_code, check.json()) == (400, CHECK_FAILED_BODY)
 
 
 @pytest.mark.django_db
@@ -244,9 +273,12 @@ def test_the_document_describes_every_route():
     routes = {}
     for pattern in voiceotp_urls.urlpatterns:
         assert isinstance(pattern, URLPattern)
-        if pattern.name == "callback":
-            continue  # the provider's endpoint, described by its own spec, not for clients
-        path = "/" + re.sub(r"<(?:\w+:)?\w+>", "{id}", str(pattern.pattern))
+        # <str:pk> is {id} in the document; other parameters keep their name ({token}).
+        path = "/" + re.sub(
+            r"<(?:\w+:)?(\w+)>",
+            lambda match: "{id}" if match[1] == "pk" else "{" + match[1] + "}",
+            str(pattern.pattern),
+        )
         view = pattern.callback.view_class
         routes[path] = {m for m in ("get", "post", "put", "patch", "delete") if hasattr(view, m)}
     documented = {

@@ -6,9 +6,15 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.core.cache.backends.db import DatabaseCache
 
 from django_voiceotp import limits, request_code
-from django_voiceotp.exceptions import InvalidPhoneNumber, PhoneNumberNotAllowed, RateLimited
+from django_voiceotp.exceptions import (
+    ImproperlyConfigured,
+    InvalidPhoneNumber,
+    PhoneNumberNotAllowed,
+    RateLimited,
+)
 from django_voiceotp.models import Call, Verification
 
 PHONE = "0771122330"
@@ -237,10 +243,48 @@ def check_ids(settings, debug):
 def test_an_unshared_cache_is_warned_about_when_debug_is_off(settings):
     assert [id_ for id_, _ in check_ids(settings, debug=False)] == ["django_voiceotp.W010"]
     assert check_ids(settings, debug=True) == []
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "c"}
-    }
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}
     assert check_ids(settings, debug=False) == []
+
+
+NON_ATOMIC = [
+    ("django.core.cache.backends.db.DatabaseCache", "DatabaseCache"),
+    ("django.core.cache.backends.filebased.FileBasedCache", "FileBasedCache"),
+    ("django.core.cache.backends.dummy.DummyCache", "DummyCache"),
+]
+
+
+@pytest.mark.parametrize(("backend", "name"), NON_ATOMIC)
+def test_caches_whose_counters_are_not_atomic_are_refused(settings, backend, name, tmp_path):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "limits": {"BACKEND": backend, "LOCATION": str(tmp_path)},
+    }
+    settings.VOICEOTP = {**settings.VOICEOTP, "LIMITS_CACHE_ALIAS": "limits"}
+    for debug in (False, True):
+        [(id_, message)] = check_ids(settings, debug=debug)
+        assert id_ == "django_voiceotp.E010"
+        assert f"the 'limits' cache, a {name}" in message
+    with pytest.raises(ImproperlyConfigured, match=f"LIMITS_CACHE_ALIAS.*a {name}.*not atomic"):
+        request_code(PHONE)
+    assert Verification.objects.count() == Call.objects.count() == 0
+
+
+def test_a_subclass_of_a_refused_cache_is_refused(settings):
+    settings.CACHES = {"default": {"BACKEND": "tests.test_limits.MyDatabaseCache", "LOCATION": "c"}}
+    assert [id_ for id_, _ in check_ids(settings, debug=True)] == ["django_voiceotp.E010"]
+
+
+class MyDatabaseCache(DatabaseCache):
+    """A project's own flavour of the database cache: still a read then a write."""
+
+
+@pytest.mark.parametrize("length", [4, 5])
+def test_short_codes_are_warned_about(settings, voiceotp, length):
+    voiceotp(CODE_LENGTH=length)
+    assert [id_ for id_, _ in check_ids(settings, debug=True)] == ["django_voiceotp.W011"]
+    voiceotp(CODE_LENGTH=6)
+    assert check_ids(settings, debug=True) == []
 
 
 def test_malformed_verification_settings_are_errors(settings, voiceotp):

@@ -66,3 +66,12 @@ def test_otp_length_bounds_are_settings(voiceotp):
 )
 def test_mask(number, masked):
     assert mask_phone_number(number) == masked
+
+
+@pytest.mark.parametrize(
+    "with_extension", ["0771122330 ext 1", "0771122330;ext=9", "tel:+84771122330;ext=7"]
+)
+def test_a_number_with_an_extension_is_invalid(with_extension):
+    """Its national form would carry the extension's digits into the number: not idempotent."""
+    with pytest.raises(InvalidPhoneNumber, match="extension"):
+        normalize_phone_number(with_extension)

@@ -135,6 +135,26 @@ def test_leading_zeros_are_digits(known_code):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("typed", ["482 915", "482-915", "4 8 2 9 1 5", " 48-29 15 "])
+def test_a_code_typed_in_groups_verifies(known_code, typed):
+    """The code is read out (and the demo's phone shows it) in groups: spaces and dashes between
+    digits are not part of it."""
+    known_code("482915")
+    request_code(PHONE)
+    assert check_code(PHONE, typed) is CheckResult.VERIFIED
+
+
+@pytest.mark.django_db
+def test_separators_do_not_make_a_wrong_code_right(known_code):
+    known_code("482915")
+    verification = request_code(PHONE)
+    assert check_code(PHONE, "482 916") is CheckResult.WRONG_CODE
+    assert check_code(PHONE, "4829-1") is CheckResult.WRONG_CODE
+    verification.refresh_from_db()
+    assert verification.attempts == 2
+
+
+@pytest.mark.django_db
 def test_wrong_tries_lock_the_code(
     known_code, voiceotp, code_signals, django_capture_on_commit_callbacks
 ):

@@ -22,7 +22,7 @@ from django_otp.models import (
 from ... import limits
 from ...conf import voiceotp_settings
 from ...exceptions import InvalidPhoneNumber, RateLimited
-from ...phone import mask_phone_number, normalize_phone_number, parse_phone_number
+from ...phone import mask_phone_number
 from ...services import send_otp
 from ...verification import code_matches, generate_code, hash_code
 
@@ -69,8 +69,12 @@ class VoiceCallDevice(TimestampMixin, CooldownMixin, ThrottlingMixin, SideChanne
 
     # -- generating ------------------------------------------------------------------------------
 
-    def generate_challenge(self) -> str:
-        """Call the number with a new code; returns a message for the user, as django-otp wants."""
+    def generate_challenge(self, client_ip: str | None = None) -> str:
+        """Call the number with a new code; returns a message for the user, as django-otp wants.
+
+        :param client_ip: the address asking, counted against ``SENDS_PER_IP_PER_HOUR``; pass it
+            from a view of your own (django-otp's forms call this without a request).
+        """
         allowed, data = self.generate_is_allowed()
         if not allowed:
             if data and data.get("reason") == GenerateNotAllowed.COOLDOWN_DURATION_PENDING:
@@ -80,9 +84,7 @@ class VoiceCallDevice(TimestampMixin, CooldownMixin, ThrottlingMixin, SideChanne
                 }
             return gettext("A code cannot be sent right now.")
         try:
-            number = normalize_phone_number(self.number)
-            limits.check_destination(parse_phone_number(self.number))
-            with limits.consume_send(number), transaction.atomic():
+            with limits.admit(self.number, client_ip=client_ip) as number, transaction.atomic():
                 code = self.generate_token(
                     length=voiceotp_settings.CODE_LENGTH,
                     valid_secs=voiceotp_settings.CODE_TTL,
