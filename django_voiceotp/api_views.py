@@ -7,6 +7,7 @@ import re
 import uuid
 
 from django.core.exceptions import RequestDataTooBig
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
@@ -116,13 +117,17 @@ class VerificationAPIView(APIView):
         return super().handle_exception(exc)
 
 
-def find_verification(pk: str, queryset=None) -> Verification | None:
+def find_verification(
+    pk: str, queryset: QuerySet[Verification] | None = None
+) -> Verification | None:
     """The verification of id ``pk``, or None when there is none (or ``pk`` is not a UUID)."""
     try:
-        pk = uuid.UUID(pk)
+        verification_id = uuid.UUID(pk)
     except ValueError:
         return None
-    return (queryset if queryset is not None else Verification.objects).filter(pk=pk).first()
+    if queryset is None:
+        queryset = Verification.objects.all()
+    return queryset.filter(pk=verification_id).first()
 
 
 class CallsUnavailable(APIException):
