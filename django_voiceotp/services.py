@@ -27,12 +27,16 @@ from .exceptions import (
     ProviderUnavailable,
 )
 from .models import Call, Campaign
+from .payloads import loggable
 from .phone import normalize_phone_number, validate_otp
 from .signals import call_failed, call_status_changed, call_succeeded, send_robust
 
 logger = logging.getLogger("django_voiceotp")
 
 CALLBACK_TOKEN_SALT = "django_voiceotp.callback"
+#: How far a reported start_time may lie from the call's life (creation to now): the provider's
+#: clock and time zone may be off by hours, not by days.
+START_TIME_TOLERANCE = timedelta(days=1)
 #: Calls handled by one run of the sweeper, so a backlog is worked off in bounded steps.
 SWEEP_BATCH = 500
 
@@ -258,15 +262,19 @@ def callback_url_for(call: Call) -> str | None:
     base = voiceotp_settings.CALLBACK_BASE_URL
     if not base:
         return None
-    token = signing.Signer(salt=CALLBACK_TOKEN_SALT).sign(str(call.pk))
     try:
-        path = reverse("django_voiceotp:callback", kwargs={"token": token})
+        path = reverse("django_voiceotp:callback", kwargs={"token": callback_token_for(call)})
     except NoReverseMatch:
         logger.warning(
             "CALLBACK_BASE_URL is set but django_voiceotp.urls is not included; polling only."
         )
         return None
     return base.rstrip("/") + path
+
+
+def callback_token_for(call: Call) -> str:
+    """The token of ``call``'s callback URL: its id, signed."""
+    return signing.Signer(salt=CALLBACK_TOKEN_SALT).sign(str(call.pk))
 
 
 def call_id_from_callback_token(token: str) -> int | None:
@@ -286,16 +294,33 @@ def apply_report(call: Call, report: CallReport) -> bool:
     """
     if not report.is_final:
         return False
+    # parse_report made the values fit their columns; only the start time needs the call.
     fields = {
-        "raw_status": report.raw_status[:64],
+        "raw_status": report.raw_status,
         "duration": report.duration,
-        "started_at": report.started_at,
+        "started_at": plausible_start(call, report.started_at),
     }
     if call.provider_call_id is None:
         fields["provider_call_id"] = report.call_id
     if report.outcome is CallOutcome.SUCCESS:
         return _finish(call, Call.Status.SUCCESS, **fields)
     return _finish(call, Call.Status.FAILED, failure_reason=report.raw_status or "failed", **fields)
+
+
+def plausible_start(call: Call, started_at: datetime | None) -> datetime | None:
+    """``started_at`` if it lies within the call's life, give or take a day; else unknown."""
+    if started_at is None:
+        return None
+    earliest = call.created_at - START_TIME_TOLERANCE
+    latest = timezone.now() + START_TIME_TOLERANCE
+    if earliest <= started_at <= latest:
+        return started_at
+    logger.warning(
+        "Call %s: start_time %s is implausible; stored as unknown.",
+        call.pk,
+        loggable(started_at.isoformat()),
+    )
+    return None
 
 
 def poll_call(call_id: int, *, force: bool = False) -> FollowUp | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
@@ -27,6 +28,8 @@ def call(voiceotp):
         phone_number="0771122330",
         status=Call.Status.SENT,
         provider_call_id="88aa4744-d567-49fa-88b1-26e09da884a5",
+        # Placed just before the start_time of the payload below (23:23 in Hanoi).
+        created_at=datetime(2020, 11, 10, 16, 23, tzinfo=UTC),
     )
 
 
