@@ -6,8 +6,9 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 
+from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.db.models import Q
@@ -258,7 +259,8 @@ def _mark_sent(call: Call, started: StartedCall) -> FollowUp | None:
 
 
 def callback_url_for(call: Call) -> str | None:
-    """The call's own callback URL, carrying a signed token; None when results are only polled."""
+    """The call's own callback URL, carrying a signed, dated token; None when results are only
+    polled. The token is refused after ``CALLBACK_TOKEN_MAX_AGE`` (see callback_token_max_age)."""
     base = voiceotp_settings.CALLBACK_BASE_URL
     if not base:
         return None
@@ -273,15 +275,37 @@ def callback_url_for(call: Call) -> str | None:
 
 
 def callback_token_for(call: Call) -> str:
-    """The token of ``call``'s callback URL: its id, signed."""
-    return signing.Signer(salt=CALLBACK_TOKEN_SALT).sign(str(call.pk))
+    """The token of ``call``'s callback URL: its id, signed with the time of signing."""
+    return _callback_signer().sign(str(call.pk))
 
 
 def call_id_from_callback_token(token: str) -> int | None:
+    """The call a callback token was signed for; None when forged, altered or too old."""
     try:
-        return int(signing.Signer(salt=CALLBACK_TOKEN_SALT).unsign(token))
-    except (signing.BadSignature, ValueError):
+        return int(_callback_signer().unsign(token, max_age=callback_token_max_age()))
+    except (signing.BadSignature, ValueError):  # SignatureExpired is a BadSignature
         return None
+
+
+def callback_token_max_age() -> float:
+    """Seconds a callback URL stays valid: ``CALLBACK_TOKEN_MAX_AGE``, or by default a day past
+    the last poll, when the call has its result or has failed with ``timeout`` long since."""
+    max_age = voiceotp_settings.CALLBACK_TOKEN_MAX_AGE
+    if max_age is None:
+        return max(voiceotp_settings.POLL_SCHEDULE, default=0) + 24 * 3600
+    return float(max_age)
+
+
+def _callback_signer() -> signing.TimestampSigner:
+    # Keyed by the keys, so a rotated SECRET_KEY (or override_settings in tests) takes effect.
+    return _signer_for(settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+
+
+@lru_cache(maxsize=4)
+def _signer_for(key: str, fallback_keys: tuple[str, ...]) -> signing.TimestampSigner:
+    return signing.TimestampSigner(
+        key=key, fallback_keys=list(fallback_keys), salt=CALLBACK_TOKEN_SALT
+    )
 
 
 # -- results -------------------------------------------------------------------------------------
