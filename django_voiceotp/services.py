@@ -187,7 +187,7 @@ def send_call(call_id: int) -> FollowUp | None:
         logger.warning(
             "Call %s: provider unavailable (%s); attempt %s, retrying in %.0f s.",
             call.pk,
-            err,
+            loggable(err),
             call.send_attempts,
             delay,
         )
@@ -370,7 +370,7 @@ def poll_call(call_id: int, *, force: bool = False) -> FollowUp | None:
     try:
         report = ProviderClient().get_report(call.provider_call_id)
     except ProviderError as err:
-        logger.warning("Call %s: could not get its report (%s).", call.pk, err)
+        logger.warning("Call %s: could not get its report (%s).", call.pk, loggable(err))
     else:
         if apply_report(call, report) or call.is_final:
             return None
@@ -497,7 +497,9 @@ def _send_signals(call: Call, old_status: str, new_status: str) -> None:
 
 
 def _log(call: Call, event: str) -> None:
-    reason = f", reason: {call.failure_reason}" if call.status == Call.Status.FAILED else ""
+    # The reason may hold the provider's own text: escaped, it cannot forge a line.
+    failed = call.status == Call.Status.FAILED
+    reason = f", reason: {loggable(call.failure_reason)}" if failed else ""
     logger.info(
         "Call %s %s (campaign %s, phone %s%s)",
         call.pk,

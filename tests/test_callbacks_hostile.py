@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from django_voiceotp import services
+from django_voiceotp.exceptions import ProviderRejected
 from django_voiceotp.models import Call, CallbackEvent
 
 from .hostile_cases import (
@@ -242,6 +245,36 @@ def test_the_admin_renders_a_stored_deep_payload(admin_client):
     CallbackEvent.objects.filter(pk=shallow.pk).update(payload=nested)
     admin_pages_render(admin_client, call)
     assert CallbackEvent.objects.get(pk=event.pk).payload["unreadable"]
+
+
+# -- provider text in log lines ----------------------------------------------------------------
+
+
+def test_provider_text_is_escaped_in_log_lines(monkeypatch, caplog):
+    call = make_call(status=Call.Status.PENDING, provider_call_id=None, created_at=timezone.now())
+    forged_line = "no\nCall 99 pending → success (campaign c78af)\x00\x1b[31m"
+
+    def refuse(*args, **kwargs):
+        raise ProviderRejected("The provider refused the request.", provider_message=forged_line)
+
+    monkeypatch.setattr("django_voiceotp.client.ProviderClient.start_call", refuse)
+    with caplog.at_level(logging.INFO, logger="django_voiceotp"):
+        services.send_call(call.pk)
+    call.refresh_from_db()
+    assert call.status == "failed"
+    lines = [record.getMessage() for record in caplog.records]
+    failed = [line for line in lines if "→ failed" in line]
+    assert len(failed) == 1
+    assert "\n" not in failed[0] and "\x1b" not in failed[0] and "\x00" not in failed[0]
+    assert "no\\nCall 99 pending" in failed[0] and "\\x1b[31m" in failed[0]
+
+
+def test_a_rejected_callback_logs_one_line(caplog):
+    call = make_call()
+    with caplog.at_level(logging.WARNING, logger="django_voiceotp"):
+        post(call, encoded(report(status="ring\n\x1b[31m")))
+    (record,) = [r for r in caplog.records if r.name == "django_voiceotp"]
+    assert "\n" not in record.getMessage() and "\x1b" not in record.getMessage()
 
 
 def test_payload_detail_is_stored_as_a_code(admin_client):
