@@ -379,7 +379,7 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
 class CallbackEventAdmin(RecordAdminMixin, admin.ModelAdmin):
     list_display = ("id", "received_at", "verdict", "call_link", "reason", "count", "remote_addr")
     list_filter = ("verdict", "reason", "received_at")
-    search_fields = ("=call__provider_call_id", "=remote_addr")
+    search_fields = ("=call__provider_call_id",)
     date_hierarchy = "received_at"
     list_select_related = ("call",)
     fields = (
