@@ -21,6 +21,7 @@ from .conf import voiceotp_settings
 from .exceptions import (
     CallAgainRefused,
     CampaignUnavailable,
+    ImproperlyConfigured,
     InvalidOTP,
     InvalidPhoneNumber,
     ProviderError,
@@ -281,8 +282,9 @@ def callback_token_for(call: Call) -> str:
 
 def call_id_from_callback_token(token: str) -> int | None:
     """The call a callback token was signed for; None when forged, altered or too old."""
+    max_age = callback_token_max_age()  # outside the try: a bad setting is not a bad token
     try:
-        return int(_callback_signer().unsign(token, max_age=callback_token_max_age()))
+        return int(_callback_signer().unsign(token, max_age=max_age))
     except (signing.BadSignature, ValueError):  # SignatureExpired is a BadSignature
         return None
 
@@ -293,6 +295,10 @@ def callback_token_max_age() -> float:
     max_age = voiceotp_settings.CALLBACK_TOKEN_MAX_AGE
     if max_age is None:
         return max(voiceotp_settings.POLL_SCHEDULE, default=0) + 24 * 3600
+    if isinstance(max_age, bool) or not isinstance(max_age, (int, float)) or max_age <= 0:
+        raise ImproperlyConfigured(
+            "VOICEOTP['CALLBACK_TOKEN_MAX_AGE'] must be a positive number of seconds or None."
+        )
     return float(max_age)
 
 

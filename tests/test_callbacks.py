@@ -14,6 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from django_voiceotp import services
+from django_voiceotp.exceptions import ImproperlyConfigured
 from django_voiceotp.models import Call, CallbackEvent, Campaign
 from django_voiceotp.services import callback_url_for
 
@@ -97,6 +98,14 @@ def test_the_callback_token_lifetime_is_a_setting(call, time_machine, voiceotp):
     assert services.call_id_from_callback_token(token) == call.pk
     time_machine.shift(timedelta(seconds=61))
     assert services.call_id_from_callback_token(token) is None
+
+
+@pytest.mark.parametrize("max_age", ["1h", 0, -5, True])
+def test_a_bad_token_lifetime_is_a_configuration_error_not_a_bad_token(call, voiceotp, max_age):
+    token = services.callback_token_for(call)
+    voiceotp(CALLBACK_TOKEN_MAX_AGE=max_age)
+    with pytest.raises(ImproperlyConfigured, match="CALLBACK_TOKEN_MAX_AGE"):
+        services.call_id_from_callback_token(token)
 
 
 def test_an_undated_token_of_an_older_version_is_refused(call):
