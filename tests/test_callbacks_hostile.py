@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.db import DataError, connection
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from django_voiceotp import services
@@ -284,3 +284,16 @@ def test_payload_detail_is_stored_as_a_code(admin_client):
     assert event.reason == "applied"
     page = admin_client.get(reverse("admin:django_voiceotp_callbackevent_change", args=[event.pk]))
     assert "The result was applied to the call." in page.content.decode()
+
+
+def test_the_reason_reads_in_the_admins_language(admin_client):
+    call = make_call()
+    post(call, encoded(report(duration=-1)))
+    event = CallbackEvent.objects.get()
+    with translation.override("vi"):
+        page = admin_client.get(
+            reverse("admin:django_voiceotp_callbackevent_change", args=[event.pk])
+        )
+    html = page.content.decode()
+    assert "Một giá trị trong báo cáo không dùng được." in html
+    assert "A value of the report cannot be used." not in html
