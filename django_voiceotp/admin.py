@@ -7,7 +7,6 @@ callback payloads are stored with the keypress already redacted.
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 
 from django.contrib import admin, messages
@@ -22,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from . import reports, services
+from . import payloads, reports, services
 from .exceptions import VoiceOTPError
 from .models import Call, CallbackEvent, Campaign, Verification
 from .phone import normalize_phone_number
@@ -32,9 +31,6 @@ RECENT_DAYS = 7
 #: Periods the campaign summary page offers, in days.
 SUMMARY_PERIODS = (7, 14, 30, 90)
 DEFAULT_SUMMARY_PERIOD = 14
-
-# A body that was not JSON is shown as received, except a keypress in any common spelling.
-KEYPRESS_IN_TEXT = re.compile(r"""(keypress["']?\s*[:=]\s*["']?)[^"'&,}\s]*""", re.IGNORECASE)
 
 
 class VoiceOTPMedia:
@@ -179,7 +175,7 @@ class CallbackEventInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ("received_at", "verdict", "detail", "remote_addr", "payload_display")
+    fields = ("received_at", "verdict", "reason", "remote_addr", "payload_display")
     readonly_fields = fields
     ordering = ("received_at",)
 
@@ -195,11 +191,16 @@ class CallbackEventInline(admin.TabularInline):
 
 
 def payload_html(event: CallbackEvent):
-    """The payload pretty-printed; a body that was not JSON as received, keypress hidden."""
+    """The payload pretty-printed; a body that was not JSON as received; no passcode either way.
+
+    Made safe again here, for rows stored by older versions: redacted, without lone surrogates
+    (which no page can encode) and cut below ``MAX_DEPTH`` (which json.dumps would recurse into).
+    """
     if event.payload is not None:
-        text = json.dumps(event.payload, indent=2, ensure_ascii=False, sort_keys=True)
+        shown = payloads.storable(payloads.capped(event.payload))
+        text = json.dumps(shown, indent=2, ensure_ascii=False, sort_keys=True)
     elif event.raw_body:
-        text = KEYPRESS_IN_TEXT.sub(r"\1[redacted]", event.raw_body)
+        text = payloads.storable_text(event.raw_body)
     else:
         return "—"
     return format_html('<pre class="voiceotp-payload">{}</pre>', text)
@@ -376,12 +377,22 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
 
 @admin.register(CallbackEvent)
 class CallbackEventAdmin(RecordAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "received_at", "verdict", "call_link", "detail", "remote_addr")
-    list_filter = ("verdict", "received_at")
-    search_fields = ("=call__provider_call_id", "detail")
+    list_display = ("id", "received_at", "verdict", "call_link", "reason", "count", "remote_addr")
+    list_filter = ("verdict", "reason", "received_at")
+    search_fields = ("=call__provider_call_id",)
     date_hierarchy = "received_at"
     list_select_related = ("call",)
-    fields = ("call_link", "verdict", "detail", "remote_addr", "received_at", "payload_display")
+    fields = (
+        "call_link",
+        "verdict",
+        "reason",
+        "remote_addr",
+        "received_at",
+        "count",
+        "last_received_at",
+        "body_size",
+        "payload_display",
+    )
     readonly_fields = fields
     Media = VoiceOTPMedia
 

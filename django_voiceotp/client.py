@@ -6,10 +6,11 @@ import enum
 import hashlib
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -26,6 +27,7 @@ from .exceptions import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from .payloads import PayloadError, parse_json
 from .phone import normalize_phone_number, validate_otp
 
 logger = logging.getLogger("django_voiceotp.client")
@@ -60,19 +62,24 @@ def outcome_for_status(raw_status: str | None) -> CallOutcome:
 
 
 def parse_provider_time(value: Any, timezone_name: str | None = None) -> datetime | None:
-    """Parse ``start_time``: naive means the provider's local time; ISO-8601 offsets are kept."""
+    """Parse ``start_time``: naive means the provider's local time; ISO-8601 offsets are kept.
+
+    A time that has no UTC equivalent (year 1 east of Greenwich, year 9999 west of it) is
+    unknown, as is anything unparseable.
+    """
     if not value or not isinstance(value, str):
         return None
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(
+                tzinfo=ZoneInfo(timezone_name or voiceotp_settings.PROVIDER_TIMEZONE)
+            )
+        parsed.astimezone(UTC)  # raises OverflowError where no database could store it
+        return parsed
+    except (ValueError, OverflowError):
         logger.warning("Unparseable start_time from the provider; stored as unknown.")
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(
-            tzinfo=ZoneInfo(timezone_name or voiceotp_settings.PROVIDER_TIMEZONE)
-        )
-    return parsed
 
 
 @dataclass(frozen=True)
@@ -113,38 +120,85 @@ class CallReport:
         return self.outcome is not CallOutcome.IN_PROGRESS
 
 
+#: Longest ``call_id`` kept (the column's size); the provider's are UUIDs.
+MAX_CALL_ID_LENGTH = 255
+#: Longest status kept (the column's size); the provider's are single words.
+MAX_STATUS_LENGTH = 64
+#: Largest duration kept, in seconds: what every supported database stores in an integer column.
+MAX_DURATION = 2**31 - 1
+# Characters no identifier or status has: C0 and C1 controls (NUL, newline, escape), DEL, and
+# lone surrogates, which no database stores.
+_NOT_IN_VALUES = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+class InvalidReport(ValueError):
+    """A report that cannot be used; ``reason`` says why, as a code: ``not_report`` when it is
+    not an object with ``call_id`` and ``status``, ``bad_value`` when a value is unusable."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 def parse_report(data: Any) -> CallReport:
     """Build a CallReport from the provider's call object (the report's ``data`` or a callback).
 
-    :raises ValueError: when ``call_id`` or ``status`` is missing or of the wrong type.
+    This is where a report's values are validated, for callbacks and polls alike: what is
+    returned fits the database, whatever the provider sent.
+
+    :raises InvalidReport: (a ValueError) when ``call_id``, ``status`` or ``duration`` is missing,
+        of the wrong type, out of range or holds control characters.
     """
     if not isinstance(data, dict):
-        raise ValueError("The call report is not a JSON object.")
+        raise InvalidReport("not_report", "The call report is not a JSON object.")
     call_id = data.get("call_id")
     if not isinstance(call_id, str) or not call_id:
-        raise ValueError("The call report has no call_id.")
+        raise InvalidReport("not_report", "The call report has no call_id.")
+    if len(call_id) > MAX_CALL_ID_LENGTH or _NOT_IN_VALUES.search(call_id):
+        raise InvalidReport(
+            "bad_value",
+            f"The call report's call_id is longer than {MAX_CALL_ID_LENGTH} characters "
+            "or holds control characters.",
+        )
     if "status" not in data:
-        raise ValueError("The call report has no status.")
+        raise InvalidReport("not_report", "The call report has no status.")
     raw_status = data["status"]
     if raw_status is None:
         raw_status = ""
     if not isinstance(raw_status, str):
-        raise ValueError("The call report's status is not a string.")
-    duration = data.get("duration")
-    try:
-        duration = int(duration) if duration not in (None, "") else None
-    except (TypeError, ValueError):
-        raise ValueError("The call report's duration is not a number.") from None
+        raise InvalidReport("bad_value", "The call report's status is not a string.")
+    if len(raw_status) > MAX_STATUS_LENGTH or _NOT_IN_VALUES.search(raw_status):
+        raise InvalidReport(
+            "bad_value",
+            f"The call report's status is longer than {MAX_STATUS_LENGTH} characters "
+            "or holds control characters.",
+        )
     return CallReport(
         call_id=call_id,
         outcome=outcome_for_status(raw_status),
         raw_status=raw_status,
         campaign_id=str(data.get("campaign_id") or ""),
         phone_number=str(data.get("phone_number") or ""),
-        duration=duration,
+        duration=_parse_duration(data.get("duration")),
         started_at=parse_provider_time(data.get("start_time")),
         keypress=str(data.get("keypress") or ""),
     )
+
+
+def _parse_duration(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        duration = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidReport("bad_value", "The call report's duration is not a number.") from None
+    if not 0 <= duration <= MAX_DURATION:
+        raise InvalidReport(
+            "bad_value", f"The call report's duration is not within 0 to {MAX_DURATION}."
+        )
+    return duration
 
 
 def provider_message(body: Any) -> str:
@@ -416,8 +470,8 @@ class ProviderClient:
         """A success only when HTTP is 2xx and the body agrees: errors also come under HTTP 200."""
         http_status = response.status_code
         try:
-            body = response.json()
-        except ValueError:
+            body = parse_json(response.content)
+        except PayloadError:
             body = None
         message = provider_message(body)
         code = body.get("code") if isinstance(body, dict) else None
@@ -455,6 +509,7 @@ __all__ = [
     "AccessToken",
     "CallOutcome",
     "CallReport",
+    "InvalidReport",
     "ProviderClient",
     "ProviderError",
     "StartedCall",

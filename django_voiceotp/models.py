@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .payloads import StoredPayloadDecoder
 from .phone import mask_phone_number
 
 
@@ -131,6 +132,12 @@ class Call(models.Model):
 
 
 class CallbackEvent(models.Model):
+    """One request to the callback door, or, for requests without a valid token, a run of them.
+
+    Stored as received but made storable (no NUL, no lone surrogate) and with every passcode
+    redacted; of a request without a valid token, only its facts and the start of its body.
+    """
+
     class Verdict(models.TextChoices):
         APPLIED = "applied", _("applied")
         DUPLICATE = "duplicate", _("duplicate (call already final)")
@@ -139,6 +146,23 @@ class CallbackEvent(models.Model):
         MALFORMED = "malformed", _("rejected: malformed")
         MISMATCH = "mismatch", _("rejected: call id mismatch")
         TOO_LARGE = "too_large", _("rejected: body too large")
+
+    class Reason(models.TextChoices):
+        """Why the verdict, as a code: stored so, shown in the reader's language."""
+
+        APPLIED = "applied", _("The result was applied to the call.")
+        ALREADY_FINAL = "already_final", _("The call already had its result.")
+        IN_PROGRESS = "in_progress", _("The call is still in progress.")
+        BAD_TOKEN = "bad_token", _("The callback token is not valid or has expired.")
+        TOO_LARGE = "too_large", _("The body is larger than allowed.")
+        LENGTH_REQUIRED = "length_required", _("The body came without a length (chunked).")
+        WRONG_CONTENT_TYPE = "wrong_content_type", _("The content type is not JSON.")
+        NOT_JSON = "not_json", _("The body is not JSON that can be read.")
+        NOT_REPORT = "not_report", _("The body is not a call report with call_id and status.")
+        BAD_VALUE = "bad_value", _("A value of the report cannot be used.")
+        CALL_ID_MISMATCH = "call_id_mismatch", _("The call_id is not this call's.")
+        CALL_ID_TAKEN = "call_id_taken", _("The call_id belongs to another call.")
+        UNSTORABLE = "unstorable", _("The request could not be stored as received.")
 
     REJECTED = (Verdict.BAD_TOKEN, Verdict.MALFORMED, Verdict.MISMATCH, Verdict.TOO_LARGE)
 
@@ -154,15 +178,24 @@ class CallbackEvent(models.Model):
         _("payload"),
         null=True,
         blank=True,
+        # Rows stored by older versions may be nested too deep to read back as Python.
+        decoder=StoredPayloadDecoder,
         help_text=_("The JSON received, with the keypress redacted."),
     )
     raw_body = models.TextField(
         _("raw body"), blank=True, help_text=_("The body as received, when it was not JSON.")
     )
     verdict = models.CharField(_("verdict"), max_length=16, choices=Verdict.choices)
-    detail = models.CharField(_("detail"), max_length=255, blank=True)
+    reason = models.CharField(_("detail"), max_length=32, blank=True, choices=Reason.choices)
+    body_size = models.PositiveIntegerField(_("body size (bytes)"), null=True, blank=True)
+    count = models.PositiveIntegerField(
+        _("requests"),
+        default=1,
+        help_text=_("Rejected requests from one address are counted on one event."),
+    )
     remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
+    last_received_at = models.DateTimeField(_("last received"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("callback event")

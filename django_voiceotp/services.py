@@ -6,8 +6,9 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 
+from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.db.models import Q
@@ -20,6 +21,7 @@ from .conf import voiceotp_settings
 from .exceptions import (
     CallAgainRefused,
     CampaignUnavailable,
+    ImproperlyConfigured,
     InvalidOTP,
     InvalidPhoneNumber,
     ProviderError,
@@ -27,12 +29,16 @@ from .exceptions import (
     ProviderUnavailable,
 )
 from .models import Call, Campaign
+from .payloads import loggable
 from .phone import normalize_phone_number, validate_otp
 from .signals import call_failed, call_status_changed, call_succeeded, send_robust
 
 logger = logging.getLogger("django_voiceotp")
 
 CALLBACK_TOKEN_SALT = "django_voiceotp.callback"
+#: How far a reported start_time may lie from the call's life (creation to now): the provider's
+#: clock and time zone may be off by hours, not by days.
+START_TIME_TOLERANCE = timedelta(days=1)
 #: Calls handled by one run of the sweeper, so a backlog is worked off in bounded steps.
 SWEEP_BATCH = 500
 
@@ -187,7 +193,7 @@ def send_call(call_id: int) -> FollowUp | None:
         logger.warning(
             "Call %s: provider unavailable (%s); attempt %s, retrying in %.0f s.",
             call.pk,
-            err,
+            loggable(err),
             call.send_attempts,
             delay,
         )
@@ -259,13 +265,13 @@ def _mark_sent(call: Call, started: StartedCall) -> FollowUp | None:
 
 
 def callback_url_for(call: Call) -> str | None:
-    """The call's own callback URL, carrying a signed token; None when results are only polled."""
+    """The call's own callback URL, carrying a signed, dated token; None when results are only
+    polled. The token is refused after ``CALLBACK_TOKEN_MAX_AGE`` (see callback_token_max_age)."""
     base = voiceotp_settings.CALLBACK_BASE_URL
     if not base:
         return None
-    token = signing.Signer(salt=CALLBACK_TOKEN_SALT).sign(str(call.pk))
     try:
-        path = reverse("django_voiceotp:callback", kwargs={"token": token})
+        path = reverse("django_voiceotp:callback", kwargs={"token": callback_token_for(call)})
     except NoReverseMatch:
         logger.warning(
             "CALLBACK_BASE_URL is set but django_voiceotp.urls is not included; polling only."
@@ -274,11 +280,43 @@ def callback_url_for(call: Call) -> str | None:
     return base.rstrip("/") + path
 
 
+def callback_token_for(call: Call) -> str:
+    """The token of ``call``'s callback URL: its id, signed with the time of signing."""
+    return _callback_signer().sign(str(call.pk))
+
+
 def call_id_from_callback_token(token: str) -> int | None:
+    """The call a callback token was signed for; None when forged, altered or too old."""
+    max_age = callback_token_max_age()  # outside the try: a bad setting is not a bad token
     try:
-        return int(signing.Signer(salt=CALLBACK_TOKEN_SALT).unsign(token))
-    except (signing.BadSignature, ValueError):
+        return int(_callback_signer().unsign(token, max_age=timedelta(seconds=max_age)))
+    except (signing.BadSignature, ValueError):  # SignatureExpired is a BadSignature
         return None
+
+
+def callback_token_max_age() -> float:
+    """Seconds a callback URL stays valid: ``CALLBACK_TOKEN_MAX_AGE``, or by default a day past
+    the last poll, when the call has its result or has failed with ``timeout`` long since."""
+    max_age = voiceotp_settings.CALLBACK_TOKEN_MAX_AGE
+    if max_age is None:
+        return max(voiceotp_settings.POLL_SCHEDULE, default=0) + 24 * 3600
+    if isinstance(max_age, bool) or not isinstance(max_age, (int, float)) or max_age <= 0:
+        raise ImproperlyConfigured(
+            "VOICEOTP['CALLBACK_TOKEN_MAX_AGE'] must be a positive number of seconds or None."
+        )
+    return float(max_age)
+
+
+def _callback_signer() -> signing.TimestampSigner:
+    # Keyed by the keys, so a rotated SECRET_KEY (or override_settings in tests) takes effect.
+    return _signer_for(settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+
+
+@lru_cache(maxsize=4)
+def _signer_for(key: str, fallback_keys: tuple[str, ...]) -> signing.TimestampSigner:
+    return signing.TimestampSigner(
+        key=key, fallback_keys=list(fallback_keys), salt=CALLBACK_TOKEN_SALT
+    )
 
 
 # -- results -------------------------------------------------------------------------------------
@@ -291,16 +329,33 @@ def apply_report(call: Call, report: CallReport) -> bool:
     """
     if not report.is_final:
         return False
+    # parse_report made the values fit their columns; only the start time needs the call.
     fields = {
-        "raw_status": report.raw_status[:64],
+        "raw_status": report.raw_status,
         "duration": report.duration,
-        "started_at": report.started_at,
+        "started_at": plausible_start(call, report.started_at),
     }
     if call.provider_call_id is None:
         fields["provider_call_id"] = report.call_id
     if report.outcome is CallOutcome.SUCCESS:
         return _finish(call, Call.Status.SUCCESS, **fields)
     return _finish(call, Call.Status.FAILED, failure_reason=report.raw_status or "failed", **fields)
+
+
+def plausible_start(call: Call, started_at: datetime | None) -> datetime | None:
+    """``started_at`` if it lies within the call's life, give or take a day; else unknown."""
+    if started_at is None:
+        return None
+    earliest = call.created_at - START_TIME_TOLERANCE
+    latest = timezone.now() + START_TIME_TOLERANCE
+    if earliest <= started_at <= latest:
+        return started_at
+    logger.warning(
+        "Call %s: start_time %s is implausible; stored as unknown.",
+        call.pk,
+        loggable(started_at.isoformat()),
+    )
+    return None
 
 
 def poll_call(call_id: int, *, force: bool = False) -> FollowUp | None:
@@ -327,7 +382,7 @@ def poll_call(call_id: int, *, force: bool = False) -> FollowUp | None:
     try:
         report = ProviderClient().get_report(call.provider_call_id)
     except ProviderError as err:
-        logger.warning("Call %s: could not get its report (%s).", call.pk, err)
+        logger.warning("Call %s: could not get its report (%s).", call.pk, loggable(err))
     else:
         if apply_report(call, report) or call.is_final:
             return None
@@ -455,7 +510,9 @@ def _send_signals(call: Call, old_status: str, new_status: str) -> None:
 
 
 def _log(call: Call, event: str) -> None:
-    reason = f", reason: {call.failure_reason}" if call.status == Call.Status.FAILED else ""
+    # The reason may hold the provider's own text: escaped, it cannot forge a line.
+    failed = call.status == Call.Status.FAILED
+    reason = f", reason: {loggable(call.failure_reason)}" if failed else ""
     logger.info(
         "Call %s %s (campaign %s, phone %s%s)",
         call.pk,

@@ -6,10 +6,10 @@ import json
 import re
 import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from django.core import signing
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_voiceotp import send_otp
 from django_voiceotp.callbacks import receive_callback
 from django_voiceotp.models import Call, CallbackEvent, Campaign
-from django_voiceotp.services import CALLBACK_TOKEN_SALT
+from django_voiceotp.services import callback_token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -51,14 +51,16 @@ def make_call(campaign, **fields):
 
 def post_callback(call, **payload):
     """A callback through the real receiving path, so the stored event is what production stores."""
-    token = signing.Signer(salt=CALLBACK_TOKEN_SALT).sign(str(call.pk))
+    token = callback_token_for(call)
+    # The provider's local time of a call placed now: a start time far from the call is unknown.
+    started = timezone.localtime(call.created_at, ZoneInfo("Asia/Ho_Chi_Minh"))
     body = {
         "call_id": call.provider_call_id,
         "campaign_id": call.campaign.campaign_id,
         "duration": 11,
         "keypress": KEYPRESS,
         "phone_number": call.phone_number,
-        "start_time": "2026-11-28 10:00:00",
+        "start_time": started.strftime("%Y-%m-%d %H:%M:%S"),
         "status": "Success",
         "user_id": "f461",
         **payload,
@@ -180,7 +182,7 @@ def test_no_admin_page_shows_an_otp_or_a_keypress(admin_client, campaign):
     post_callback(sent)
     post_callback(sent, status="")  # a duplicate, and one in progress
     # A body that is not JSON is kept raw: its keypress must be hidden too.
-    token = signing.Signer(salt=CALLBACK_TOKEN_SALT).sign(str(sent.pk))
+    token = callback_token_for(sent)
     receive_callback(
         token,
         f"call_id={PROVIDER_CALL_ID}&keypress={KEYPRESS}&status=Success".encode(),

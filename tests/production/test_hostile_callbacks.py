@@ -1,0 +1,143 @@
+"""The callback door's hostile cases on PostgreSQL, which refuses what SQLite lets through.
+
+The same expectations as ``tests/test_callbacks_hostile.py`` (from ``tests/hostile_cases.py``),
+plus what only PostgreSQL showed: a year-1 ``start_time`` stored, after which the call, the lists
+and ``GET verifications/<id>/`` raised ``DataError``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from rest_framework.test import APIClient
+
+from django_voiceotp.models import CallbackEvent, Verification
+from django_voiceotp.services import callback_token_for
+
+from ..hostile_cases import (
+    KEYPRESS,
+    SECRET_BODIES,
+    VALID_TOKEN_CASES,
+    Verdict,
+    assert_storable_everywhere,
+    encoded,
+    make_call,
+    post,
+    report,
+    run_valid_token_case,
+    stored_text,
+)
+from ..hostile_requests import HostileRequest, check_hostile_request, hostile_requests
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _callbacks_on(voiceotp):
+    voiceotp(CALLBACK_BASE_URL="https://app.example.com")
+
+
+def test_this_runs_on_postgresql():
+    assert connection.vendor == "postgresql"
+
+
+def pages_of(call) -> list[str]:
+    """Every page that showed the call or its events, and broke on a value PostgreSQL refused."""
+    verification = Verification.objects.create(
+        phone_number=call.phone_number,
+        code_hash="x",
+        call=call,
+        expires_at=timezone.now() + timedelta(minutes=5),
+    )
+    pages = [
+        reverse("admin:django_voiceotp_call_changelist"),
+        reverse("admin:django_voiceotp_call_change", args=[call.pk]),
+        reverse("admin:django_voiceotp_callbackevent_changelist"),
+        reverse("admin:django_voiceotp_verification_changelist"),
+    ]
+    pages += [
+        reverse("admin:django_voiceotp_callbackevent_change", args=[pk])
+        for pk in CallbackEvent.objects.values_list("pk", flat=True)
+    ]
+    return [*pages, reverse("django_voiceotp:verification-detail", args=[verification.pk])]
+
+
+@pytest.mark.parametrize("case", VALID_TOKEN_CASES, ids=lambda case: case.id)
+def test_valid_token_case(case, admin_client):
+    call, _ = run_valid_token_case(case)
+    for page in pages_of(call):
+        response = admin_client.get(page)
+        assert response.status_code == 200, page
+        assert KEYPRESS not in response.content.decode(), page
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 3000 + b"]" * 3000, b'{"status": NaN}', b'{"a": "\\u0000\\ud800"}', b"a=b\x00"],
+    ids=["deep", "nan", "nul-and-surrogate", "nul-byte"],
+)
+def test_forged_token_keeps_the_facts_and_a_prefix(body):
+    response = post(None, body, REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 403
+    event = CallbackEvent.objects.get()
+    assert (event.call, event.verdict, event.body_size) == (None, Verdict.BAD_TOKEN, len(body))
+    assert len(event.raw_body) <= 256
+    assert_storable_everywhere(event)
+
+
+def test_a_forged_flood_from_one_address_costs_one_event():
+    body = encoded({"call_id": "x", "status": "Success", "padding": "x" * 16000})
+    for _ in range(100):
+        assert post(None, body, REMOTE_ADDR="203.0.113.9").status_code == 403
+    event = CallbackEvent.objects.get()
+    assert (event.count, len(event.raw_body)) == (100, 256)
+
+
+@pytest.mark.parametrize("forged", [False, True], ids=["valid-token", "forged-token"])
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(body, content_type) for _, body, content_type in SECRET_BODIES],
+    ids=[name for name, _, _ in SECRET_BODIES],
+)
+def test_no_passcode_is_stored_in_any_shape(body, content_type, forged):
+    call = make_call()
+    response = post(None if forged else call, body, content_type or "application/json")
+    assert response.status_code < 500
+    assert KEYPRESS not in stored_text(CallbackEvent.objects.get())
+
+
+def test_a_stored_lone_surrogate_is_refused_here_so_the_storage_step_replaces_it():
+    # Why the storage step exists: the driver cannot even send it.
+    call = make_call()
+    with pytest.raises(UnicodeEncodeError), transaction.atomic():
+        CallbackEvent.objects.create(call=call, verdict="applied", raw_body="\ud800")
+    response = post(call, encoded(report(user_id="\ud800")))
+    assert response.status_code == 200
+    assert CallbackEvent.objects.get().payload["user_id"] == "\ufffd"
+
+
+def test_an_early_callback_with_a_long_call_id_keeps_the_call_usable():
+    call = make_call(status="pending", provider_call_id=None)
+    response = APIClient().post(
+        reverse("django_voiceotp:callback", kwargs={"token": callback_token_for(call)}),
+        encoded(report(call_id="a" * 300)),
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    call.refresh_from_db()
+    assert (call.status, call.provider_call_id) == ("pending", None)
+
+
+@given(request=hostile_requests)
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_any_request_is_answered_recorded_and_storable(request: HostileRequest):
+    check_hostile_request(request)

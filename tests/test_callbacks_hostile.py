@@ -1,0 +1,299 @@
+"""The callback door under hostile and odd input: an answer below 500 and a record, every time."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+from django.db import DataError, connection
+from django.urls import reverse
+from django.utils import timezone, translation
+from rest_framework.test import APIClient
+
+from django_voiceotp import services
+from django_voiceotp.exceptions import ProviderRejected
+from django_voiceotp.models import Call, CallbackEvent
+
+from .hostile_cases import (
+    KEYPRESS,
+    SECRET_BODIES,
+    VALID_TOKEN_CASES,
+    Reason,
+    Verdict,
+    assert_storable_everywhere,
+    callback_path,
+    encoded,
+    make_call,
+    post,
+    report,
+    run_valid_token_case,
+    stored_text,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _callbacks_on(voiceotp):
+    voiceotp(CALLBACK_BASE_URL="https://app.example.com")
+
+
+def admin_pages_render(admin_client, call: Call | None = None) -> None:
+    """The event list, every event's page and the call's page answer 200."""
+    pages = [reverse("admin:django_voiceotp_callbackevent_changelist")]
+    pages += [
+        reverse("admin:django_voiceotp_callbackevent_change", args=[pk])
+        for pk in CallbackEvent.objects.values_list("pk", flat=True)
+    ]
+    if call is not None:
+        pages += [
+            reverse("admin:django_voiceotp_call_changelist"),
+            reverse("admin:django_voiceotp_call_change", args=[call.pk]),
+        ]
+    for page in pages:
+        response = admin_client.get(page)
+        assert response.status_code == 200, page
+        assert KEYPRESS not in response.content.decode(), page
+
+
+# -- a valid token: one event per request, whatever the body --------------------------------------
+
+
+@pytest.mark.parametrize("case", VALID_TOKEN_CASES, ids=lambda case: case.id)
+def test_valid_token_case(case, admin_client):
+    call, _ = run_valid_token_case(case)
+    admin_pages_render(admin_client, call)
+
+
+def test_a_chunked_body_is_refused_unread_with_a_record():
+    call = make_call()
+    response = post(call, encoded(report()), HTTP_TRANSFER_ENCODING="chunked")
+    assert response.status_code == 411
+    assert "Content-Length" in response.json()["detail"]
+    event = CallbackEvent.objects.get()
+    assert (event.call, event.payload, event.raw_body) == (call, None, "")
+
+
+def test_every_oversized_request_with_a_valid_token_has_its_own_event(voiceotp):
+    voiceotp(CALLBACK_MAX_BODY_SIZE=100)
+    call = make_call()
+    body = encoded(report(padding="x" * 200))
+    for _ in range(2):
+        assert post(call, body).status_code == 413
+    events = CallbackEvent.objects.filter(call=call)
+    assert [(e.verdict, e.count, e.body_size) for e in events] == [("too_large", 1, len(body))] * 2
+
+
+def test_a_body_above_djangos_own_limit_is_too_large(settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 50
+    call = make_call()
+    assert post(call, encoded(report())).status_code == 413
+    assert CallbackEvent.objects.get().verdict == Verdict.TOO_LARGE
+
+
+def test_a_remote_address_that_is_not_one_is_stored_as_unknown():
+    call = make_call()
+    response = post(call, encoded(report()), REMOTE_ADDR="unix:/run/gunicorn.sock")
+    assert response.status_code == 200
+    assert CallbackEvent.objects.get().remote_addr is None
+
+
+def test_what_the_database_refuses_is_recorded_as_unstorable_and_not_applied(monkeypatch, signals):
+    call = make_call()
+    real_save = CallbackEvent.save
+
+    def refuse_payloads(event, *args, **kwargs):
+        if event.payload is not None:
+            raise DataError("value refused")
+        return real_save(event, *args, **kwargs)
+
+    monkeypatch.setattr(CallbackEvent, "save", refuse_payloads)
+    response = post(call, encoded(report()))
+    assert response.status_code == 400
+    assert response.json()["verdict"] == Verdict.MALFORMED
+    event = CallbackEvent.objects.get()
+    assert (event.call, event.reason, event.payload) == (call, Reason.UNSTORABLE, None)
+    call.refresh_from_db()
+    assert call.status == "sent"  # rolled back with the event: polling will find the result
+    assert signals.names(call.pk) == []
+
+
+def test_other_methods_answer_json_whatever_accept_says():
+    call = make_call()
+    response = post(call, b"", HTTP_ACCEPT="text/html")
+    assert response.status_code == 400
+    response = APIClient().get(callback_path(call), HTTP_ACCEPT="text/html")
+    assert (response.status_code, response["Content-Type"]) == (405, "application/json")
+
+
+# -- without a valid token: facts, a prefix, one event per address and verdict ------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 3000 + b"]" * 3000,
+        b'{"status": NaN}',
+        b'{"a": "\\u0000\\ud800"}',
+        b"hello=world\x00",
+        b"\xff" * 300,
+    ],
+    ids=["deep", "nan", "nul-and-surrogate", "nul-byte", "not-utf8"],
+)
+def test_forged_token_keeps_the_facts_and_a_prefix(body):
+    response = post(None, body, REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 403
+    assert response.json()["verdict"] == Verdict.BAD_TOKEN
+    event = CallbackEvent.objects.get()
+    assert (event.call, event.verdict, event.reason) == (None, Verdict.BAD_TOKEN, Reason.BAD_TOKEN)
+    assert (event.remote_addr, event.body_size, event.count) == ("203.0.113.9", len(body), 1)
+    assert event.payload is None and len(event.raw_body) <= 256
+    assert_storable_everywhere(event)
+
+
+def test_a_forged_flood_from_one_address_costs_one_event():
+    body = encoded({"call_id": "x", "status": "Success", "padding": "x" * 16000})
+    for _ in range(300):
+        assert post(None, body, REMOTE_ADDR="203.0.113.9").status_code == 403
+    event = CallbackEvent.objects.get()
+    assert (event.count, event.body_size, len(event.raw_body)) == (300, len(body), 256)
+    assert event.last_received_at >= event.received_at
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT SUM(LENGTH(raw_body)) FROM django_voiceotp_callbackevent")
+        assert cursor.fetchone()[0] == 256
+
+
+def test_rejections_are_counted_per_address_and_verdict_and_window(time_machine, voiceotp):
+    time_machine.move_to(timezone.now(), tick=False)
+    voiceotp(CALLBACK_MAX_BODY_SIZE=100)
+    small, large = b"{}", encoded({"padding": "x" * 200})
+    post(None, small, REMOTE_ADDR="203.0.113.9")
+    post(None, small, REMOTE_ADDR="203.0.113.9")
+    post(None, small, REMOTE_ADDR="2001:db8::1")
+    post(None, large, REMOTE_ADDR="203.0.113.9")
+    post(None, large, REMOTE_ADDR="203.0.113.9")
+    time_machine.shift(timedelta(hours=1, seconds=1))
+    post(None, small, REMOTE_ADDR="203.0.113.9")
+    counts = CallbackEvent.objects.order_by("pk").values_list("remote_addr", "verdict", "count")
+    assert list(counts) == [
+        ("203.0.113.9", "bad_token", 2),
+        ("2001:db8::1", "bad_token", 1),
+        ("203.0.113.9", "too_large", 2),
+        ("203.0.113.9", "bad_token", 1),
+    ]
+
+
+def test_a_forged_chunked_request_is_counted_too():
+    post(None, b"{}", HTTP_TRANSFER_ENCODING="chunked")
+    post(None, b"{}", HTTP_TRANSFER_ENCODING="chunked")
+    event = CallbackEvent.objects.get()
+    assert (event.verdict, event.reason, event.count) == (
+        Verdict.MALFORMED,
+        Reason.LENGTH_REQUIRED,
+        2,
+    )
+
+
+# -- redaction at storage, in every shape ------------------------------------------------------
+
+
+@pytest.mark.parametrize("forged", [False, True], ids=["valid-token", "forged-token"])
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(body, content_type) for _, body, content_type in SECRET_BODIES],
+    ids=[name for name, _, _ in SECRET_BODIES],
+)
+def test_no_passcode_is_stored_in_any_shape(body, content_type, forged, admin_client):
+    call = make_call()
+    response = post(None if forged else call, body, content_type or "application/json")
+    assert response.status_code < 500
+    event = CallbackEvent.objects.get()
+    assert KEYPRESS not in stored_text(event)
+    assert "[redacted]" in stored_text(event)
+    admin_pages_render(admin_client, call)
+
+
+# -- the admin renders any stored event -----------------------------------------------------------
+
+
+def test_the_admin_renders_a_stored_lone_surrogate(admin_client):
+    # Stored by an older version (SQLite keeps what json.dumps escapes); shown replaced.
+    call = make_call()
+    CallbackEvent.objects.create(call=call, verdict="applied", payload={"status": "\ud800"})
+    admin_pages_render(admin_client, call)
+    event_page = reverse(
+        "admin:django_voiceotp_callbackevent_change", args=[CallbackEvent.objects.get().pk]
+    )
+    assert "\ufffd" in admin_client.get(event_page).content.decode()
+
+
+def test_the_admin_renders_a_stored_deep_payload(admin_client):
+    call = make_call()
+    event = CallbackEvent.objects.create(call=call, verdict="malformed", payload={})
+    # As deep as SQLite's JSON_VALID lets a row be: json.loads of it exhausts a deep stack.
+    deep = "[" * 990 + "]" * 990
+    with connection.cursor() as cursor:  # what an older version could not even have read back
+        cursor.execute(
+            "UPDATE django_voiceotp_callbackevent SET payload = %s WHERE id = %s", [deep, event.pk]
+        )
+    shallow = CallbackEvent.objects.create(call=call, verdict="malformed", payload=[[[[[[1]]]]]])
+    nested = [1]
+    for _ in range(200):
+        nested = [nested]
+    CallbackEvent.objects.filter(pk=shallow.pk).update(payload=nested)
+    admin_pages_render(admin_client, call)
+    assert CallbackEvent.objects.get(pk=event.pk).payload["unreadable"]
+
+
+# -- provider text in log lines ----------------------------------------------------------------
+
+
+def test_provider_text_is_escaped_in_log_lines(monkeypatch, caplog):
+    call = make_call(status=Call.Status.PENDING, provider_call_id=None, created_at=timezone.now())
+    forged_line = "no\nCall 99 pending → success (campaign c78af)\x00\x1b[31m"
+
+    def refuse(*args, **kwargs):
+        raise ProviderRejected("The provider refused the request.", provider_message=forged_line)
+
+    monkeypatch.setattr("django_voiceotp.client.ProviderClient.start_call", refuse)
+    with caplog.at_level(logging.INFO, logger="django_voiceotp"):
+        services.send_call(call.pk)
+    call.refresh_from_db()
+    assert call.status == "failed"
+    lines = [record.getMessage() for record in caplog.records]
+    failed = [line for line in lines if "→ failed" in line]
+    assert len(failed) == 1
+    assert "\n" not in failed[0] and "\x1b" not in failed[0] and "\x00" not in failed[0]
+    assert "no\\nCall 99 pending" in failed[0] and "\\x1b[31m" in failed[0]
+
+
+def test_a_rejected_callback_logs_one_line(caplog):
+    call = make_call()
+    with caplog.at_level(logging.WARNING, logger="django_voiceotp"):
+        post(call, encoded(report(status="ring\n\x1b[31m")))
+    (record,) = [r for r in caplog.records if r.name == "django_voiceotp"]
+    assert "\n" not in record.getMessage() and "\x1b" not in record.getMessage()
+
+
+def test_payload_detail_is_stored_as_a_code(admin_client):
+    call = make_call()
+    post(call, json.dumps(report()).encode())
+    event = CallbackEvent.objects.get()
+    assert event.reason == "applied"
+    page = admin_client.get(reverse("admin:django_voiceotp_callbackevent_change", args=[event.pk]))
+    assert "The result was applied to the call." in page.content.decode()
+
+
+def test_the_reason_reads_in_the_admins_language(admin_client):
+    call = make_call()
+    post(call, encoded(report(duration=-1)))
+    event = CallbackEvent.objects.get()
+    with translation.override("vi"):
+        page = admin_client.get(
+            reverse("admin:django_voiceotp_callbackevent_change", args=[event.pk])
+        )
+    html = page.content.decode()
+    assert "Một giá trị trong báo cáo không dùng được." in html
+    assert "A value of the report cannot be used." not in html
