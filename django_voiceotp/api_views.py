@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
 
 from django.core.exceptions import RequestDataTooBig
@@ -17,11 +15,11 @@ from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.utils.json import strict_constant
 from rest_framework.views import APIView
 
 from .exceptions import CampaignUnavailable, RateLimited
 from .models import Verification
+from .payloads import PayloadError, parse_json
 from .serializers import (
     CodeCheckSerializer,
     VerificationCreatedSerializer,
@@ -39,45 +37,20 @@ CHECK_FAILED = {
 }
 
 
-#: Far more than a verification body needs ({"phone_number": ...} is one level), far less than
-#: what would exhaust Python's recursion in json.loads.
+#: Far more than a verification body needs ({"phone_number": ...} is one level).
 MAX_JSON_DEPTH = 16
-#: A JSON string (skipped whole, so brackets inside it do not count) or a bracket. The closing
-#: quote is optional so that an unterminated string matches too: no backtracking, linear time.
-JSON_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
 
 
-def json_depth_exceeds(text: str, limit: int) -> bool:
-    """True when ``text`` nests arrays and objects deeper than ``limit``; counted before parsing,
-    so a hostile body never reaches the recursive parser."""
-    depth = 0
-    for match in JSON_STRING_OR_BRACKET.finditer(text):
-        token = match.group()
-        if token in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif token in "]}":
-            depth -= 1
-    return False
-
-
-class DepthLimitedJSONParser(JSONParser):
-    """DRF's JSON parser, with a nesting limit and without NaN or Infinity: what it cannot parse
-    is a 400 parse error, never a server error."""
+class StrictJSONParser(JSONParser):
+    """The app's one JSON parser (``payloads.parse_json``) behind DRF: nesting limited, no NaN or
+    Infinity, UTF-8 only; what it refuses is a 400 parse error, never a server error."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        encoding = (parser_context or {}).get("encoding") or "utf-8"
+        body = stream.read() if stream is not None else b""
         try:
-            text = stream.read().decode(encoding) if stream is not None else ""
-        except (UnicodeDecodeError, LookupError) as err:
-            raise ParseError(f"JSON parse error - not {encoding} text") from err
-        if json_depth_exceeds(text, MAX_JSON_DEPTH):
-            raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels")
-        try:
-            return json.loads(text, parse_constant=strict_constant)
-        except (ValueError, RecursionError) as err:
-            raise ParseError(f"JSON parse error - {err}") from err
+            return parse_json(body, max_depth=MAX_JSON_DEPTH)
+        except PayloadError as err:
+            raise ParseError(str(err)) from err
 
 
 class BodyTooLarge(APIException):
@@ -103,7 +76,7 @@ class VerificationAPIView(APIView):
     unthrottled oracle, and session authentication a CSRF 403 to logged-in browsers).
     """
 
-    parser_classes = [DepthLimitedJSONParser]
+    parser_classes = [StrictJSONParser]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONWhateverAccept
     authentication_classes: list = []

@@ -40,18 +40,19 @@ class PayloadError(ValueError):
     """A body that is not JSON we accept: not UTF-8, not JSON, too deep, or with NaN/Infinity."""
 
 
-def parse_json(body: bytes | str) -> Any:
-    """Parse a provider's JSON body, refusing what no database stores and what could exhaust us.
+def parse_json(body: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse a JSON body that a provider or a client sent, refusing what no database stores and
+    what could exhaust us.
 
-    :raises PayloadError: for anything but standard JSON nested at most ``MAX_DEPTH`` deep.
+    :raises PayloadError: for anything but standard JSON nested at most ``max_depth`` deep.
     """
     if isinstance(body, bytes):
         try:
             body = body.decode("utf-8")
         except UnicodeDecodeError:
             raise PayloadError("The body is not UTF-8.") from None
-    if nesting_depth(body) > MAX_DEPTH:
-        raise PayloadError(f"The body is nested deeper than {MAX_DEPTH} levels.")
+    if nesting_depth(body) > max_depth:
+        raise PayloadError(f"The body is nested deeper than {max_depth} levels.")
     try:
         return json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
     except PayloadError:
