@@ -7,9 +7,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-
 from .client import parse_report
+from .db import write_transaction
 from .models import Call, CallbackEvent
 from .services import apply_report, call_id_from_callback_token
 
@@ -29,7 +28,7 @@ def receive_callback(
 ) -> CallbackResult:
     """Handle one callback request; every one is stored as a CallbackEvent with its verdict."""
     event = CallbackEvent(remote_addr=remote_addr or None)
-    with transaction.atomic():
+    with write_transaction():
         result = _judge(event, token, body, content_type)
         event.verdict, event.detail = result.verdict, result.detail[:255]
         event.save()

@@ -64,6 +64,9 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("DEMO_DATABASE", str(BASE_DIR / "db.sqlite3")),
+        # Transactions take the write lock when they begin, so a callback arriving while another
+        # request writes waits its turn instead of failing with "database is locked".
+        "OPTIONS": {"transaction_mode": "IMMEDIATE"},
     }
 }
 
