@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, ParseError, Throttled
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -28,6 +27,7 @@ from .serializers import (
 )
 from .throttling import VerificationRequestThrottle, client_ip
 from .verification import CheckResult, check_code, request_code
+from .views import JSONWhateverAccept
 
 #: One answer for every failed check: wrong, expired, used, locked or unknown look the same to a
 #: client, so it learns nothing about the code it tries to guess.
@@ -57,13 +57,6 @@ class BodyTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE."
     default_code = "too_large"
-
-
-class JSONWhateverAccept(DefaultContentNegotiation):
-    """Answers JSON, the one format here, whatever ``Accept`` asks for (rather than 406)."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
 
 
 class VerificationAPIView(APIView):

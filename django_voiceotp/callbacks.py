@@ -13,11 +13,12 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import DataError, IntegrityError, transaction
+from django.db import DataError, IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
 from .client import InvalidReport, parse_report
+from .db import write_transaction
 from .models import Call, CallbackEvent
 from .payloads import PayloadError, loggable, parse_json, storable, storable_text
 from .services import apply_report, call_id_from_callback_token
@@ -75,7 +76,7 @@ def receive_callback(
     event = CallbackEvent(call=call, remote_addr=remote_addr, body_size=len(body))
     try:
         # One step: what cannot be recorded is not applied either (its signals are dropped too).
-        with transaction.atomic():
+        with write_transaction():
             result = _judge(event, call, body, content_type)
             event.verdict, event.reason = result.verdict, result.reason
             event.save()

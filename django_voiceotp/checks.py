@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.checks import Error, Info, Tags, Warning, register
+from django.db import connections
 from django.urls import NoReverseMatch, reverse
 
 from . import limits
 from .conf import AUTH_SCHEMES, PHONE_FORMATS, REQUIRED, SETTINGS_NAME, voiceotp_settings
+from .db import LOCKING_MODES
 from .exceptions import ImproperlyConfigured
 
 SWEEPER_TASK = "django_voiceotp.tasks.poll_pending_calls"
@@ -324,6 +326,30 @@ def check_verification_settings(app_configs=None, **kwargs):
                 "forgets them.",
                 hint="Point LIMITS_CACHE_ALIAS at a shared cache (Redis or Memcached).",
                 id="django_voiceotp.W010",
+            )
+        )
+    return messages
+
+
+@register(Tags.compatibility)
+def check_sqlite_transaction_mode(app_configs=None, **kwargs):
+    """On SQLite, the project's own transactions should take the write lock when they begin."""
+    messages = []
+    for connection in connections.all(initialized_only=False):
+        if connection.vendor != "sqlite":
+            continue
+        mode = (connection.settings_dict.get("OPTIONS") or {}).get("transaction_mode")
+        if str(mode).upper() in LOCKING_MODES:
+            continue
+        messages.append(
+            Info(
+                f"DATABASES[{connection.alias!r}] is SQLite with deferred transactions: one that "
+                "reads before it writes (ATOMIC_REQUESTS, or your transaction.atomic() around "
+                'send_otp or request_code) is refused at once with "database is locked" while '
+                "another connection writes. django-voiceotp's own transactions take the write "
+                "lock first; inside yours they cannot.",
+                hint='Add "OPTIONS": {"transaction_mode": "IMMEDIATE"} to this DATABASES entry.',
+                id="django_voiceotp.I002",
             )
         )
     return messages

@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 
 from .client import CallOutcome, CallReport, ProviderClient, StartedCall
 from .conf import voiceotp_settings
+from .db import write_transaction
 from .exceptions import (
     CallAgainRefused,
     CampaignUnavailable,
@@ -104,7 +105,7 @@ def call_again(call: Call) -> Call:
         )
     if call.created_at < timezone.now() - timedelta(seconds=voiceotp_settings.OTP_MAX_AGE):
         raise CallAgainRefused(gettext("its passcode is too old to be of use."))
-    with transaction.atomic():
+    with write_transaction():
         new_call = send_otp(call.phone_number, call.otp, campaign=call.campaign)
         now = timezone.now()
         replaced = {

@@ -5,16 +5,32 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
 from . import services
+from .models import Call
 
 logger = logging.getLogger("django_voiceotp")
 
 
 @shared_task(ignore_result=True)
 def send_call(call_id: int) -> None:
-    """Place the call with the provider; retried with backoff while the provider is unavailable."""
-    _schedule(call_id, services.send_call(call_id))
+    """Place the call with the provider; retried with backoff while the provider is unavailable.
+
+    In eager mode a retry runs at once, as Celery's eager ``retry()`` does; each attempt counts
+    against ``SEND_MAX_RETRIES`` all the same.
+    """
+    if not send_call.app.conf.task_always_eager:
+        _schedule(call_id, services.send_call(call_id))
+        return
+    while True:
+        attempts_before = _send_attempts(call_id)
+        follow_up = services.send_call(call_id)
+        if follow_up is None or follow_up.task != "send_call":
+            break
+        if not _retry_due_now(call_id, attempt=attempts_before + 1):
+            return
+    _schedule(call_id, follow_up)
 
 
 @shared_task(ignore_result=True)
@@ -45,6 +61,24 @@ def _schedule(call_id: int, follow_up: services.FollowUp | None) -> None:
         return
     task = TASKS[follow_up.task]
     if task.app.conf.task_always_eager:
-        # Eager mode would run the follow-up now, ignoring its delay; the sweeper runs it when due.
+        # Eager mode would run a poll now, ignoring its delay, and find it not due: polls follow
+        # real time, so the sweeper (or a callback) brings the result.
         return
     task.apply_async((call_id,), countdown=follow_up.delay)
+
+
+def _send_attempts(call_id: int) -> int:
+    return Call.objects.filter(pk=call_id).values_list("send_attempts", flat=True).first() or 0
+
+
+def _retry_due_now(call_id: int, *, attempt: int) -> bool:
+    """Make the retry of the send attempt number ``attempt`` due now; False if the call moved on.
+
+    The guard on the attempt number touches only this run's own retry: if another process has
+    claimed the call since, its lease stands, and no second call is placed.
+    """
+    return bool(
+        Call.objects.filter(pk=call_id, status=Call.Status.PENDING, send_attempts=attempt).update(
+            next_attempt_at=timezone.now()
+        )
+    )

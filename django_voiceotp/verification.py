@@ -24,6 +24,7 @@ from django.utils.crypto import salted_hmac
 
 from . import limits
 from .conf import voiceotp_settings
+from .db import write_transaction
 from .exceptions import InvalidOTP
 from .models import Campaign, Verification
 from .phone import mask_phone_number, normalize_phone_number
@@ -112,7 +113,7 @@ def request_code(
     code = generate_code()
 
     # Counted first and given back if anything below fails, so a refusal places no call.
-    with limits.admit(number, client_ip=client_ip) as phone_number, transaction.atomic():
+    with limits.admit(number, client_ip=client_ip) as phone_number, write_transaction():
         now = timezone.now()
         Verification.objects.filter(
             phone_number=phone_number, state=Verification.State.PENDING

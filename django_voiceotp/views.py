@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig
-from rest_framework.negotiation import BaseContentNegotiation
+from django.db import transaction
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -13,15 +14,13 @@ from .callbacks import LENGTH_REQUIRED, TOO_LARGE, receive_callback, receive_unr
 from .conf import voiceotp_settings
 
 
-class JSONWhateverAccept(BaseContentNegotiation):
-    """Answer with the view's first renderer, whatever the client's ``Accept`` says.
+class JSONWhateverAccept(DefaultContentNegotiation):
+    """Answer with the view's first renderer, JSON, whatever the client's ``Accept`` says.
 
     DRF's default would answer 406 before the view runs (nothing stored, nothing applied) to a
     provider that sends ``Accept: text/html``; the provider reads the status, not the body.
+    Parsers are still chosen by content type, so a JSON-only view answers 415 to anything else.
     """
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
 
     def select_renderer(self, request, renderers, format_suffix=None):
         return renderers[0], renderers[0].media_type
@@ -41,6 +40,12 @@ class CallbackView(APIView):
     parser_classes: list = []
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONWhateverAccept
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # Outside ATOMIC_REQUESTS: a request's transaction begins deferred, before the view, and
+        # on SQLite its read-then-write would lose callbacks to a lock; the view makes its own.
+        return transaction.non_atomic_requests(super().as_view(**initkwargs))
 
     def post(self, request, token: str):
         remote_addr = request.META.get("REMOTE_ADDR")

@@ -60,7 +60,8 @@ DATABASES = {
         "TEST": {
             "NAME": os.path.join(tempfile.gettempdir(), f"voiceotp-tests-{os.getpid()}.sqlite3")
         },
-        "OPTIONS": {"timeout": 30},
+        # As the README recommends (check I002); tests/test_sqlite_locking.py runs without it.
+        "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
     }
 }
 # Fast hashing: the admin tests log users in; what a hasher costs is no concern here.

@@ -11,9 +11,15 @@ from celery import Celery, current_app
 from celery._state import get_current_app
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import override_settings
 
-from django_voiceotp.checks import check_callback_urls, check_celery, check_setting_values
+from django_voiceotp.checks import (
+    check_callback_urls,
+    check_celery,
+    check_setting_values,
+    check_sqlite_transaction_mode,
+)
 
 SWEEPER = {"voiceotp-sweeper": {"task": "django_voiceotp.tasks.poll_pending_calls", "schedule": 15}}
 
@@ -140,6 +146,39 @@ def test_check_without_the_celery_app_imported_names_the_cause():
     assert result.returncode == 0, output
     assert "django_voiceotp.W003" in output and "'default'" in output
     assert "django_voiceotp.I001" not in output
+
+
+def sqlite_options(monkeypatch, options):
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
+
+
+def test_the_test_settings_take_the_write_lock_first():
+    assert connection.vendor == "sqlite"
+    assert check_sqlite_transaction_mode() == []
+
+
+@pytest.mark.parametrize("options", [{}, {"timeout": 20}, {"transaction_mode": "DEFERRED"}])
+def test_sqlite_with_deferred_transactions_is_reported_as_info(monkeypatch, options):
+    sqlite_options(monkeypatch, options)
+    messages = check_sqlite_transaction_mode()
+    assert ids(messages) == ["django_voiceotp.I002"]
+    assert not messages[0].is_serious()
+    assert "DATABASES['default'] is SQLite with deferred transactions" in messages[0].msg
+    assert messages[0].hint == (
+        'Add "OPTIONS": {"transaction_mode": "IMMEDIATE"} to this DATABASES entry.'
+    )
+
+
+@pytest.mark.parametrize("mode", ["IMMEDIATE", "immediate", "EXCLUSIVE"])
+def test_sqlite_taking_the_write_lock_first_passes(monkeypatch, mode):
+    sqlite_options(monkeypatch, {"transaction_mode": mode})
+    assert check_sqlite_transaction_mode() == []
+
+
+def test_other_databases_are_not_concerned(monkeypatch):
+    sqlite_options(monkeypatch, {})
+    monkeypatch.setattr(connection, "vendor", "postgresql")
+    assert check_sqlite_transaction_mode() == []
 
 
 # -- voiceotp_check ------------------------------------------------------------------------------

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -168,3 +173,67 @@ def test_the_printed_credentials_open_the_admin_and_it_shows_no_otp(demo_server,
     assert final["provider_call_id"] in call_page
     for html in (calls, call_page):
         assert otp not in html
+
+
+# -- what the example project mounts and sends --------------------------------------------------
+
+EXAMPLE_PROJECT = Path(__file__).resolve().parent.parent / "example_project"
+SANDBOX_AND_DEMO = ("/sandbox/_sandbox/calls", "/sandbox/api/v1/report/1", "/", "/demo/calls/")
+ALWAYS = ("/voiceotp/callbacks/token/", "/admin/", "/i18n/setlang/")
+
+RESOLVE = """
+import json, django
+django.setup()
+from django.urls import Resolver404, resolve
+
+def mounted(path):
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+print(json.dumps({path: mounted(path) for path in json.loads(input())}))
+"""
+
+
+def example_project_mounts(**env: str) -> dict[str, bool]:
+    """Which paths the example project serves, run in its own process with ``env`` set."""
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "VOICEOTP_"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", RESOLVE],
+        cwd=EXAMPLE_PROJECT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "example_project.settings", **env},
+        input=json.dumps(SANDBOX_AND_DEMO + ALWAYS),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("env", "sandbox_mounted"),
+    [
+        ({}, True),  # DEBUG is on by default: make demo
+        ({"DJANGO_DEBUG": "0"}, False),
+        ({"DJANGO_DEBUG": "0", "VOICEOTP_SANDBOX": "1"}, True),
+        ({"DJANGO_DEBUG": "1", "VOICEOTP_SANDBOX": "0"}, False),
+    ],
+)
+def test_the_sandbox_is_mounted_only_with_debug_or_when_asked_for(env, sandbox_mounted):
+    mounts = example_project_mounts(**env)
+    assert mounts == {
+        **{path: sandbox_mounted for path in SANDBOX_AND_DEMO},
+        **{path: True for path in ALWAYS},
+    }
+
+
+def test_no_page_may_be_framed(demo_server, visitor):
+    for path in ("/", "/admin/login/", "/demo/calls/1/"):
+        assert visitor.get(path).headers["X-Frame-Options"] == "DENY", path

@@ -221,6 +221,19 @@ def test_racing_poll_and_callback_fire_one_signal(sandbox, callbacks_to, signals
 # -- faults ---------------------------------------------------------------------------------------
 
 
+# The backoff a worker waits, driven through the service: eager mode runs a send retry at once
+# (tests/test_eager.py), so the waits are not seen through send_otp here.
+
+
+def pending_call():
+    campaign, _ = Campaign.objects.get_or_create(campaign_id="c78af")
+    return Call.objects.create(campaign=campaign, phone_number="0771122330", otp=OTP)
+
+
+def later(time_machine, seconds):
+    time_machine.move_to(timezone.now() + timedelta(seconds=seconds), tick=False)
+
+
 @pytest.mark.parametrize(
     ("kind", "params"),
     [
@@ -234,20 +247,25 @@ def test_retries_with_backoff_then_delivers(sandbox, voiceotp, time_machine, kin
     voiceotp(TIMEOUT=(1.0, 0.5))
     time_machine.move_to(timezone.now(), tick=False)  # so the delays read exactly
     sandbox.inject(kind, endpoint="voiceotp", times=2, **params)
-    call = send_otp("0771122330", OTP)
+    call = pending_call()
+    follow_up = services.send_call(call.pk)
     call = reload(call)
     assert (call.status, call.send_attempts) == ("pending", 1)
-    assert 1 <= (call.next_attempt_at - timezone.now()).total_seconds() <= 2
+    assert follow_up.task == "send_call"
+    assert 1 <= follow_up.delay <= 2
+    assert call.next_attempt_at == timezone.now() + timedelta(seconds=follow_up.delay)
 
-    tasks.poll_pending_calls()  # not yet due: no retry storm
+    assert services.send_call(call.pk) is None  # not yet due: no retry storm
     assert len(sandbox.requests_for("voiceotp")) == 1
 
-    sweep_at(time_machine, 2)
+    later(time_machine, 2)
+    follow_up = services.send_call(call.pk)
     call = reload(call)
     assert (call.status, call.send_attempts) == ("pending", 2)
-    assert 2 <= (call.next_attempt_at - timezone.now()).total_seconds() <= 4  # doubled
+    assert 2 <= follow_up.delay <= 4  # doubled
 
-    sweep_at(time_machine, 4)
+    later(time_machine, 4)
+    assert services.send_call(call.pk).task == "poll_call"
     call = reload(call)
     assert (call.status, call.send_attempts) == ("sent", 3)
     assert len(sandbox.requests_for("voiceotp")) == 3
@@ -256,18 +274,19 @@ def test_retries_with_backoff_then_delivers(sandbox, voiceotp, time_machine, kin
 def test_connection_refused_is_retried(sandbox, settings, voiceotp, time_machine):
     sandbox_url = settings.VOICEOTP["API_URL"]
     voiceotp(API_URL="http://127.0.0.1:9/")
-    call = send_otp("0771122330", OTP)
+    call = pending_call()
+    assert services.send_call(call.pk).task == "send_call"
     assert reload(call).status == Call.Status.PENDING
     voiceotp(API_URL=sandbox_url)
-    sweep_at(time_machine, 2)
+    later(time_machine, 2)
+    services.send_call(call.pk)
     assert reload(call).status == Call.Status.SENT
 
 
-def test_retry_limit_fails_with_a_reason(sandbox, voiceotp, time_machine, signals):
+def test_retry_limit_fails_with_a_reason(sandbox, voiceotp, signals):
     voiceotp(SEND_MAX_RETRIES=1)
     sandbox.inject("http_error", endpoint="voiceotp", times=5, status=500)
-    call = send_otp("0771122330", OTP)
-    sweep_at(time_machine, 2)
+    call = send_otp("0771122330", OTP)  # eager: the retry runs at once
     call = reload(call)
     assert call.status == Call.Status.FAILED
     assert call.failure_reason.startswith("provider unavailable: ")
@@ -402,11 +421,10 @@ def test_a_receiver_that_raises_breaks_nothing(sandbox, callbacks_to, signals, c
     assert "receiver bug" in caplog.text
 
 
-def test_no_otp_or_keypress_in_logs(sandbox, callbacks_to, caplog, time_machine):
+def test_no_otp_or_keypress_in_logs(sandbox, callbacks_to, caplog):
     caplog.set_level(logging.DEBUG)
     sandbox.inject("http_error", endpoint="voiceotp", status=502)
-    call = send_otp("0771122330", OTP)
-    sweep_at(time_machine, 2)
+    call = send_otp("0771122330", OTP)  # eager: the retry runs at once
     assert sandbox.wait_for_callbacks()
     assert reload(call).status == Call.Status.SUCCESS
     assert "077****330" in caplog.text

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -21,6 +21,7 @@ from django_otp.models import (
 
 from ... import limits
 from ...conf import voiceotp_settings
+from ...db import write_transaction
 from ...exceptions import InvalidPhoneNumber, RateLimited
 from ...phone import mask_phone_number
 from ...services import send_otp
@@ -84,7 +85,7 @@ class VoiceCallDevice(TimestampMixin, CooldownMixin, ThrottlingMixin, SideChanne
                 }
             return gettext("A code cannot be sent right now.")
         try:
-            with limits.admit(self.number, client_ip=client_ip) as number, transaction.atomic():
+            with limits.admit(self.number, client_ip=client_ip) as number, write_transaction():
                 code = self.generate_token(
                     length=voiceotp_settings.CODE_LENGTH,
                     valid_secs=voiceotp_settings.CODE_TTL,

@@ -4,9 +4,9 @@ from argparse import ArgumentTypeError
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
 from django.utils import timezone
 
+from django_voiceotp.db import write_transaction
 from django_voiceotp.models import Call, CallbackEvent, Verification
 
 DEFAULT_BATCH_SIZE = 1000
@@ -70,7 +70,7 @@ class Command(BaseCommand):
         # Small transactions: a purge of millions of rows neither locks the tables for long
         # nor holds one huge transaction.
         while batch := list(calls.values_list("pk", flat=True)[:batch_size]):
-            with transaction.atomic():
+            with write_transaction():
                 deleted_events += CallbackEvent.objects.filter(call_id__in=batch).delete()[0]
                 deleted_calls += Call.objects.filter(pk__in=batch).delete()[0]
         while batch := list(events.values_list("pk", flat=True)[:batch_size]):
