@@ -168,3 +168,16 @@ def test_the_printed_credentials_open_the_admin_and_it_shows_no_otp(demo_server,
     assert final["provider_call_id"] in call_page
     for html in (calls, call_page):
         assert otp not in html
+
+
+def test_the_code_field_takes_the_code_as_the_phone_shows_it(visitor):
+    html = visitor.get("/").text
+    field = re.search(r'<input id="code"[^>]*>', html).group(0)
+    assert "maxlength" not in field  # "0 6 2 8 1 4" is eleven characters
+
+
+def test_the_demo_has_an_icon(visitor):
+    response = visitor.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("image/svg+xml")
+    assert "<svg" in response.text
