@@ -188,7 +188,7 @@ def test_a_second_request_within_the_cooldown_counts_down_and_keeps_the_call(
     expect(page.locator("#verify-result")).to_have_text(verified)
 
     page.locator("#call-button").click()
-    wait = page.locator("#call-error")
+    wait = page.locator("#call-wait")
     if language == "vi":
         pattern = r"Bạn vừa yêu cầu một cuộc gọi\. Bạn có thể yêu cầu lại sau (\d+) giây\."
     else:

@@ -62,19 +62,23 @@
   function startCooldown(seconds) {
     stopCooldown();
     const button = byId("call-button");
+    const notice = byId("call-wait");
     let left = seconds;
     const tick = () => {
       if (left <= 0) {
         stopCooldown();
         return;
       }
-      byId("call-error").textContent = waitMessage(left);
+      notice.textContent = waitMessage(left);
       left -= 1;
       cooldownTimer = setTimeout(tick, 1000);
     };
     button.disabled = true;
-    show("call-error", true);
+    show("call-error", false);
+    show("call-wait", true);
     tick();
+    // Announced once; a screen reader need not read every second.
+    notice.setAttribute("aria-live", "off");
   }
 
   function stopCooldown() {
@@ -82,7 +86,8 @@
     clearTimeout(cooldownTimer);
     cooldownTimer = null;
     byId("call-button").disabled = false;
-    show("call-error", false);
+    show("call-wait", false);
+    byId("call-wait").setAttribute("aria-live", "polite");
   }
 
   byId("phone").addEventListener("input", stopCooldown);
@@ -107,6 +112,7 @@
         }
         return;
       }
+      stopCooldown();
       resetPage();
       current = data;
       byId("call-id").textContent = "#" + data.id;
