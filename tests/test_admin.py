@@ -460,3 +460,21 @@ def test_the_chart_and_the_table_write_a_day_the_same_way(admin_client, campaign
         assert f">{today}</text>" in svg, language
         assert f"<td>{today}</td>" in table, language
     assert today == timezone.localdate().strftime("%d-%m-%Y")  # Vietnamese: day first
+
+
+def test_a_provider_refusal_reads_as_a_sentence_in_the_message(admin_client, campaign, monkeypatch):
+    from django_voiceotp import services
+    from django_voiceotp.exceptions import ProviderRejected
+
+    def refuse(call):
+        raise ProviderRejected(
+            "The provider refused the request (campaigns/c78af/voiceotp).", http_status=404
+        )
+
+    monkeypatch.setattr(services, "call_again", refuse)
+    call = make_call(campaign, status=Call.Status.PENDING)
+    response = action(admin_client, "call_again", call)
+    assert messages_of(response) == [
+        f"Call {call.pk} cannot be placed again: The provider refused the request "
+        "(campaigns/c78af/voiceotp); HTTP 404"
+    ]
