@@ -93,14 +93,6 @@ class RecordAdminMixin:
         )
 
 
-def status_badge(call):
-    return format_html(
-        '<span class="voiceotp-badge voiceotp-{}">{}</span>',
-        call.status,
-        call.get_status_display(),
-    )
-
-
 class PhoneNumberSearchMixin:
     """Search also finds a number typed another way: "+84 77 112 2330" finds 0771122330."""
 
@@ -296,7 +288,11 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, call):
-        return status_badge(call)
+        return format_html(
+            '<span class="voiceotp-badge voiceotp-{}">{}</span>',
+            call.status,
+            call.get_status_display(),
+        )
 
     @admin.display(description=_("created"), ordering="created_at")
     def created_display(self, call):
