@@ -16,9 +16,9 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from . import payloads, reports, services
@@ -37,8 +37,30 @@ class VoiceOTPMedia:
     css = {"all": ("django_voiceotp/admin.css",)}
 
 
-def _dash(value):
-    return "—" if value in (None, "") else value
+def short_datetime(moment):
+    """A date and time in the list columns: the language's short format, local time, wrappable.
+
+    Django's long format ("Dec. 2, 2026, 1:17 a.m.") kept on one line made the lists wider than
+    the page. ``None`` lets the admin write its empty-cell marker.
+    """
+    if moment is None:
+        return None
+    local = timezone.localtime(moment)
+    return format_html(
+        '<time datetime="{}">{}</time>',
+        moment.isoformat(),
+        formats.date_format(local, "SHORT_DATETIME_FORMAT"),
+    )
+
+
+def elapsed(start, moment) -> int:
+    """Whole seconds from ``start`` to ``moment``; the provider's clock may run a little early."""
+    return max(0, int((moment - start).total_seconds()))
+
+
+def provider_error_text(text: str) -> str:
+    """A provider error as a sentence: its message ends in a full stop before "; HTTP 404"."""
+    return text.replace(".; ", "; ")
 
 
 # -- campaigns -----------------------------------------------------------------------------------
@@ -59,9 +81,12 @@ class RecordAdminMixin:
     @admin.display(description=_("call"), ordering="call")
     def call_link(self, record):
         if record.call is None:
-            return "—"
+            return self.get_empty_value_display()
         url = reverse("admin:django_voiceotp_call_change", args=[record.call_id])
-        return format_html('<a href="{}">{}</a>', url, record.call)
+        # Short, so the lists fit the page (a verification's state says when its call failed).
+        return format_html(
+            '<a href="{}">{}</a>', url, gettext("Call %(id)s") % {"id": record.call_id}
+        )
 
 
 class PhoneNumberSearchMixin:
@@ -112,12 +137,12 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.display(description=_("success rate, last 7 days"))
     def recent_success_rate(self, campaign):
         rate = reports.success_rate(campaign.recent_success, campaign.recent_failed)
-        return "—" if rate is None else f"{rate:.0%}"
+        return self.get_empty_value_display() if rate is None else f"{rate:.0%}"
 
     @admin.display(description=_("summary"))
     def summary_link(self, campaign):
         if campaign.pk is None:
-            return "—"
+            return self.get_empty_value_display()
         url = reverse("admin:django_voiceotp_campaign_summary", args=[campaign.pk])
         return format_html('<a href="{}">{}</a>', url, gettext("Calls per day"))
 
@@ -160,7 +185,8 @@ class CampaignAdmin(admin.ModelAdmin):
             "success": success,
             "failed": failed,
             "in_progress": total - success - failed,
-            "rate": "—" if rate is None else f"{rate:.0%}",
+            "rate": self.get_empty_value_display() if rate is None else f"{rate:.0%}",
+            "empty_value_display": self.get_empty_value_display(),
             "calls_url": reverse("admin:django_voiceotp_call_changelist")
             + f"?campaign__id__exact={campaign.pk}",
         }
@@ -213,10 +239,10 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
         "status_badge",
         "masked_phone_number",
         "campaign",
-        "duration_display",
-        "created_at",
-        "finished_at",
-        "failure_reason",
+        # No duration: with it the list is wider than a 1280 px page; the call's page shows it.
+        "created_display",
+        "finished_display",
+        "failure_reason_display",
     )
     list_display_links = ("id", "masked_phone_number")
     list_filter = ("status", "campaign", "created_at")
@@ -229,7 +255,7 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
     inlines = (CallbackEventInline,)
     actions = ("poll_now", "call_again")
     fieldsets = (
-        (None, {"fields": ("status_badge", "phone_number", "campaign", "failure_reason")}),
+        (None, {"fields": ("status_badge", "phone_number", "campaign", "failure_reason_text")}),
         (
             _("Provider"),
             {"fields": ("provider_call_id", "raw_status", "duration_display", "started_at")},
@@ -252,6 +278,8 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {
+            # Nothing on the page can be changed: title it as Django titles a view-only page.
+            "title": gettext("View %s") % self.opts.verbose_name,
             **(extra_context or {}),
             "show_save": False,
             "show_save_and_continue": False,
@@ -267,6 +295,26 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
             call.get_status_display(),
         )
 
+    @admin.display(description=_("created"), ordering="created_at")
+    def created_display(self, call):
+        return short_datetime(call.created_at)
+
+    @admin.display(description=_("finished"), ordering="finished_at")
+    def finished_display(self, call):
+        return short_datetime(call.finished_at)
+
+    @admin.display(description=_("failure reason"), ordering="failure_reason")
+    def failure_reason_display(self, call):
+        if not call.failure_reason:
+            return self.get_empty_value_display()
+        # One line, cut by the style sheet; the whole reason in the tooltip and on the call's page.
+        text = provider_error_text(call.failure_reason)
+        return format_html('<span class="voiceotp-truncated" title="{}">{}</span>', text, text)
+
+    @admin.display(description=_("failure reason"))
+    def failure_reason_text(self, call):
+        return provider_error_text(call.failure_reason) or self.get_empty_value_display()
+
     @admin.display(description=_("phone number"), ordering="phone_number")
     def masked_phone_number(self, call):
         return call.masked_phone_number
@@ -274,7 +322,7 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
     @admin.display(description=_("duration"), ordering="duration")
     def duration_display(self, call):
         if call.duration is None:
-            return "—"
+            return self.get_empty_value_display()
         return gettext("%(seconds)d s") % {"seconds": call.duration}
 
     @admin.display(description=_("timeline"))
@@ -302,18 +350,22 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
             if call.status == Call.Status.SUCCESS:
                 what = gettext("Succeeded: the person answered and heard the passcode")
             else:
-                what = gettext("Failed: %(reason)s") % {"reason": _dash(call.failure_reason)}
+                reason = provider_error_text(call.failure_reason) or self.get_empty_value_display()
+                what = gettext("Failed: %(reason)s") % {"reason": reason}
             entries.append((call.finished_at, what))
         # The provider's start_time has whole seconds only: compared to the second, the entries
         # keep the order in which they were added (created, sent, started) when they tie.
         entries.sort(key=lambda entry: entry[0].replace(microsecond=0))
+        # Dates as the rest of the admin writes them; the seconds since the call was created
+        # tell the entries of one minute apart.
         rows = format_html_join(
             "",
-            '<li><time datetime="{}">{}</time> {}</li>',
+            '<li><time datetime="{}">{}</time> <span class="voiceotp-elapsed">{}</span> {}</li>',
             (
                 (
                     moment.isoformat(),
-                    timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S"),
+                    formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT"),
+                    "+" + gettext("%(seconds)d s") % {"seconds": elapsed(call.created_at, moment)},
                     text,
                 )
                 for moment, text in entries
@@ -360,7 +412,7 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
                 self.message_user(
                     request,
                     gettext("Call %(id)s cannot be placed again: %(reason)s")
-                    % {"id": call.pk, "reason": err},
+                    % {"id": call.pk, "reason": provider_error_text(str(err))},
                     messages.WARNING,
                 )
             else:
@@ -409,12 +461,12 @@ class VerificationAdmin(RecordAdminMixin, PhoneNumberSearchMixin, admin.ModelAdm
     """Who was sent a code and what became of it; never the code, nor its hash."""
 
     list_display = (
-        "created_at",
+        "created_display",
         "masked_phone_number",
         "state_display",
         "attempts",
-        "expires_at",
-        "verified_at",
+        "expires_display",
+        # No "verified" time: the state says it, the page has the time, and the list fits 1280 px.
         "call_link",
         "client_ip",
     )
@@ -444,9 +496,21 @@ class VerificationAdmin(RecordAdminMixin, PhoneNumberSearchMixin, admin.ModelAdm
     def masked_phone_number(self, verification):
         return verification.masked_phone_number
 
+    @admin.display(description=_("created"), ordering="created_at")
+    def created_display(self, verification):
+        return short_datetime(verification.created_at)
+
+    @admin.display(description=_("expires"), ordering="expires_at")
+    def expires_display(self, verification):
+        return short_datetime(verification.expires_at)
+
     @admin.display(description=_("state"), ordering="state")
     def state_display(self, verification):
-        # A pending code past its expiry stays "pending" in the database; say what it is.
-        if verification.is_expired:
-            return gettext("expired")
+        # "pending" stays in the database when the code can no longer come: say what it is.
+        if verification.state == Verification.State.PENDING:
+            call = verification.call
+            if call is not None and call.status == Call.Status.FAILED:
+                return pgettext("verification state", "call failed")
+            if verification.is_expired:
+                return pgettext("verification state", "expired")
         return verification.get_state_display()

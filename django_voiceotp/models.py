@@ -7,6 +7,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .payloads import StoredPayloadDecoder
 from .phone import mask_phone_number
@@ -48,10 +49,12 @@ class CallQuerySet(models.QuerySet):
 
 class Call(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", _("pending")
-        SENT = "sent", _("sent")
-        SUCCESS = "success", _("success")
-        FAILED = "failed", _("failed")
+        # A context per word: a "pending" call waits to be sent, a "pending" verification waits
+        # for its code; translators need two msgids.
+        PENDING = "pending", pgettext_lazy("call status", "pending")
+        SENT = "sent", pgettext_lazy("call status", "sent")
+        SUCCESS = "success", pgettext_lazy("call status", "success")
+        FAILED = "failed", pgettext_lazy("call status", "failed")
 
     FINAL_STATUSES = (Status.SUCCESS, Status.FAILED)
 
@@ -226,10 +229,10 @@ class Verification(models.Model):
     """One code sent to one number, and what became of it. Only a keyed hash of the code is kept."""
 
     class State(models.TextChoices):
-        PENDING = "pending", _("pending")
-        VERIFIED = "verified", _("verified")
-        LOCKED = "locked", _("locked (too many wrong codes)")
-        SUPERSEDED = "superseded", _("superseded by a newer code")
+        PENDING = "pending", pgettext_lazy("verification state", "pending")
+        VERIFIED = "verified", pgettext_lazy("verification state", "verified")
+        LOCKED = "locked", pgettext_lazy("verification state", "locked (too many wrong codes)")
+        SUPERSEDED = "superseded", pgettext_lazy("verification state", "superseded by a newer code")
 
     # Random, so the id a client holds tells nothing about other verifications.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from .models import Call, Campaign
 
@@ -66,6 +67,8 @@ def daily_stats(campaign: Campaign, days: int, *, today: date | None = None) -> 
 # Drawing area inside the SVG, in its own units; the SVG scales to the page width.
 WIDTH, HEIGHT = 760, 260
 LEFT, RIGHT, TOP, BOTTOM = 44, 48, 16, 36
+#: Day labels under the axis at most: a short date such as 12/02/2026 needs about 80 units.
+MAX_DAY_LABELS = 8
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ def build_chart(days: list[Day]) -> Chart:
     bottom = TOP + plot_height
     top_count = _nice_ceiling(max((day.total for day in days), default=0))
     slot = plot_width / max(len(days), 1)
-    label_every = max(1, round(len(days) / 10))
+    label_every = max(1, math.ceil(len(days) / MAX_DAY_LABELS))
 
     def height_of(count: int) -> float:
         return plot_height * count / top_count
@@ -136,7 +139,8 @@ def build_chart(days: list[Day]) -> Chart:
                 failed_height=round(failed_h, 1),
                 progress_y=round(bottom - success_h - failed_h - progress_h, 1),
                 progress_height=round(progress_h, 1),
-                label=day.day.strftime("%d/%m"),
+                # As the table below the chart writes the day, in the language of the page.
+                label=formats.date_format(day.day, "SHORT_DATE_FORMAT"),
                 show_label=(len(days) - 1 - index) % label_every == 0,
                 title=_bar_title(day),
             )
@@ -183,7 +187,8 @@ def _count_label(value: float) -> str:
 
 
 def _bar_title(day: Day) -> str:
-    # A tooltip in figures only, so it needs no translation.
+    # A tooltip in figures only, so it needs no translation; the date as the axis writes it.
     rate = day.success_rate
     rate_text = f" · {rate:.0%}" if rate is not None else ""
-    return f"{day.day:%Y-%m-%d}: {day.total} ({day.success} ✓ / {day.failed} ✗){rate_text}"
+    when = formats.date_format(day.day, "SHORT_DATE_FORMAT")
+    return f"{when}: {day.total} ({day.success} ✓ / {day.failed} ✗){rate_text}"

@@ -31,7 +31,8 @@ def free_port() -> int:
 class DemoServer:
     """``manage.py rundemo`` in its own process group, with its own SQLite file."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, options: dict | None = None) -> None:
+        """``options``: ``VOICEOTP`` settings over the test defaults (no limits)."""
         self.url = f"http://127.0.0.1:{free_port()}"
         # Private to this run: another test run in the same tree must not write over it.
         self.log_path = workdir / "rundemo.log"
@@ -52,9 +53,11 @@ class DemoServer:
                     "SENDS_PER_NUMBER_PER_HOUR": 0,
                     "SENDS_PER_NUMBER_PER_DAY": 0,
                     "SENDS_PER_IP_PER_HOUR": 0,
+                    **(options or {}),
                 }
             ),
         )
+        self.env = env
         ARTIFACTS.mkdir(exist_ok=True)
         self._log = self.log_path.open("w")
         self.process = subprocess.Popen(
@@ -65,6 +68,19 @@ class DemoServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # one group: rundemo and the runserver it starts
         )
+
+    def shell(self, code: str) -> str:
+        """Run Python in the demo project against its database, as ``manage.py shell -c``."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=ROOT / "example_project",
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return result.stdout
 
     @property
     def output(self) -> str:

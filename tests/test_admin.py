@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +13,7 @@ from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 
 from django_voiceotp import send_otp, services
 from django_voiceotp.callbacks import receive_callback
@@ -377,3 +377,110 @@ def test_callback_events_are_read_only_and_filter_by_verdict(admin_client, campa
     assert 'name="verdict"' not in page and 'name="_save"' not in page
     assert "&quot;keypress&quot;: &quot;[redacted]&quot;" in page
     assert call_url(call) in page
+
+
+# -- layout and wording --------------------------------------------------------------------------
+
+PROVIDER_REFUSAL = (
+    "The provider refused the request (campaigns/nope/voiceotp).; HTTP 404; "
+    "provider says: Campaign not found"
+)
+
+
+def test_call_list_cuts_a_long_failure_reason_and_mends_its_punctuation(admin_client, campaign):
+    make_call(
+        campaign,
+        status=Call.Status.FAILED,
+        failure_reason=PROVIDER_REFUSAL,
+        finished_at=timezone.now(),
+    )
+    html = admin_client.get(CALLS).content.decode()
+    mended = (
+        "The provider refused the request (campaigns/nope/voiceotp); HTTP 404; "
+        "provider says: Campaign not found"
+    )
+    assert f'<span class="voiceotp-truncated" title="{mended}">{mended}</span>' in html
+    assert ".; HTTP" not in html
+
+
+def test_call_page_mends_the_punctuation_of_a_provider_error(admin_client, campaign):
+    call = make_call(
+        campaign,
+        status=Call.Status.FAILED,
+        failure_reason=PROVIDER_REFUSAL,
+        finished_at=timezone.now(),
+    )
+    html = admin_client.get(call_url(call)).content.decode()
+    assert "(campaigns/nope/voiceotp); HTTP 404" in html
+    assert ".; HTTP" not in html
+
+
+def test_call_list_writes_short_local_dates_and_the_admins_empty_marker(admin_client, campaign):
+    created = datetime(2026, 12, 2, 1, 17, 22, tzinfo=UTC)
+    make_call(campaign, created_at=created)  # not finished, no failure reason
+    html = admin_client.get(CALLS).content.decode()
+    assert f'<time datetime="{created.isoformat()}">12/02/2026 1:17 a.m.</time>' in html
+    row = re.search(r"<tr>.*?</tr>", html.split("<tbody>")[1], re.S).group(0)
+    assert row.count('<td class="field-finished_display">-</td>') == 1
+    assert '<td class="field-failure_reason_display">-</td>' in row
+    assert "—" not in html
+
+
+def test_call_page_is_titled_view_call_and_its_timeline_writes_dates_as_django_does(
+    admin_client, campaign
+):
+    created = datetime(2026, 12, 2, 1, 17, 22, tzinfo=UTC)
+    call = make_call(
+        campaign,
+        created_at=created,
+        sent_at=created + timedelta(seconds=1),
+        status=Call.Status.FAILED,
+        finished_at=created + timedelta(seconds=40),
+    )
+    html = admin_client.get(call_url(call)).content.decode()
+    assert "<h1>View call</h1>" in html and "Change call" not in html
+    timeline = re.search(r'<ol class="voiceotp-timeline">(.*?)</ol>', html, re.S).group(1)
+    assert "Dec. 2, 2026, 1:17 a.m." in timeline
+    assert "2026-12-02 01:17" not in timeline
+    assert re.findall(r'voiceotp-elapsed">([^<]*)<', timeline) == ["+0 s", "+1 s", "+40 s"]
+    assert "Failed: -" in timeline  # no reason given: the admin's empty marker
+    assert "—" not in html  # no event has a payload to show either
+
+
+def test_campaign_pages_use_the_admins_empty_marker(admin_client, campaign):
+    for page in (admin_client.get(CAMPAIGNS), admin_client.get(summary_url(campaign))):
+        html = page.content.decode()
+        assert "—" not in html
+        assert ">-<" in html
+
+
+def test_the_chart_and_the_table_write_a_day_the_same_way(admin_client, campaign):
+    make_call(campaign, status=Call.Status.SUCCESS)
+    for language in ("en", "vi"):
+        with translation.override(language):
+            response = admin_client.get(summary_url(campaign))
+            today = formats.date_format(timezone.localdate(), "SHORT_DATE_FORMAT")
+        html = response.content.decode()
+        svg = re.search(r'<svg class="voiceotp-chart".*?</svg>', html, re.S).group(0)
+        table = html[html.index(svg) + len(svg) :]
+        assert f">{today}</text>" in svg, language
+        assert f"<td>{today}</td>" in table, language
+    assert today == timezone.localdate().strftime("%d-%m-%Y")  # Vietnamese: day first
+
+
+def test_a_provider_refusal_reads_as_a_sentence_in_the_message(admin_client, campaign, monkeypatch):
+    from django_voiceotp import services
+    from django_voiceotp.exceptions import ProviderRejected
+
+    def refuse(call):
+        raise ProviderRejected(
+            "The provider refused the request (campaigns/c78af/voiceotp).", http_status=404
+        )
+
+    monkeypatch.setattr(services, "call_again", refuse)
+    call = make_call(campaign, status=Call.Status.PENDING)
+    response = action(admin_client, "call_again", call)
+    assert messages_of(response) == [
+        f"Call {call.pk} cannot be placed again: The provider refused the request "
+        "(campaigns/c78af/voiceotp); HTTP 404"
+    ]

@@ -237,3 +237,16 @@ def test_the_sandbox_is_mounted_only_with_debug_or_when_asked_for(env, sandbox_m
 def test_no_page_may_be_framed(demo_server, visitor):
     for path in ("/", "/admin/login/", "/demo/calls/1/"):
         assert visitor.get(path).headers["X-Frame-Options"] == "DENY", path
+
+
+def test_the_code_field_takes_the_code_as_the_phone_shows_it(visitor):
+    html = visitor.get("/").text
+    field = re.search(r'<input id="code"[^>]*>', html).group(0)
+    assert "maxlength" not in field  # "0 6 2 8 1 4" is eleven characters
+
+
+def test_the_demo_has_an_icon(visitor):
+    response = visitor.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("image/svg+xml")
+    assert "<svg" in response.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import gettext
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,16 @@ CATALOGUES = [
 ]
 
 
+#: Between a context and its msgid in a key of ``read_po``, as gettext joins them in a .mo file.
+CONTEXT_SEPARATOR = "\x04"
+
+
 def read_po(path: Path) -> dict[str, str]:
-    """{msgid: msgstr} of a .po file (the first form of a plural), fuzzy entries marked."""
+    """{msgid: msgstr} of a .po file (the first form of a plural), fuzzy entries marked.
+
+    An entry with a context is keyed ``context + CONTEXT_SEPARATOR + msgid``: "pending" of a call
+    and "pending" of a verification are two entries.
+    """
     entries: dict[str, str] = {}
     fields: dict[str, str] = {}
     current = None
@@ -30,7 +39,10 @@ def read_po(path: Path) -> dict[str, str]:
     def flush():
         nonlocal fuzzy
         if "msgid" in fields and fields["msgid"]:
-            entries[fields["msgid"]] = "<fuzzy>" if fuzzy else fields.get("msgstr", "")
+            key = fields["msgid"]
+            if "msgctxt" in fields:
+                key = fields["msgctxt"] + CONTEXT_SEPARATOR + key
+            entries[key] = "<fuzzy>" if fuzzy else fields.get("msgstr", "")
         fields.clear()
         fuzzy = False
 
@@ -46,7 +58,7 @@ def read_po(path: Path) -> dict[str, str]:
             fields[current] += ast.literal_eval(line)
         else:
             keyword, _, value = line.partition(" ")
-            if keyword == "msgid" and "msgid" in fields:
+            if keyword in ("msgid", "msgctxt") and "msgid" in fields:
                 flush()  # an entry not followed by a blank line
             current = "msgstr" if keyword.startswith("msgstr") else keyword
             if keyword in ("msgstr[1]", "msgstr[2]"):
@@ -64,8 +76,13 @@ def test_vietnamese_catalogue_is_complete_and_its_mo_is_up_to_date(po):
     assert [msgid for msgid, msgstr in entries.items() if msgstr == "<fuzzy>"] == []
     with po.with_suffix(".mo").open("rb") as mo:
         compiled = gettext.GNUTranslations(mo)
-    stale = [msgid for msgid, msgstr in entries.items() if compiled.gettext(msgid) != msgstr]
+    stale = [key for key, msgstr in entries.items() if translated(compiled, key) != msgstr]
     assert stale == [], "run compilemessages and commit the .mo"
+
+
+def translated(catalogue: gettext.GNUTranslations, key: str) -> str:
+    context, separator, msgid = key.rpartition(CONTEXT_SEPARATOR)
+    return catalogue.pgettext(context, msgid) if separator else catalogue.gettext(msgid)
 
 
 def test_an_english_catalogue_is_shipped():
@@ -115,3 +132,27 @@ def test_the_admin_reads_in_vietnamese(admin_client):
     for page in html.values():
         for english in ("Poll status now", "Calls per day", "Timeline", "success rate"):
             assert english not in page
+
+
+@pytest.mark.django_db
+def test_a_pending_call_and_a_pending_code_are_different_words_in_vietnamese(admin_client):
+    from django_voiceotp.models import Verification
+
+    campaign = Campaign.objects.create(campaign_id="c78af")
+    call = Call.objects.create(
+        campaign=campaign, phone_number="0771122330", status=Call.Status.SUCCESS
+    )
+    Verification.objects.create(
+        phone_number="0771122330",
+        code_hash="x",
+        call=call,
+        expires_at=timezone.now() + timedelta(minutes=5),
+    )
+    with translation.override("vi"):
+        assert str(Call.Status.PENDING.label) == "chờ gửi"
+        assert str(Verification.State.PENDING.label) == "chờ nhập mã"
+        page = admin_client.get(reverse("admin:django_voiceotp_verification_changelist"))
+    html = page.content.decode()
+    # The code waits to be typed; its call did succeed: nothing waits to be sent.
+    assert '<td class="field-state_display">chờ nhập mã</td>' in html
+    assert "chờ gửi" not in html.split('id="changelist-filter"')[0]

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from django_voiceotp import reports
 from django_voiceotp.models import Call, Campaign
@@ -69,3 +69,18 @@ def test_days_are_calendar_days_of_the_current_time_zone(settings):
     assert [day.day for day in days] == [today - timedelta(days=n) for n in range(6, -1, -1)]
     assert [(day.total, day.success) for day in days[-2:]] == [(1, 0), (1, 1)]
     assert sum(day.total for day in days) == 2
+
+
+@pytest.mark.parametrize("period", [7, 14, 30, 90])
+def test_day_labels_are_the_short_date_of_the_language_and_do_not_crowd(period):
+    first = date(2026, 11, 1)
+    days = [Day(first + timedelta(days=n), 0, 0, 0) for n in range(period)]
+    with translation.override("en"):
+        chart = reports.build_chart(days)
+    shown = [bar for bar in chart.bars if bar.show_label]
+    assert 1 < len(shown) <= reports.MAX_DAY_LABELS
+    assert shown[-1] is chart.bars[-1]  # today always has its label
+    assert chart.bars[0].label == "11/01/2026"
+    assert chart.bars[0].title.startswith("11/01/2026: ")
+    with translation.override("vi"):
+        assert reports.build_chart(days).bars[0].label == "01-11-2026"

@@ -88,3 +88,19 @@ def test_expired_codes_say_so(admin_client, verification, time_machine):
     time_machine.move_to(timezone.now() + timedelta(seconds=301), tick=False)
     page = admin_client.get(VERIFICATIONS).content.decode()
     assert cell.format("expired") in page and cell.format("pending") not in page
+
+
+def test_a_pending_code_whose_call_failed_says_so(admin_client, verification):
+    from django_voiceotp.models import Call
+
+    Call.objects.filter(pk=verification.call_id).update(status=Call.Status.FAILED)
+    page = admin_client.get(VERIFICATIONS).content.decode()
+    assert '<td class="field-state_display">call failed</td>' in page
+    assert f">Call {verification.call_id}</a>" in page  # the call, short enough to fit the list
+    detail = admin_client.get(change_url(verification)).content.decode()
+    assert "call failed" in detail and ">pending<" not in detail
+
+
+def test_the_page_is_titled_as_a_view(admin_client, verification):
+    page = admin_client.get(change_url(verification)).content.decode()
+    assert "<h1>View verification</h1>" in page

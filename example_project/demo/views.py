@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from django_voiceotp import request_code
@@ -34,7 +35,6 @@ def index(request: HttpRequest):
         "admin_url": reverse("admin:index"),
         "admin_calls_url": reverse("admin:django_voiceotp_call_changelist"),
         "strings": page_strings(),
-        "code_digits": voiceotp_settings.CODE_LENGTH,
         "demo_admin_username": superuser.USERNAME,
     }
     return render(request, "demo/index.html", context)
@@ -51,12 +51,17 @@ def start_call(request: HttpRequest) -> JsonResponse:
             status=400,
         )
     except RateLimited as refusal:
+        seconds = refusal.retry_after
+        if refusal.limit == "cooldown":
+            # A short wait between two calls to one number, not a sign of abuse: the page
+            # counts the seconds down.
+            message = cooldown_template(seconds) % {"seconds": seconds}
+        else:
+            message = _("Too many calls to this number. Try again in %(seconds)d seconds.") % {
+                "seconds": seconds
+            }
         response = JsonResponse(
-            {
-                "error": _("Too many calls to this number. Try again in %(seconds)d seconds.")
-                % {"seconds": refusal.retry_after}
-            },
-            status=429,
+            {"error": message, "limit": refusal.limit, "retry_after": seconds}, status=429
         )
         response["Retry-After"] = str(refusal.retry_after)
         return response
@@ -143,17 +148,38 @@ def explain(call: Call) -> str:
     )
 
 
+def cooldown_template(seconds: int) -> str:
+    """The wait between two calls, with ``%(seconds)d`` still to fill: the script counts down."""
+    return ngettext(
+        "You asked for a call a moment ago. You can ask again in %(seconds)d second.",
+        "You asked for a call a moment ago. You can ask again in %(seconds)d seconds.",
+        seconds,
+    )
+
+
 def page_strings() -> dict[str, str]:
     """Words the page's script shows, translated on the server."""
     return {
         "ringing": _("Incoming call…"),
         "answered": _("You answered. The voice says:"),
-        "missed": _("The phone did not pick up"),
+        # What the phone saw, in words: the provider's own status ("NOANWSER") is for operators.
+        "missed_unanswered": _("The phone rang; nobody picked up."),
+        "missed_busy": _("The line was busy."),
+        "missed": _("The call did not go through."),
+        # The countdown's two forms, "%(seconds)d" replaced by the script (English and Vietnamese
+        # need no other plural form).
+        "cooldown_one": cooldown_template(1),
+        "cooldown_other": cooldown_template(2),
         "idle": _("No call yet."),
         "network": _("The demo server did not answer. Is it still running?"),
         "calling": _("Calling…"),
         "checking": _("Checking…"),
     }
+
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask for /favicon.ico whatever the page links: send them to the demo's icon."""
+    return HttpResponseRedirect(static("demo/favicon.svg"))
 
 
 def _refused(message: str) -> JsonResponse:

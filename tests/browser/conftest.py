@@ -44,11 +44,12 @@ def chromium():
 
 @pytest.fixture
 def page_for(chromium):
-    """``page_for(locale)``: a fresh browser context (cookies, language) and its page."""
+    """``page_for(locale, width, height)``: a fresh browser context (cookies, language) and its
+    page, 1280×900 unless told."""
     contexts = []
 
-    def open_page(locale: str = "en-US", width: int = 1100):
-        context = chromium.new_context(viewport={"width": width, "height": 820}, locale=locale)
+    def open_page(locale: str = "en-US", width: int = 1280, height: int = 900):
+        context = chromium.new_context(viewport={"width": width, "height": height}, locale=locale)
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()
@@ -56,3 +57,14 @@ def page_for(chromium):
     yield open_page
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def demo_server_with_cooldown(tmp_path_factory):
+    """The demo with the default wait between two calls to one number, as a visitor meets it."""
+    from ..demo_server import DemoServer
+
+    server = DemoServer(tmp_path_factory.mktemp("demo-cooldown"), options={"RESEND_COOLDOWN": 60})
+    server.wait_until_ready()
+    yield server
+    server.stop()

@@ -15,6 +15,13 @@
   let polls = 0;
   let pollTimer = null;
   let shownStatus = null;
+  let cooldownTimer = null;
+  // Times in the page's language, not the browser's: a Vietnamese page writes 18:19:47.
+  const timeFormat = new Intl.DateTimeFormat(document.documentElement.lang, {
+    hour: "numeric",
+    minute: "2-digit",
+    second: "2-digit",
+  });
 
   async function postJSON(url, data) {
     const response = await fetch(url, {
@@ -45,20 +52,68 @@
     renderPhone(null);
   }
 
+  function waitMessage(seconds) {
+    const template = seconds === 1 ? strings.cooldown_one : strings.cooldown_other;
+    return template.replace("%(seconds)d", String(seconds));
+  }
+
+  // A second call to the same number within the cooldown: say how long, count it down, and
+  // keep "Call me" off until then. Another number may be called at once.
+  function startCooldown(seconds) {
+    stopCooldown();
+    const button = byId("call-button");
+    const notice = byId("call-wait");
+    let left = seconds;
+    const tick = () => {
+      if (left <= 0) {
+        stopCooldown();
+        return;
+      }
+      notice.textContent = waitMessage(left);
+      left -= 1;
+      cooldownTimer = setTimeout(tick, 1000);
+    };
+    button.disabled = true;
+    show("call-error", false);
+    show("call-wait", true);
+    tick();
+    // Announced once; a screen reader need not read every second.
+    notice.setAttribute("aria-live", "off");
+  }
+
+  function stopCooldown() {
+    if (cooldownTimer === null) return;
+    clearTimeout(cooldownTimer);
+    cooldownTimer = null;
+    byId("call-button").disabled = false;
+    show("call-wait", false);
+    byId("call-wait").setAttribute("aria-live", "polite");
+  }
+
+  byId("phone").addEventListener("input", stopCooldown);
+
   byId("call-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    resetPage();
     const button = byId("call-button");
     const label = button.textContent;
     button.disabled = true;
     button.textContent = strings.calling;
+    let waiting = false;
     try {
       const { ok, data } = await postJSON(urls.startUrl, { phone_number: byId("phone").value });
       if (!ok) {
-        byId("call-error").textContent = data.error;
-        show("call-error", true);
+        // A refused request places no call: the call already on the page stays there.
+        if (data.limit === "cooldown" && data.retry_after > 0) {
+          waiting = true;
+          startCooldown(data.retry_after);
+        } else {
+          byId("call-error").textContent = data.error;
+          show("call-error", true);
+        }
         return;
       }
+      stopCooldown();
+      resetPage();
       current = data;
       byId("call-id").textContent = "#" + data.id;
       show("status-step", true);
@@ -68,7 +123,7 @@
       byId("call-error").textContent = strings.network;
       show("call-error", true);
     } finally {
-      button.disabled = false;
+      button.disabled = waiting;
       button.textContent = label;
     }
   });
@@ -106,7 +161,9 @@
       shownStatus = call.status;
       const item = document.createElement("li");
       const time = document.createElement("time");
-      time.textContent = new Date().toLocaleTimeString();
+      const now = new Date();
+      time.dateTime = now.toISOString();
+      time.textContent = timeFormat.format(now);
       item.append(time, " ", call.status_display);
       byId("status-history").append(item);
     }
@@ -139,9 +196,16 @@
       otp.hidden = false;
       screen.className = "screen answered";
     } else {
-      state.textContent = strings.missed + " (" + simulated.status + ")";
+      state.textContent = missedText(simulated.status);
       screen.className = "screen missed";
     }
+  }
+
+  function missedText(providerStatus) {
+    const status = providerStatus.toLowerCase();
+    if (status === "noanwser" || status === "noanswer") return strings.missed_unanswered;
+    if (status === "busy") return strings.missed_busy;
+    return strings.missed;
   }
 
   byId("verify-form").addEventListener("submit", async (event) => {
@@ -150,7 +214,9 @@
     result.className = "";
     result.textContent = strings.checking;
     try {
-      const { data } = await postJSON(urls.verifyUrl, { code: byId("code").value });
+      // As the phone shows it ("0 6 2 8 1 4") or as people write it ("062-814"): digits only.
+      const code = byId("code").value.replace(/[\s-]/g, "");
+      const { data } = await postJSON(urls.verifyUrl, { code: code });
       result.textContent = data.verified ? data.message : data.error;
       result.className = data.verified ? "verified" : "error";
     } catch (error) {
