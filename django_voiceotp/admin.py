@@ -228,7 +228,7 @@ def payload_html(event: CallbackEvent):
     elif event.raw_body:
         text = payloads.storable_text(event.raw_body)
     else:
-        return "—"
+        return admin.site.empty_value_display
     return format_html('<pre class="voiceotp-payload">{}</pre>', text)
 
 

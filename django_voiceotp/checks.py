@@ -117,6 +117,9 @@ def check_setting_values(app_configs=None, **kwargs):
     for key in DURATIONS:
         if not _is_number(getattr(voiceotp_settings, key), above=0):
             errors.append(_malformed(key, "a number of seconds above 0"))
+    token_max_age = voiceotp_settings.CALLBACK_TOKEN_MAX_AGE
+    if token_max_age is not None and not _is_number(token_max_age, above=0):
+        errors.append(_malformed("CALLBACK_TOKEN_MAX_AGE", "a number of seconds above 0, or None"))
     timeout = voiceotp_settings.TIMEOUT
     parts = timeout if isinstance(timeout, (tuple, list)) else (timeout,)
     if len(parts) not in (1, 2) or not all(_is_number(part, above=0) for part in parts):

@@ -484,3 +484,12 @@ def test_a_provider_refusal_reads_as_a_sentence_in_the_message(admin_client, cam
         f"Call {call.pk} cannot be placed again: The provider refused the request "
         "(campaigns/c78af/voiceotp); HTTP 404"
     ]
+
+
+def test_an_event_without_a_body_shows_the_admins_empty_marker(admin_client):
+    event = CallbackEvent.objects.create(verdict=CallbackEvent.Verdict.TOO_LARGE)
+    page = admin_client.get(reverse("admin:django_voiceotp_callbackevent_change", args=[event.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "—" not in html
+    assert re.search(r'<div class="readonly">-</div>', html)

@@ -58,6 +58,8 @@ def test_values_of_the_test_settings_pass():
         ("POLL_SCHEDULE", ()),
         ("PROVIDER_TIMEZONE", "Asia/Saigon City"),
         ("TOKEN_CACHE_ALIAS", "nowhere"),
+        ("CALLBACK_TOKEN_MAX_AGE", 0),
+        ("CALLBACK_TOKEN_MAX_AGE", "1 day"),
     ],
 )
 def test_malformed_values_are_errors_naming_the_key(voiceotp, key, value):
@@ -73,7 +75,12 @@ def test_min_length_above_max_length_is_an_error(voiceotp):
 
 
 def test_good_values_pass(voiceotp):
-    voiceotp(CALLBACK_BASE_URL="https://example.com", TIMEOUT=10, POLL_SCHEDULE=[5, 10.5])
+    voiceotp(
+        CALLBACK_BASE_URL="https://example.com",
+        TIMEOUT=10,
+        POLL_SCHEDULE=[5, 10.5],
+        CALLBACK_TOKEN_MAX_AGE=3600,
+    )
     assert check_setting_values() == []
 
 
