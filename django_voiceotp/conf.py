@@ -41,6 +41,8 @@ DEFAULTS: dict[str, Any] = {
     "CODE_LENGTH": 6,
     "CODE_TTL": 300,
     "MAX_ATTEMPTS": 5,
+    # Numbers given a fixed code and no call (QA, app-store review): {"+84 77 000 0001": "123456"}
+    "TEST_NUMBERS": {},
     # Abuse limits: every refused request raises RateLimited and places no call.
     "RESEND_COOLDOWN": 60,
     "SENDS_PER_NUMBER_PER_HOUR": 5,
