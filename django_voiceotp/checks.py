@@ -31,7 +31,13 @@ WHOLE_NUMBERS = {
     "TOKEN_REFRESH_MARGIN": 0,
 }
 #: Settings that must be numbers of seconds above zero.
-DURATIONS = ("SEND_RETRY_BACKOFF", "SEND_RETRY_BACKOFF_MAX", "OTP_MAX_AGE", "PENDING_GRACE")
+DURATIONS = (
+    "SEND_RETRY_BACKOFF",
+    "SEND_RETRY_BACKOFF_MAX",
+    "OTP_MAX_AGE",
+    "PENDING_GRACE",
+    "SWEEPER_MAX_AGE",
+)
 
 
 def _is_http_url(value: object) -> bool:

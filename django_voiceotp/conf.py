@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "SEND_RETRY_BACKOFF_MAX": 120,
     "OTP_MAX_AGE": 300,
     "PENDING_GRACE": 60,
+    # Health: the sweeper's last run must be more recent than this (voiceotp_check, contrib.health).
+    "SWEEPER_MAX_AGE": 300,
     "POLL_SCHEDULE": (15, 30, 60, 120, 300),
     # Verification (request_code / verify_code)
     "CODE_LENGTH": 6,
