@@ -62,6 +62,10 @@ class _Metrics:
         self.fallbacks = client.Counter(
             "voiceotp_fallbacks", "Deliveries handed to FALLBACK_SENDER, by outcome.", ["outcome"]
         )
+        self.test_calls = client.Counter(
+            "voiceotp_test_calls",
+            "Codes for TEST_NUMBERS: a call recorded, none placed (counted apart from calls).",
+        )
         self.callbacks = client.Counter(
             "voiceotp_callbacks", "Callback requests received, by verdict.", ["verdict"]
         )
@@ -129,6 +133,11 @@ def redialled() -> None:
 def fallback(outcome: str) -> None:
     if _metrics is not None:
         _metrics.fallbacks.labels(outcome).inc()
+
+
+def test_call_recorded() -> None:
+    if _metrics is not None:
+        _metrics.test_calls.inc()
 
 
 def callback_received(verdict: str) -> None:

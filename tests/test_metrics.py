@@ -40,6 +40,7 @@ class Readings:
         "voiceotp_provider_request_seconds_count",
         "voiceotp_redials_total",
         "voiceotp_fallbacks_total",
+        "voiceotp_test_calls_total",
     )
 
     def __init__(self, registry=REGISTRY):
@@ -231,3 +232,11 @@ def test_processes_add_up_in_multiprocess_mode(tmp_path):
     )
     # A gauge set by the sweeper: the latest process's value, not a sum.
     assert registry.get_sample_value("voiceotp_calls_waiting", {"status": "pending"}) == 5
+
+
+def test_a_test_number_is_counted_apart_and_places_no_call(sandbox, voiceotp):
+    voiceotp(TEST_NUMBERS={"+84 77 000 0001": "123456"})
+    readings = Readings()
+    request_code("0770000001")
+    assert readings.delta() == {sample("voiceotp_test_calls_total"): 1}
+    assert sandbox.requests_for("voiceotp") == []
