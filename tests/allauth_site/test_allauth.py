@@ -175,6 +175,17 @@ def test_a_stored_number_the_rules_now_refuse_places_no_call_and_no_error(
     assert Call.objects.count() == 0
 
 
+def test_no_active_campaign_places_no_call_and_says_so(client, enqueued, on_commit):
+    from django_voiceotp.models import Campaign
+
+    Campaign.objects.create(campaign_id="c78af", is_active=False)  # DEFAULT_CAMPAIGN, off
+    response = on_commit(lambda: sign_up(client))
+    assert response.status_code == 302  # allauth's own flow goes on: no server error
+    shown = [str(message) for message in response.wsgi_request._messages]
+    assert "Calls cannot be placed right now." in shown
+    assert Call.objects.count() == 0 and enqueued == []
+
+
 # -- test numbers --------------------------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ from django.contrib import messages
 from django.utils.translation import gettext_lazy as _
 
 from ... import limits, testnumbers
-from ...exceptions import InvalidPhoneNumber
+from ...exceptions import CampaignUnavailable, InvalidPhoneNumber
 from ...exceptions import RateLimited as CallLimited
 from ...phone import mask_phone_number
 from ...services import resolve_campaign, send_otp
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("django_voiceotp")
 
 NOT_CALLABLE = _("This number cannot be called.")
+CALLS_UNAVAILABLE = _("Calls cannot be placed right now.")
 
 
 class CallRefused(ImmediateHttpResponse, RateLimited):
@@ -102,6 +103,14 @@ class VoiceCallAdapterMixin:
             )
             if request is not None:
                 messages.error(request, NOT_CALLABLE, fail_silently=True)
+        except CampaignUnavailable:
+            # DEFAULT_CAMPAIGN unset or made inactive in the admin: an operator's matter, which the
+            # person can only wait out; allauth would turn the exception into a server error.
+            logger.error(
+                "allauth code for %s not called: no active campaign.", mask_phone_number(phone)
+            )
+            if request is not None:
+                messages.error(request, CALLS_UNAVAILABLE, fail_silently=True)
 
 
 class VoiceOTPAccountAdapter(VoiceCallAdapterMixin, DefaultAccountAdapter):
