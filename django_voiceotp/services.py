@@ -507,7 +507,7 @@ def _transition(call: Call, new_status: str, *, guard: dict | None = None, **fie
         matching = Call.objects.filter(pk=call.pk, status=old_status, **(guard or {}))
         if matching.update(**values):
             for name, value in values.items():
-                if not hasattr(value, "resolve_expression"):  # the caller set an expression's
+                if not hasattr(value, "resolve_expression"):  # an expression: the caller sets it
                     setattr(call, name, value)
             _announce(call, old_status, new_status)
             return True
