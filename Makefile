@@ -32,8 +32,10 @@ test-allauth: venv
 test-production: venv
 	$(VENV)/bin/pytest tests/production --ds=tests.production.settings -p no:cacheprovider
 
-# Throughput ratios, SQL per operation and the sweeper's cost on the production stack; prints a
-# table (benchmarks/RESULTS.md). Not a test: nothing here fails on a figure.
+# Throughput ratios, sends with the provider 0 and 200 ms away for each worker pool (calls/s and
+# CPU per call over every process, beside a bare 64-thread loop), a profile of one call, SQL per
+# operation and the sweeper's cost on the production stack; prints a table
+# (benchmarks/RESULTS.md). Not a test: nothing here fails on a figure.
 bench: venv
 	$(VENV)/bin/pytest benchmarks --ds=tests.production.settings -o python_files='bench_*.py' \
 		-p no:cacheprovider -q

@@ -18,6 +18,7 @@ from tests.production.conftest import (  # noqa: F401 - fixtures, found by name
     redis_server,
     sandbox_server,
     stack,
+    worker_pool,
 )
 from tests.production.stack import Stack
 

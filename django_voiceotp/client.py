@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import logging
 import os
@@ -16,6 +17,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import requests
+import requests.adapters
 from django.core.cache import caches
 
 from . import __version__, metrics
@@ -28,7 +30,7 @@ from .exceptions import (
     ProviderUnavailable,
 )
 from .payloads import PayloadError, parse_json
-from .phone import normalize_phone_number, validate_otp
+from .phone import ProviderNumber, normalize_phone_number, validate_otp
 
 logger = logging.getLogger("django_voiceotp.client")
 
@@ -223,14 +225,22 @@ def provider_message(body: Any) -> str:
     return ": ".join(dict.fromkeys(details))[:500]
 
 
-# One pooled session per process. Celery's prefork workers fork after import, and a socket
-# shared across a fork would be used by two processes, so the pid is part of the key.
+#: Connections kept open to the provider per process: at least the threads of a worker's pool
+#: (``-P threads -c 64``), so none of them opens a new connection per call. requests keeps 10.
+POOL_CONNECTIONS = 128
+
+# One pooled session per process, shared by all its threads (urllib3's pool is thread-safe).
+# Celery's prefork workers fork after import, and a socket shared across a fork would be used by
+# two processes, so the pid is part of the key.
 _sessions: dict[int, requests.Session] = {}
 _sessions_lock = threading.Lock()
 
 
 def get_session() -> requests.Session:
     pid = os.getpid()
+    session = _sessions.get(pid)  # the common case takes no lock
+    if session is not None:
+        return session
     with _sessions_lock:
         session = _sessions.get(pid)
         if session is None:
@@ -238,14 +248,23 @@ def get_session() -> requests.Session:
             session = requests.Session()
             session.headers["User-Agent"] = f"django-voiceotp/{__version__}"
             session.headers["Accept"] = "application/json"
+            adapter = requests.adapters.HTTPAdapter(
+                pool_connections=4, pool_maxsize=POOL_CONNECTIONS
+            )
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
             _sessions[pid] = session
         return session
 
 
 def request_timeout() -> float | tuple[float, float]:
-    """TIMEOUT as ``requests`` takes it: settings read from JSON give a list, not a tuple."""
-    timeout = voiceotp_settings.TIMEOUT
-    return tuple(timeout) if isinstance(timeout, list) else timeout
+    """TIMEOUT as ``requests`` takes it (the settings turn a JSON list into a tuple)."""
+    return voiceotp_settings.TIMEOUT
+
+
+@functools.lru_cache(maxsize=8)
+def _key_digest(secret_key: str) -> str:
+    return hashlib.sha256(secret_key.encode()).hexdigest()[:24]
 
 
 class _TokenRejected(Exception):
@@ -292,8 +311,7 @@ class ProviderClient:
 
     def _cache_key(self, suffix: str) -> str:
         # Keyed by the secret key (two accounts never share a token) without storing it.
-        digest = hashlib.sha256(self.secret_key.encode()).hexdigest()[:24]
-        return f"django_voiceotp:token:{digest}:{suffix}"
+        return f"django_voiceotp:token:{_key_digest(self.secret_key)}:{suffix}"
 
     # -- the access token ------------------------------------------------------------------
 
@@ -388,8 +406,14 @@ class ProviderClient:
     def start_call(
         self, campaign_id: str, phone_number: str, otp: str, callback_url: str | None = None
     ) -> StartedCall:
-        """Place the voice call that reads ``otp`` to ``phone_number``."""
-        contact = {"phone_number": normalize_phone_number(phone_number), "otp": validate_otp(otp)}
+        """Place the voice call that reads ``otp`` to ``phone_number``.
+
+        A :class:`~django_voiceotp.phone.ProviderNumber` is sent as it is; any other string is
+        parsed and normalised first.
+        """
+        if not isinstance(phone_number, ProviderNumber):
+            phone_number = normalize_phone_number(phone_number)
+        contact = {"phone_number": str(phone_number), "otp": validate_otp(otp)}
         path = f"api/v1/campaigns/{quote(str(campaign_id), safe='')}/voiceotp"
 
         def request(token: AccessToken) -> dict[str, Any]:

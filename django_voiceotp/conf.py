@@ -59,12 +59,19 @@ DEFAULTS: dict[str, Any] = {
 }
 
 REQUIRED = ("API_URL", "SECRET_KEY")
+#: Keys that settings read from JSON give as lists: turned into tuples once, on read, so the code
+#: (and ``requests``, which takes a tuple timeout only) sees one shape.
+TUPLE_KEYS = ("TIMEOUT", "POLL_SCHEDULE")
 PHONE_FORMATS = ("national", "e164")
 AUTH_SCHEMES = ("", "Bearer")
 
 
 class VoiceOTPSettings:
-    """Attribute access to VOICEOTP with defaults; read lazily so override_settings works."""
+    """Attribute access to VOICEOTP with defaults; read lazily so override_settings works.
+
+    A value is looked up and coerced once, then kept as an attribute until the setting changes
+    (``reload``): the hot path reads settings many times per call.
+    """
 
     def __init__(self) -> None:
         self._user_settings: dict[str, Any] | None = None
@@ -81,7 +88,11 @@ class VoiceOTPSettings:
     def __getattr__(self, key: str) -> Any:
         if key not in DEFAULTS:
             raise AttributeError(f"Unknown {SETTINGS_NAME} setting: {key!r}")
-        return self.user_settings.get(key, DEFAULTS[key])
+        value = self.user_settings.get(key, DEFAULTS[key])
+        if key in TUPLE_KEYS and isinstance(value, list):
+            value = tuple(value)
+        setattr(self, key, value)  # found by normal lookup from now on, until reload()
+        return value
 
     def unknown_keys(self) -> list[str]:
         return sorted(set(self.user_settings) - set(DEFAULTS))
@@ -95,6 +106,8 @@ class VoiceOTPSettings:
 
     def reload(self) -> None:
         self._user_settings = None
+        for key in DEFAULTS:
+            self.__dict__.pop(key, None)
 
 
 voiceotp_settings = VoiceOTPSettings()

@@ -31,7 +31,7 @@ from django.core.cache.backends.filebased import FileBasedCache
 from . import metrics
 from .conf import SETTINGS_NAME, voiceotp_settings
 from .exceptions import ImproperlyConfigured, PhoneNumberNotAllowed, RateLimited
-from .phone import format_phone_number, parse_phone_number
+from .phone import ProviderNumber, format_phone_number, parse_phone_number
 
 KEY_PREFIX = "voiceotp:limit"
 
@@ -50,7 +50,7 @@ class Limit:
     window: int
 
 
-class AllowedNumber(str):
+class AllowedNumber(ProviderNumber):
     """A number in the form sent to the provider, that the gate has parsed and allowed.
 
     A ``str``, so it goes wherever a number goes (a model field, ``send_otp``); its type tells

@@ -8,6 +8,13 @@ from .conf import PHONE_FORMATS, voiceotp_settings
 from .exceptions import ImproperlyConfigured, InvalidOTP, InvalidPhoneNumber
 
 
+class ProviderNumber(str):
+    """A number already in the form sent to the provider (``normalize_phone_number``'s), e.g. as
+    stored in ``Call.phone_number``: its type tells the client not to parse it again."""
+
+    __slots__ = ()
+
+
 def parse_phone_number(value: str, *, region: str | None = None) -> phonenumbers.PhoneNumber:
     """Parse any common spelling of a number (``+84 77 112 2330``, ``84771122330``, ``0771122330``).
 

@@ -11,7 +11,8 @@ from functools import lru_cache, partial
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -31,7 +32,7 @@ from .exceptions import (
 )
 from .models import Call, Campaign
 from .payloads import loggable
-from .phone import normalize_phone_number, validate_otp
+from .phone import ProviderNumber, normalize_phone_number, validate_otp
 from .signals import call_failed, call_status_changed, call_succeeded, send_robust
 
 logger = logging.getLogger("django_voiceotp")
@@ -162,7 +163,12 @@ def enqueue_send(call_id: int) -> None:
 
 
 def send_call(call_id: int) -> FollowUp | None:
-    """Place the call with the provider, once, however many times this runs at once."""
+    """Place the call with the provider, once, however many times this runs at once.
+
+    Three statements when all goes well: the read, the claim, and the move to ``sent`` (which
+    stores the provider's id and the time of the first poll: the sweeper brings it). Returns the
+    retry to schedule when the provider is unavailable, else None.
+    """
     call = Call.objects.select_related("campaign").filter(pk=call_id).first()
     if call is None or call.status != Call.Status.PENDING:
         return None
@@ -179,7 +185,7 @@ def send_call(call_id: int) -> FollowUp | None:
     try:
         started = ProviderClient().start_call(
             call.campaign.campaign_id,
-            call.phone_number,
+            ProviderNumber(call.phone_number),  # normalised by send_otp: not parsed again
             call.otp,
             callback_url=callback_url_for(call),
         )
@@ -203,7 +209,8 @@ def send_call(call_id: int) -> FollowUp | None:
         _fail(call, f"rejected: {err}")
         return None
 
-    return _mark_sent(call, started)
+    _mark_sent(call, started)
+    return None
 
 
 def _claim_send(call: Call, now: datetime) -> bool:
@@ -241,28 +248,30 @@ def retry_delay(attempt: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
-def _mark_sent(call: Call, started: StartedCall) -> FollowUp | None:
+def _mark_sent(call: Call, started: StartedCall) -> None:
+    """Move the call to ``sent`` in one statement, storing the provider's id.
+
+    No poll task is scheduled: ``next_poll_at`` is indexed and the sweeper finds the calls whose
+    poll is due. Most calls get their result by callback first, and then no poll runs at all.
+    """
     now = timezone.now()
     schedule = voiceotp_settings.POLL_SCHEDULE
     first_poll = schedule[0] if schedule else 0
     # A callback may have come before the provider's answer and stored the id and the result:
     # then the call is final and stays so; the id is only filled in where still empty.
-    Call.objects.filter(pk=call.pk, provider_call_id__isnull=True).update(
-        provider_call_id=started.call_id
-    )
+    provider_call_id = Coalesce(F("provider_call_id"), Value(started.call_id))
     call.provider_call_id = call.provider_call_id or started.call_id
     moved = _transition(
         call,
         Call.Status.SENT,
+        provider_call_id=provider_call_id,
         otp="",
         sent_at=now,
         next_attempt_at=None,
         next_poll_at=now + timedelta(seconds=first_poll),
     )
     if not moved:
-        Call.objects.filter(pk=call.pk).exclude(otp="").update(otp="")
-        return None
-    return FollowUp("poll_call", first_poll)
+        Call.objects.filter(pk=call.pk).update(otp="", provider_call_id=provider_call_id)
 
 
 def callback_url_for(call: Call) -> str | None:
@@ -359,7 +368,7 @@ def plausible_start(call: Call, started_at: datetime | None) -> datetime | None:
     return None
 
 
-def poll_call(call_id: int, *, force: bool = False) -> FollowUp | None:
+def poll_call(call_id: int, *, force: bool = False) -> None:
     """Ask the provider for the result of a sent call, following ``POLL_SCHEDULE``.
 
     The schedule is real time elapsed since sending, so an early or duplicated run does nothing
@@ -394,9 +403,10 @@ def poll_call(call_id: int, *, force: bool = False) -> FollowUp | None:
         _fail(call, "timeout")
         return None
     assert call.sent_at is not None  # without it, elapsed is infinite: failed above
+    # The sweeper brings the next poll when it is due (by the index on next_poll_at).
     next_poll_at = call.sent_at + timedelta(seconds=later[0])
     Call.objects.filter(pk=call.pk, status=Call.Status.SENT).update(next_poll_at=next_poll_at)
-    return FollowUp("poll_call", max((next_poll_at - now).total_seconds(), 0))
+    return None
 
 
 def expire_stale_calls(now: datetime | None = None) -> int:
@@ -497,7 +507,8 @@ def _transition(call: Call, new_status: str, *, guard: dict | None = None, **fie
         matching = Call.objects.filter(pk=call.pk, status=old_status, **(guard or {}))
         if matching.update(**values):
             for name, value in values.items():
-                setattr(call, name, value)
+                if not hasattr(value, "resolve_expression"):  # an expression: the caller sets it
+                    setattr(call, name, value)
             _announce(call, old_status, new_status)
             return True
         if guard:

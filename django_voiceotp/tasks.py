@@ -35,8 +35,12 @@ def send_call(call_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def poll_call(call_id: int) -> None:
-    """Ask the provider for the result of a sent call, following ``POLL_SCHEDULE``."""
-    _schedule(call_id, services.poll_call(call_id))
+    """Ask the provider for the result of a sent call, following ``POLL_SCHEDULE``.
+
+    It schedules no next poll: the call's ``next_poll_at`` is stored, and the sweeper sends a
+    poll task once it is due.
+    """
+    services.poll_call(call_id)
 
 
 @shared_task(ignore_result=True)
@@ -57,7 +61,7 @@ def poll_pending_calls() -> dict[str, int]:
     return {"expired": expired, "sent": len(to_send), "polled": len(to_poll)}
 
 
-TASKS = {"send_call": send_call, "poll_call": poll_call}
+TASKS = {"send_call": send_call}
 
 
 def _schedule(call_id: int, follow_up: services.FollowUp | None) -> None:
@@ -65,8 +69,7 @@ def _schedule(call_id: int, follow_up: services.FollowUp | None) -> None:
         return
     task = TASKS[follow_up.task]
     if task.app.conf.task_always_eager:
-        # Eager mode would run a poll now, ignoring its delay, and find it not due: polls follow
-        # real time, so the sweeper (or a callback) brings the result.
+        # send_call runs its eager retries itself; nothing else is scheduled ahead of its time.
         return
     task.apply_async((call_id,), countdown=follow_up.delay)
 

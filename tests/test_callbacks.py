@@ -249,6 +249,55 @@ def test_other_methods_are_not_allowed(client, call):
     assert client.get(path_for(call)).status_code == 405
 
 
+def statements_in_transaction(queries) -> list[str]:
+    """The statements inside the callback's transaction (a savepoint within the test's own)."""
+    sql = [q["sql"] for q in queries]
+    begins = [i for i, text in enumerate(sql) if text.startswith("SAVEPOINT")]
+    ends = [i for i, text in enumerate(sql) if text.startswith("RELEASE SAVEPOINT")]
+    assert len(begins) == len(ends) == 1, sql
+    return sql[begins[0] + 1 : ends[0]]
+
+
+@pytest.mark.parametrize(
+    ("body", "verdict"),
+    [
+        ({}, Verdict.APPLIED),
+        ({"status": ""}, Verdict.IN_PROGRESS),
+        ({"call_id": "another-call"}, Verdict.MISMATCH),
+        ({"duration": "eleven"}, Verdict.MALFORMED),
+    ],
+)
+def test_the_transaction_of_a_callback_holds_at_most_two_statements(client, call, body, verdict):
+    path = path_for(call)
+    with CaptureQueriesContext(connection) as queries:
+        response = post(client, path, payload(call, **body))
+    assert response.json()["verdict"] == verdict
+    assert len(statements_in_transaction(queries)) <= 2, queries.captured_queries
+
+
+def test_a_duplicate_costs_no_more_than_the_applied_callback(client, call):
+    path = path_for(call)
+    with CaptureQueriesContext(connection) as applied:
+        assert post(client, path, payload(call)).json()["verdict"] == Verdict.APPLIED
+    with CaptureQueriesContext(connection) as duplicate:
+        assert post(client, path, payload(call)).json()["verdict"] == Verdict.DUPLICATE
+    assert len(statements_in_transaction(duplicate)) <= len(statements_in_transaction(applied))
+    assert len(duplicate) <= len(applied)
+
+
+def test_a_forged_token_costs_at_most_two_statements(client, call):
+    path = reverse("django_voiceotp:callback", kwargs={"token": "1:forged"})
+    with CaptureQueriesContext(connection) as first:
+        assert post(client, path, payload(call)).status_code == 403
+    with CaptureQueriesContext(connection) as repeated:
+        assert post(client, path, payload(call)).status_code == 403
+    # The first is stored (look-up, insert), the next counted on it (look-up, update).
+    assert len(first) <= 2 and len(repeated) <= 2, (
+        first.captured_queries,
+        repeated.captured_queries,
+    )
+
+
 def test_a_callback_costs_three_queries(client, call):
     path = path_for(call)
     with CaptureQueriesContext(connection) as queries:

@@ -542,3 +542,54 @@ def wait_for_final(client, call_id, timeout=5.0):
             return report
         time.sleep(0.05)
     raise AssertionError(f"call {call_id} did not finish in {timeout} s")
+
+
+# -- one session for every thread ---------------------------------------------------------------
+
+
+def test_threads_share_one_pooled_session_sized_for_a_threads_pool():
+    from django_voiceotp import client
+
+    barrier = threading.Barrier(16)
+    seen = []
+
+    def use():
+        barrier.wait()
+        seen.append(client.get_session())
+
+    threads = [threading.Thread(target=use) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(session) for session in seen}) == 1
+    adapter = seen[0].get_adapter(API)
+    # Each thread of a 64-thread worker keeps its connection instead of opening one per call.
+    assert adapter._pool_maxsize >= 64
+
+
+def test_a_forked_process_gets_its_own_session(monkeypatch):
+    from django_voiceotp import client
+
+    parent = client.get_session()
+    monkeypatch.setattr(client.os, "getpid", lambda: -1)  # as in a prefork pool process
+    child = client.get_session()
+    assert child is not parent
+    assert client.get_session() is child
+
+
+def test_a_provider_number_is_sent_as_it_is_and_any_other_string_normalised(mocked):
+    from django_voiceotp.phone import ProviderNumber
+
+    mocked.post(TOKEN_URL, json=token_body())
+    mocked.post(VOICEOTP_URL, json=ok_call_body())
+    client = ProviderClient()
+    client.start_call("c78af", "+84 77 112 2330", OTP)
+    client.start_call("c78af", ProviderNumber("+84771122330"), OTP)
+    sent = [
+        json.loads(c.request.body)["contact"]["phone_number"]
+        for c in mocked.calls
+        if c.request.url == VOICEOTP_URL
+    ]
+    # The national form by default; the number the caller vouches for is not parsed again.
+    assert sent == ["0771122330", "+84771122330"]

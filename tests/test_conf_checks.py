@@ -15,6 +15,15 @@ def test_defaults_apply_and_overrides_are_reread(settings):
     assert voiceotp_settings.PHONE_REGION == "US"
 
 
+def test_lists_from_json_are_read_as_tuples_and_rereads_follow_changes(settings):
+    settings.VOICEOTP = {**settings.VOICEOTP, "TIMEOUT": [1.5, 4], "POLL_SCHEDULE": [5, 10]}
+    assert voiceotp_settings.TIMEOUT == (1.5, 4)  # requests takes a (connect, read) tuple only
+    assert voiceotp_settings.POLL_SCHEDULE == (5, 10)
+    settings.VOICEOTP = {**settings.VOICEOTP, "TIMEOUT": 3}
+    assert voiceotp_settings.TIMEOUT == 3
+    assert voiceotp_settings.POLL_SCHEDULE == (5, 10)
+
+
 def test_unknown_attribute_is_an_error():
     with pytest.raises(AttributeError):
         voiceotp_settings.NOT_A_SETTING  # noqa: B018

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from django_voiceotp import send_otp, services, tasks
+from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.exceptions import CampaignUnavailable, InvalidOTP, InvalidPhoneNumber
 from django_voiceotp.models import Call, CallbackEvent, Campaign
 from django_voiceotp.signals import call_succeeded
@@ -265,9 +266,12 @@ def test_retries_with_backoff_then_delivers(sandbox, voiceotp, time_machine, kin
     assert 2 <= follow_up.delay <= 4  # doubled
 
     later(time_machine, 4)
-    assert services.send_call(call.pk).task == "poll_call"
+    assert services.send_call(call.pk) is None  # sent: the sweeper brings its first poll
     call = reload(call)
     assert (call.status, call.send_attempts) == ("sent", 3)
+    assert call.next_poll_at == timezone.now() + timedelta(
+        seconds=voiceotp_settings.POLL_SCHEDULE[0]
+    )
     assert len(sandbox.requests_for("voiceotp")) == 3
 
 
@@ -445,3 +449,23 @@ def test_retry_delays_grow_exponentially_with_jitter(voiceotp):
         delays = {services.retry_delay(attempt) for _ in range(50)}
         assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
         assert len(delays) > 1  # jittered: failed sends do not all come back at once
+
+
+def test_a_send_costs_three_statements_and_schedules_no_poll(sandbox, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    campaign = Campaign.objects.create(campaign_id="c78af")
+    call = Call.objects.create(campaign=campaign, phone_number="0771122330", otp=OTP)
+    published = []
+    monkeypatch.setattr(tasks.poll_call, "apply_async", lambda *a, **k: published.append(a))
+    with CaptureQueriesContext(connection) as queries:
+        assert services.send_call(call.pk) is None
+    statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
+    # The read, the claim, the move to sent with the provider's id: nothing else.
+    assert len(statements) == 3, statements
+    assert published == []
+    call = reload(call)
+    assert (call.status, call.provider_call_id) == ("sent", sandbox.calls[0].call_id)
+    assert call.otp == ""
+    assert call in Call.objects.due_for_poll(call.next_poll_at)  # the sweeper's to poll

@@ -36,6 +36,18 @@ def _running_worker():
 def worker(_running_worker, sandbox, voiceotp):
     # Settings are read when a task runs, so each test's values reach the running worker.
     voiceotp(POLL_SCHEDULE=(0.5, 1.0, 2.0, 4.0), SEND_RETRY_BACKOFF=0.2)
+    # What celery beat does in a deployment: the sweeper sends the polls that are due.
+    stop = threading.Event()
+
+    def beat():
+        while not stop.wait(0.2):
+            tasks.poll_pending_calls.delay()
+
+    clock = threading.Thread(target=beat, daemon=True)
+    clock.start()
+    yield
+    stop.set()
+    clock.join()
 
 
 class Finished:

@@ -32,7 +32,12 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
     from django.core.wsgi import get_wsgi_application
 
-    server = ThreadedWSGIServer((args.host, args.port), WSGIRequestHandler)
+    class SandboxServer(ThreadedWSGIServer):
+        # Django's default backlog (10) resets connections when dozens of clients call at once,
+        # as a worker with a threads pool does; a provider would accept them.
+        request_queue_size = 256
+
+    server = SandboxServer((args.host, args.port), WSGIRequestHandler)
     server.set_app(get_wsgi_application())
     host, port = server.server_address[:2]
     assert isinstance(host, str)  # an IPv4 or IPv6 server's address, not a socket path

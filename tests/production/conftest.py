@@ -22,7 +22,9 @@ Started only for the tests that ask (each once per session):
   django_voiceotp.sandbox``), with ``.api(...)`` to drive its ``_sandbox/`` control endpoints.
 - ``stack``: the whole deployment: the sandbox, gunicorn serving the example project (several
   workers), two Celery worker processes (``-c 2``, prefork) and celery beat running the sweeper,
-  all on the same PostgreSQL and Redis; ``stack.clean`` resets it between tests.
+  all on the same PostgreSQL and Redis; ``stack.clean`` resets it between tests. A test that
+  parametrizes ``worker_pool`` (``stack.WORKER_POOLS``) runs on each pool: the delivery
+  scenarios run on the threads pool README recommends, too.
 - ``signal_counts``: signals fired in any process, counted per call (the ``signal_log`` app of the
   example project stores each one as a row).
 """
@@ -36,7 +38,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from .servers import HOST, PostgresServer, RedisServer
-from .stack import METRICS, ROOT, TEST_DATABASE, SandboxServer, Stack
+from .stack import METRICS, PREFORK, ROOT, TEST_DATABASE, SandboxServer, Stack, WorkerPool
 
 
 @pytest.fixture(scope="session")
@@ -115,8 +117,16 @@ def stack_session(sandbox_server, redis_server, database_url, django_db_setup, t
 
 
 @pytest.fixture
-def stack(stack_session):
+def worker_pool() -> WorkerPool:
+    """The workers' pool for this test: prefork, unless a test parametrizes ``worker_pool``
+    (``@pytest.mark.parametrize("worker_pool", WORKER_POOLS, ids=str)``)."""
+    return PREFORK
+
+
+@pytest.fixture
+def stack(stack_session, worker_pool):
     """The running deployment, cleaned for this test, with the test process configured alike."""
+    stack_session.use_workers(worker_pool)
     stack_session.clean()
     with override_settings(VOICEOTP=stack_session.voiceotp):
         yield stack_session

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -34,6 +35,27 @@ STACK_VOICEOTP = {
 SWEEP_INTERVAL = 1.0
 GUNICORN_WORKERS = 4
 CELERY_WORKERS = 2  # processes, each ``-c 2``
+
+
+@dataclass(frozen=True)
+class WorkerPool:
+    """How the stack runs its Celery workers: ``processes`` of ``-P pool -c concurrency``."""
+
+    pool: str = "prefork"
+    concurrency: int = 2
+    processes: int = CELERY_WORKERS
+
+    def __str__(self) -> str:
+        many = f"{self.processes} x " if self.processes > 1 else ""
+        return f"{many}-P {self.pool} -c {self.concurrency}"
+
+
+#: The pools the tier proves the app safe in: prefork, and the threads pool README recommends
+#: ("Running at scale"): one process whose threads share one session, one token, and hold a
+#: database connection each.
+PREFORK = WorkerPool()
+THREADS = WorkerPool(pool="threads", concurrency=64, processes=1)
+WORKER_POOLS = (PREFORK, THREADS)
 
 
 class SandboxServer:
@@ -94,8 +116,10 @@ class Stack:
         web_workers: int = GUNICORN_WORKERS,
         voiceotp_options: dict | None = None,
         sweep_interval: float = SWEEP_INTERVAL,
+        worker_pool: WorkerPool = PREFORK,
     ):
         self.web_workers = web_workers
+        self.worker_pool = worker_pool
         options = STACK_VOICEOTP if voiceotp_options is None else voiceotp_options
         self.sandbox = sandbox
         self.redis = redis
@@ -129,11 +153,14 @@ class Stack:
         self.web: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []
         self.beat: subprocess.Popen | None = None
+        self._log_starts: dict[str, int] = {}
 
     # -- processes -----------------------------------------------------------------------------
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
+        # Where this run's lines start: a restarted process appends to the same log.
+        self._log_starts[name] = log.tell()
         try:
             return subprocess.Popen(
                 [sys.executable, "-m", *args],
@@ -157,8 +184,7 @@ class Stack:
             "--timeout=60",
             "--no-control-socket",  # gunicorn 27 would put one in $HOME, shared by every run
         )
-        for index in range(CELERY_WORKERS):
-            self.workers.append(self._start_worker(index))
+        self._start_workers()
         self.beat = self._spawn(
             "beat",
             "celery",
@@ -169,9 +195,32 @@ class Stack:
             f"--pidfile={self.logs / 'beat.pid'}",
         )
         wait_for_port(self.web_port, process=self.web)
+        self._wait_for_workers()
+        return self
+
+    def _start_workers(self) -> None:
+        self.workers = [self._start_worker(index) for index in range(self.worker_pool.processes)]
+
+    def _wait_for_workers(self) -> None:
         for index, worker in enumerate(self.workers):
             self._wait_for_log(f"worker{index}", " ready.", worker)
-        return self
+
+    def use_workers(self, worker_pool: WorkerPool) -> None:
+        """Replace the running workers by ``worker_pool``'s (no-op when they already are)."""
+        if worker_pool == self.worker_pool and all(w.poll() is None for w in self.workers):
+            return
+        for worker in self.workers:
+            stop_process(worker, timeout=20, group=True)
+        self.worker_pool = worker_pool
+        self._start_workers()
+        self._wait_for_workers()
+
+    def restart_worker(self, index: int) -> None:
+        """Start worker ``index`` again after it was killed (a threads worker has no parent
+        process to replace what died)."""
+        stop_process(self.workers[index], group=True)
+        self.workers[index] = self._start_worker(index)
+        self._wait_for_log(f"worker{index}", " ready.", self.workers[index])
 
     def _start_worker(self, index: int) -> subprocess.Popen:
         return self._spawn(
@@ -179,8 +228,8 @@ class Stack:
             "celery",
             "--app=example_project",
             "worker",
-            "--pool=prefork",
-            "--concurrency=2",
+            f"--pool={self.worker_pool.pool}",
+            f"--concurrency={self.worker_pool.concurrency}",
             f"--hostname=worker{index}@%h",
             "--loglevel=INFO",
             "--without-gossip",
@@ -193,8 +242,10 @@ class Stack:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited at start-up; see {path}")
-            if text in path.read_text(errors="replace"):
-                return
+            with open(path, "rb") as log:
+                log.seek(self._log_starts.get(name, 0))
+                if text.encode() in log.read():
+                    return
             time.sleep(0.1)
         raise TimeoutError(f"{name} did not log {text!r} in {timeout} s; see {path}")
 
@@ -203,7 +254,10 @@ class Stack:
             stop_process(process, timeout=20, group=True)
 
     def worker_pool_pids(self) -> list[int]:
-        """The pool processes of every worker: the ones that run tasks."""
+        """The processes that run tasks: each worker's pool processes, or with the threads pool
+        the workers themselves."""
+        if self.worker_pool.pool == "threads":
+            return [worker.pid for worker in self.workers]
         return [pid for worker in self.workers for pid in child_pids(worker.pid)]
 
     # -- between tests -------------------------------------------------------------------------

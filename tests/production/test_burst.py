@@ -8,13 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
-from django_voiceotp import send_otp
-from django_voiceotp.models import Call
+from django_voiceotp import send_otp, tasks
+from django_voiceotp.models import Call, Campaign
+
+from .stack import GUNICORN_WORKERS, WORKER_POOLS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BURST = 500
 THREADS = 8
+DUPLICATED_CALLS = 100
 #: The sandbox's verdict by the number's last digit (README, "The sandbox provider").
 EXPECTED = {"7": ("failed", "BUSY"), "8": ("failed", "NOANWSER"), "9": ("failed", "Fail")}
 
@@ -47,6 +50,7 @@ def send_burst(count: int, threads: int = THREADS) -> list[int]:
         return list(pool.map(send, range(count)))
 
 
+@pytest.mark.parametrize("worker_pool", WORKER_POOLS, ids=str)
 def test_burst_of_sends_is_delivered_once_each(stack, signal_counts):
     call_ids = send_burst(BURST)
 
@@ -78,3 +82,40 @@ def test_burst_of_sends_is_delivered_once_each(stack, signal_counts):
     responses = Counter(code for c in stack.sandbox.calls() for code in c["callback_responses"])
     assert {code for code in responses if isinstance(code, int)} == {200}, responses
     assert sum(responses.values()) == BURST
+    # Connections are the threads' own and reused: never more than one per worker thread,
+    # web worker and the beat (the burst's sending threads closed theirs).
+    pool = stack.worker_pool
+    assert database_connections() <= pool.processes * pool.concurrency + GUNICORN_WORKERS + 2
+
+
+def database_connections() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("worker_pool", WORKER_POOLS, ids=str)
+def test_duplicated_send_tasks_place_each_call_once(stack, signal_counts):
+    """Every send task delivered three times at once (a broker redelivery, a sweeper's resend):
+    one provider request and one signal of each kind per call."""
+    campaign, _ = Campaign.objects.get_or_create(campaign_id="c78af")
+    calls = Call.objects.bulk_create(
+        Call(campaign=campaign, phone_number=f"079{index:07d}", otp="482915")
+        for index in range(DUPLICATED_CALLS)
+    )
+    for _ in range(3):
+        for call in calls:
+            tasks.send_call.delay(call.pk)
+    call_ids = [call.pk for call in calls]
+
+    assert stack.wait_until_final(call_ids, timeout=120) == []
+    assert stack.sandbox.request_counts()["voiceotp"] == DUPLICATED_CALLS
+    signals = signal_counts(call_ids)
+    for call in Call.objects.filter(pk__in=call_ids):
+        assert (call.status, call.failure_reason) == expected_outcome(call.phone_number), call
+        assert call.send_attempts == 1, call
+        assert set(signals[call.pk].values()) == {1}, (call, signals[call.pk])
+        assert set(signals[call.pk]) in final_signal_chain(call.status), call

@@ -10,7 +10,7 @@ import pytest
 from django_voiceotp.models import Call, CallbackEvent
 from django_voiceotp.services import callback_url_for
 
-from .stack import post_concurrently, wait_for
+from .stack import WORKER_POOLS, post_concurrently, wait_for
 from .test_burst import expected_outcome, final_signal_chain, send_burst
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,6 +41,7 @@ def callback_specs(calls: list[Call], copies: int) -> list[dict]:
     return specs
 
 
+@pytest.mark.parametrize("worker_pool", WORKER_POOLS, ids=str)
 def test_racing_callbacks_and_polls_make_one_transition(stack, signal_counts, tmp_path):
     # Long enough calls that polls (at 1, 2, 3 s) meet the provider's callback and ours.
     stack.sandbox.reset(call_duration=3.0)

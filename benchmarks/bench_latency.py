@@ -1,0 +1,187 @@
+"""Sends with a provider that answers late: calls/s and CPU per placed call, for each worker pool.
+
+The sandbox's ``slow`` fault holds every call request for a fixed time (the provider's latency).
+For each latency and each pool, in the same run: a bare loop of 64 threads with pooled
+``requests`` sessions placing calls against the same sandbox (what the provider allows), then
+``send_otp`` for as many calls until every one is ``sent`` (what the app delivers). CPU is user +
+system time of this process, the workers and their children, PostgreSQL and Redis (psutil),
+divided by the calls placed; the sandbox serves both sides alike and is left out.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+from django.core.cache import cache
+from django.db import connection
+
+from django_voiceotp import send_otp
+from django_voiceotp.models import Call
+from django_voiceotp.sandbox import CAMPAIGN_ID, SECRET_KEY, USER_ID
+from tests.production.stack import WorkerPool, wait_for
+
+from .conftest import TABLE
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CALLS = 200
+BARE_THREADS = 64
+#: Threads calling send_otp, as a web site's request workers would.
+SENDER_THREADS = 8
+LATENCIES_MS = (0, 200)
+#: The pools measured: README's former deployment, and the threads pool it now recommends.
+POOLS = (
+    WorkerPool(pool="prefork", concurrency=4, processes=1),
+    WorkerPool(pool="threads", concurrency=64, processes=1),
+)
+RECOMMENDED = POOLS[1]
+
+
+class CpuMeter:
+    """CPU seconds used by a set of processes (and their children) between start() and stop().
+
+    A process that ends in between loses its share: the measured processes keep theirs (the
+    workers, the database connections of CONN_MAX_AGE, Redis), so that share is small.
+    """
+
+    def __init__(self, roots) -> None:
+        self.roots = roots
+
+    def _snapshot(self) -> dict[tuple[int, float], float]:
+        seen: dict[tuple[int, float], float] = {}
+        for root in self.roots():
+            try:
+                process = psutil.Process(root)
+                family = [process, *process.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                continue
+            for member in family:
+                try:
+                    times = member.cpu_times()
+                    seen[(member.pid, member.create_time())] = times.user + times.system
+                except psutil.NoSuchProcess:
+                    continue
+        return seen
+
+    def start(self) -> None:
+        self._before = self._snapshot()
+
+    def stop(self) -> float:
+        after = self._snapshot()
+        return sum(cpu - self._before.get(key, 0.0) for key, cpu in after.items())
+
+
+def measured_processes(stack, postgres_server):
+    postmaster = int(Path(postgres_server.data_dir, "postmaster.pid").read_text().split()[0])
+
+    def roots() -> list[int]:
+        workers = [worker.pid for worker in stack.workers]
+        return [psutil.Process().pid, *workers, postmaster, stack.redis.process.pid]
+
+    return CpuMeter(roots)
+
+
+def bare_loop(sandbox_url: str, count: int) -> float:
+    """Places ``count`` calls from 64 threads, each with its pooled session; returns seconds."""
+    token = requests.post(
+        f"{sandbox_url}api/v1/users/generate_access_token",
+        json={"secret_key": SECRET_KEY},
+        timeout=10,
+    ).json()["data"]["access_token"]
+    local = threading.local()
+
+    def place(index: int) -> int:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        response = local.session.post(
+            f"{sandbox_url}api/v1/campaigns/{CAMPAIGN_ID}/voiceotp",
+            json={
+                "user_id": USER_ID,
+                "contact": {"phone_number": f"077{index:07d}", "otp": "482915"},
+            },
+            headers={"Authorization": token},
+            timeout=10,
+        )
+        return response.status_code
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=BARE_THREADS) as pool:
+        statuses = list(pool.map(place, range(count)))
+    elapsed = time.perf_counter() - started
+    assert set(statuses) == {200}
+    return elapsed
+
+
+def through_app(count: int) -> float:
+    """send_otp for ``count`` calls from a few threads, until every call is sent; seconds."""
+
+    def send_share(share: range) -> None:
+        try:
+            for index in share:
+                send_otp(f"077{index:07d}", "482915")
+        finally:
+            connection.close()
+
+    shares = [range(start, count, SENDER_THREADS) for start in range(SENDER_THREADS)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=SENDER_THREADS) as pool:
+        list(pool.map(send_share, shares))
+    unsent = Call.objects.filter(sent_at__isnull=True)
+    left = wait_for(lambda: unsent.exists(), 600, 0.05)
+    elapsed = time.perf_counter() - started
+    assert left is False, "not every call was placed"
+    assert Call.objects.filter(status="sent").count() == count
+    return elapsed
+
+
+def measure(stack, meter, latency_ms: int, run) -> tuple[float, float]:
+    """(calls/s, CPU ms per call) of ``run(CALLS)`` with the provider ``latency_ms`` away."""
+    # Long calls: no callback lands while sends are measured.
+    stack.sandbox.reset(call_duration=120)
+    if latency_ms:
+        stack.sandbox.inject(
+            "slow", endpoint="voiceotp", seconds=latency_ms / 1000, times=CALLS * 2
+        )
+    Call.objects.all().delete()
+    cache.clear()  # both sides start without a token
+    meter.start()
+    elapsed = run(CALLS)
+    cpu = meter.stop()
+    return CALLS / elapsed, cpu * 1000 / CALLS
+
+
+def test_sends_with_provider_latency(stack, postgres_server):
+    # The next test's stack fixture puts back the workers it wants.
+    meter = measured_processes(stack, postgres_server)
+    load = " / ".join(f"{figure:.2f}" for figure in psutil.getloadavg())
+    own_rate_at_zero = {}
+    for worker_pool in POOLS:
+        stack.use_workers(worker_pool)
+        Call.objects.all().delete()
+        through_app(10)  # warm: token, connections, imports in the workers
+        for latency_ms in LATENCIES_MS:
+            bare_rate, bare_cpu = measure(
+                stack, meter, latency_ms, lambda n: bare_loop(stack.sandbox.url, n)
+            )
+            app_rate, app_cpu = measure(stack, meter, latency_ms, through_app)
+            own_rate_at_zero.setdefault(worker_pool, app_rate)
+            own = app_rate / own_rate_at_zero[worker_pool]
+            targets = "target CPU <= 4x"
+            if worker_pool == RECOMMENDED and latency_ms:
+                targets += "; recommended: rate >= 50% of bare, >= 80% of own at 0 ms"
+            TABLE.append(
+                (
+                    f"send, {latency_ms} ms provider latency, worker {worker_pool}",
+                    f"{app_rate:.0f} calls/s, CPU {app_cpu:.1f} ms/call",
+                    f"bare 64 threads: {bare_rate:.0f} calls/s, CPU {bare_cpu:.1f} ms/call",
+                    f"rate {app_rate / bare_rate:.0%} (own at 0 ms: {own:.0%}), "
+                    f"CPU x{app_cpu / bare_cpu:.1f}",
+                    f"{targets}; load {load}",
+                )
+            )
