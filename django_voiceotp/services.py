@@ -32,6 +32,7 @@ from .exceptions import (
 from .models import Call, Campaign
 from .payloads import loggable
 from .phone import normalize_phone_number, validate_otp
+from .sealing import PasscodeUnreadable, open_otp, seal_otp
 from .signals import call_failed, call_status_changed, call_succeeded, send_robust
 
 logger = logging.getLogger("django_voiceotp")
@@ -75,7 +76,7 @@ def send_otp(phone_number: str, otp: str, *, campaign: Campaign | str | None = N
     call = Call.objects.create(
         campaign=campaign,
         phone_number=phone_number,
-        otp=otp,
+        otp=seal_otp(otp),
         created_at=now,
         # If the send task is lost on its way, the sweeper sends the call from then on.
         next_attempt_at=now + timedelta(seconds=voiceotp_settings.PENDING_GRACE),
@@ -106,7 +107,13 @@ def call_again(call: Call) -> Call:
     if call.created_at < timezone.now() - timedelta(seconds=voiceotp_settings.OTP_MAX_AGE):
         raise CallAgainRefused(gettext("its passcode is too old to be of use."))
     with write_transaction():
-        new_call = send_otp(call.phone_number, call.otp, campaign=call.campaign)
+        try:
+            otp = open_otp(call.otp)
+        except PasscodeUnreadable:
+            raise CallAgainRefused(
+                gettext("its passcode can no longer be read; the person must ask for a new code.")
+            ) from None
+        new_call = send_otp(call.phone_number, otp, campaign=call.campaign)
         now = timezone.now()
         replaced = {
             "status": Call.Status.FAILED,
@@ -180,9 +187,13 @@ def send_call(call_id: int) -> FollowUp | None:
         started = ProviderClient().start_call(
             call.campaign.campaign_id,
             call.phone_number,
-            call.otp,
+            open_otp(call.otp),
             callback_url=callback_url_for(call),
         )
+    except PasscodeUnreadable:
+        # SECRET_KEY changed without the old one in SECRET_KEY_FALLBACKS: no call can read it.
+        _fail(call, "passcode unreadable")
+        return None
     except ProviderUnavailable as err:
         if call.send_attempts > voiceotp_settings.SEND_MAX_RETRIES:
             _fail(call, f"provider unavailable: {err}")

@@ -18,6 +18,7 @@ from django.utils import formats, timezone, translation
 from django_voiceotp import send_otp, services
 from django_voiceotp.callbacks import receive_callback
 from django_voiceotp.models import Call, CallbackEvent, Campaign
+from django_voiceotp.sealing import open_otp, seal_otp
 from django_voiceotp.services import callback_token_for
 
 pytestmark = pytest.mark.django_db
@@ -177,7 +178,7 @@ def test_calls_cannot_be_added_or_edited(admin_client, campaign):
 
 
 def test_no_admin_page_shows_an_otp_or_a_keypress(admin_client, campaign):
-    pending = make_call(campaign, status=Call.Status.PENDING, otp=OTP)
+    pending = make_call(campaign, status=Call.Status.PENDING, otp=seal_otp(OTP))
     sent = make_call(campaign, provider_call_id=PROVIDER_CALL_ID, sent_at=timezone.now())
     post_callback(sent)
     post_callback(sent, status="")  # a duplicate, and one in progress
@@ -189,7 +190,9 @@ def test_no_admin_page_shows_an_otp_or_a_keypress(admin_client, campaign):
         content_type="application/x-www-form-urlencoded",
         remote_addr=None,
     )
-    assert Call.objects.get(pk=pending.pk).otp == OTP  # still stored: the test means something
+    assert (
+        open_otp(Call.objects.get(pk=pending.pk).otp) == OTP
+    )  # still stored: the test means something
     pages = [
         CALLS,
         call_url(pending),
@@ -245,7 +248,7 @@ def test_call_again_resends_a_pending_call_with_its_stored_passcode(
     admin_client, sandbox, campaign
 ):
     # Sent by the service, not send_otp: in eager mode a retry would run at once.
-    stuck = make_call(campaign, status=Call.Status.PENDING, otp=OTP)
+    stuck = make_call(campaign, status=Call.Status.PENDING, otp=seal_otp(OTP))
     sandbox.inject("http_error", endpoint="voiceotp", status=503)
     services.send_call(stuck.pk)
     assert Call.objects.get(pk=stuck.pk).status == Call.Status.PENDING  # waiting for a retry
@@ -264,7 +267,7 @@ def test_call_again_says_why_not(admin_client, campaign):
     old = make_call(
         campaign,
         status=Call.Status.PENDING,
-        otp=OTP,
+        otp=seal_otp(OTP),
         created_at=timezone.now() - timedelta(minutes=10),
     )
     response = action(admin_client, "call_again", sent, old)

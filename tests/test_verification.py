@@ -15,6 +15,7 @@ from django_voiceotp import request_code, verify_code
 from django_voiceotp import verification as verification_module
 from django_voiceotp.exceptions import InvalidOTP, InvalidPhoneNumber
 from django_voiceotp.models import Call, Verification
+from django_voiceotp.sealing import open_otp
 from django_voiceotp.signals import code_failed, code_locked, code_requested, code_verified
 from django_voiceotp.verification import CheckResult, check_code, code_matches, hash_code
 
@@ -252,7 +253,7 @@ def test_unknown_numbers_and_bad_input():
 def test_code_length_is_a_setting(voiceotp):
     voiceotp(CODE_LENGTH=8)
     verification = request_code(PHONE)
-    assert len(verification.call.otp) == 8  # kept on the call only until the provider has it
+    assert len(open_otp(verification.call.otp)) == 8  # sealed on the call while it is needed
 
 
 @pytest.mark.django_db

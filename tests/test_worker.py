@@ -10,6 +10,7 @@ from celery.contrib.testing.worker import start_worker
 
 from django_voiceotp import send_otp, tasks
 from django_voiceotp.models import Call, Campaign
+from django_voiceotp.sealing import seal_otp
 from django_voiceotp.signals import call_failed, call_succeeded
 
 from .celery_app import app
@@ -98,7 +99,7 @@ def test_worker_retries_with_backoff(worker, sandbox, finished):
 
 def test_duplicated_tasks_on_a_worker_place_one_call(worker, sandbox, finished):
     campaign = Campaign.objects.create(campaign_id="c78af")
-    call = Call.objects.create(campaign=campaign, phone_number="0771122330", otp=OTP)
+    call = Call.objects.create(campaign=campaign, phone_number="0771122330", otp=seal_otp(OTP))
     for _ in range(3):
         tasks.send_call.delay(call.pk)
     assert finished.wait()
