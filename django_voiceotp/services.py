@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -16,6 +17,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from . import delivery
 from .client import CallOutcome, CallReport, ProviderClient, StartedCall
 from .conf import voiceotp_settings
 from .db import write_transaction
@@ -89,10 +91,10 @@ def send_otp(phone_number: str, otp: str, *, campaign: Campaign | str | None = N
 def call_again(call: Call) -> Call:
     """Place ``call`` once more, as a new call reading the same passcode; the old one fails.
 
-    Possible only while the passcode is still stored, i.e. the provider has not accepted the call
-    (it is erased then), and is younger than ``OTP_MAX_AGE``: a new passcode needs the host
-    project. The old call fails with reason ``replaced by call N``, so the sweeper cannot send it
-    as well.
+    Possible only while the call is pending (a sent call's delivery goes on by its own redials
+    and fallback) with its passcode stored and younger than ``OTP_MAX_AGE``: a new passcode
+    needs the host project. The old call fails with reason ``replaced by call N``, so the
+    sweeper cannot send it as well.
 
     :raises CallAgainRefused: saying why, in the active language (an operator reads it).
     """
@@ -100,8 +102,8 @@ def call_again(call: Call) -> Call:
     if not call.otp:
         raise CallAgainRefused(
             gettext(
-                "its passcode is no longer stored (it is erased once the provider accepts the "
-                "call); the person must ask for a new code."
+                "its passcode is no longer stored (it is erased when the delivery ends); the "
+                "person must ask for a new code."
             )
         )
     if call.created_at < timezone.now() - timedelta(seconds=voiceotp_settings.OTP_MAX_AGE):
@@ -262,16 +264,15 @@ def _mark_sent(call: Call, started: StartedCall) -> FollowUp | None:
         provider_call_id=started.call_id
     )
     call.provider_call_id = call.provider_call_id or started.call_id
+    # The sealed passcode stays: a redial or the fallback may need it (erased when it ends).
     moved = _transition(
         call,
         Call.Status.SENT,
-        otp="",
         sent_at=now,
         next_attempt_at=None,
         next_poll_at=now + timedelta(seconds=first_poll),
     )
     if not moved:
-        Call.objects.filter(pk=call.pk).exclude(otp="").update(otp="")
         return None
     return FollowUp("poll_call", first_poll)
 
@@ -467,15 +468,21 @@ def _fail(call: Call, reason: str) -> bool:
 
 
 def _finish(call: Call, status: str, **fields) -> bool:
-    return _transition(
-        call,
-        status,
-        otp="",
-        finished_at=timezone.now(),
-        next_poll_at=None,
-        next_attempt_at=None,
-        **fields,
-    )
+    final: dict[str, Any] = {
+        "finished_at": timezone.now(),
+        "next_poll_at": None,
+        "next_attempt_at": None,
+    }
+    if status == Call.Status.SUCCESS:
+        return _transition(call, status, otp="", **final, **fields)  # the delivery ends here
+    # The delivery policy decides what follows; only the process that fails the call does it.
+    sealed_otp = call.otp
+    plan = delivery.after_failure(call, fields.get("raw_status") or call.raw_status)
+    with write_transaction():
+        moved = _transition(call, status, **final, **plan.fields, **fields)
+        if moved:
+            delivery.carry_out(call, plan, sealed_otp)
+    return moved
 
 
 #: The statuses a call may move to each status from: only forward.
@@ -518,7 +525,8 @@ def _send_signals(call: Call, old_status: str, new_status: str) -> None:
     if new_status == Call.Status.SUCCESS:
         send_robust(call_succeeded, Call, call=call)
     elif new_status == Call.Status.FAILED:
-        send_robust(call_failed, Call, call=call, reason=call.failure_reason)
+        redial = delivery.redial_after(call)
+        send_robust(call_failed, Call, call=call, reason=call.failure_reason, redial=redial)
 
 
 def _log(call: Call, event: str) -> None:

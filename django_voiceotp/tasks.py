@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from . import services
+from . import delivery, services
 from .models import Call
 
 logger = logging.getLogger("django_voiceotp")
@@ -40,10 +40,18 @@ def poll_call(call_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def send_redial(call_id: int) -> None:
+    """Place a redial once its REDIAL_DELAY is over; a task delivered early does nothing."""
+    if delivery.redial_is_due(call_id):
+        send_call(call_id)
+
+
+@shared_task(ignore_result=True)
 def poll_pending_calls() -> dict[str, int]:
     """The periodic sweeper: polls calls that are due, re-sends calls whose send task was lost,
     fails calls whose passcode is too old to send. Install it in the beat schedule."""
     expired = services.expire_stale_calls()
+    delivery.erase_stale_passcodes()
     to_send = services.calls_due_for_send()
     to_poll = services.calls_due_for_poll()
     for call_id in to_send:

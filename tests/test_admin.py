@@ -274,7 +274,7 @@ def test_call_again_says_why_not(admin_client, campaign):
     assert set(messages_of(response)) == {
         f"Call {old.pk} cannot be placed again: its passcode is too old to be of use.",
         f"Call {sent.pk} cannot be placed again: its passcode is no longer stored (it is erased "
-        "once the provider accepts the call); the person must ask for a new code.",
+        "when the delivery ends); the person must ask for a new code.",
     }
     assert Call.objects.count() == 2
 

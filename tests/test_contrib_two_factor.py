@@ -44,7 +44,7 @@ def test_logging_in_with_a_call(client, sandbox, callbacks_to, user, signals):
     [simulated] = sandbox.calls
     assert simulated.phone_number == "0771122330"
     call = Call.objects.get()
-    assert call.otp == ""  # erased once the provider accepted it
+    assert call.otp != simulated.otp  # sealed, never in clear
     assert sandbox.wait_for_callbacks()
     call.refresh_from_db()
     assert call.status == Call.Status.SUCCESS

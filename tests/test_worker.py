@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -104,3 +105,20 @@ def test_duplicated_tasks_on_a_worker_place_one_call(worker, sandbox, finished):
         tasks.send_call.delay(call.pk)
     assert finished.wait()
     assert len(sandbox.requests_for("voiceotp")) == 1
+
+
+def test_worker_redials_a_call_not_answered(worker, sandbox, callbacks_to, finished, voiceotp):
+    voiceotp(REDIAL_MAX=1, REDIAL_DELAY=0.5)
+    sandbox.script("0771122330", ["NOANWSER", "Success"])
+    first = send_otp("0771122330", OTP)
+    assert finished.wait(expected=2)
+    redial = Call.objects.get(redial_of=first)
+    assert sorted(finished.calls) == [(first.pk, "failed"), (redial.pk, "success")]
+    read_the_passcode = [
+        request.body["contact"]["otp"] == OTP for request in sandbox.requests_for("voiceotp")
+    ]
+    assert read_the_passcode == [True, True]
+    first.refresh_from_db()
+    redial.refresh_from_db()
+    assert redial.sent_at - first.finished_at >= timedelta(seconds=0.5)  # not before REDIAL_DELAY
+    assert Call.objects.count() == 2
