@@ -1,4 +1,4 @@
-"""Reaching the person, in eager mode against the sandbox: redials of "not reached" calls."""
+"""Reaching the person, in eager mode against the sandbox: redials, then the fallback."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from django.utils import timezone
 from django_voiceotp import delivery, request_code, send_otp, services, tasks, verify_code
 from django_voiceotp.models import Call
 from django_voiceotp.sealing import open_otp, seal_otp
+
+from . import fallback_senders
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -188,3 +190,167 @@ def test_the_sweeper_erases_passcodes_older_than_otp_max_age(voiceotp):
     stale.refresh_from_db()
     fresh.refresh_from_db()
     assert (stale.otp, open_otp(fresh.otp) == OTP) == ("", True)
+
+
+# -- the fallback --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fallback(provider, voiceotp):
+    """FALLBACK_SENDER records what it is handed: ``fallback.handed``."""
+    fallback_senders.reset()
+    voiceotp(FALLBACK_SENDER="tests.fallback_senders.record")
+    yield fallback_senders
+    fallback_senders.reset()
+
+
+def handed_the_passcode(senders, otp=OTP) -> list[tuple[bool, int]]:
+    """(whether it was the passcode, call id) per hand-over: booleans, nothing printed."""
+    return [(handed_otp == otp, call_id) for phone, handed_otp, call_id in senders.handed]
+
+
+def test_busy_three_times_two_calls_then_the_fallback_once(fallback, clock, signals):
+    provider = sandbox_provider()
+    provider.script(PHONE, ["BUSY", "BUSY", "BUSY"])
+    send_otp(PHONE, OTP)
+    poll_now()
+    clock.shift(timedelta(seconds=21))
+    tasks.poll_pending_calls()
+    poll_now()
+    first, redial = Call.objects.order_by("pk")
+    assert len(provider.requests_for("voiceotp")) == 2
+    assert handed_the_passcode(fallback) == [(True, redial.pk)]
+    assert [phone for phone, otp, pk in fallback.handed] == [PHONE]
+    assert [(call.fallback_status, call.otp) for call in (first, redial)] == [
+        ("", ""),
+        ("sent", ""),
+    ]
+    assert redial.fallback_sent_at is not None
+    # Duplicated tasks and the sweeper's copy hand nothing over again.
+    tasks.run_fallback(redial.pk)
+    clock.shift(timedelta(seconds=120))
+    tasks.poll_pending_calls()
+    assert len(fallback.handed) == 1
+
+
+def sandbox_provider():
+    from django_voiceotp.sandbox.state import provider
+
+    return provider
+
+
+def test_no_fallback_after_a_success(fallback, clock):
+    sandbox_provider().script(PHONE, ["NOANWSER", "Success"])
+    send_otp(PHONE, OTP)
+    poll_now()
+    clock.shift(timedelta(seconds=21))
+    tasks.poll_pending_calls()
+    poll_now()
+    assert [call.status for call in Call.objects.order_by("pk")] == ["failed", "success"]
+    assert fallback.handed == []
+    assert set(Call.objects.values_list("otp", "fallback_status")) == {("", "")}
+
+
+def test_no_redial_and_no_fallback_with_an_expired_passcode(fallback, clock, signals):
+    sandbox_provider().script(PHONE, ["NOANWSER"])
+    call = send_otp(PHONE, OTP)
+    clock.shift(timedelta(seconds=301))
+    poll_now()
+    call.refresh_from_db()
+    assert (call.status, call.otp, call.fallback_status) == ("failed", "", "")
+    assert Call.objects.count() == 1
+    assert fallback.handed == []
+    assert [kwargs["redial"] for name, pk, kwargs in signals.events if name == "failed"] == [None]
+
+
+def test_a_refused_call_goes_to_the_fallback(fallback):
+    sandbox_provider().inject("error_200", endpoint="voiceotp", code=400, error="bad number")
+    call = send_otp(PHONE, OTP)
+    call.refresh_from_db()
+    assert call.failure_reason.startswith("rejected: ")
+    assert handed_the_passcode(fallback) == [(True, call.pk)]
+
+
+def test_an_unavailable_provider_goes_to_the_fallback(fallback, voiceotp):
+    voiceotp(SEND_MAX_RETRIES=0)
+    sandbox_provider().inject("http_error", endpoint="voiceotp", status=503)
+    call = send_otp(PHONE, OTP)
+    call.refresh_from_db()
+    assert call.failure_reason.startswith("provider unavailable: ")
+    assert handed_the_passcode(fallback) == [(True, call.pk)]
+
+
+def test_a_timed_out_call_goes_to_the_fallback(fallback, clock, voiceotp):
+    voiceotp(POLL_SCHEDULE=(15,), OTP_MAX_AGE=600)
+    sandbox_provider().inject("in_progress", times=5)
+    call = send_otp(PHONE, OTP)
+    clock.shift(timedelta(seconds=16))
+    tasks.poll_pending_calls()
+    call.refresh_from_db()
+    assert call.failure_reason == "timeout"
+    assert handed_the_passcode(fallback) == [(True, call.pk)]
+
+
+def test_a_raising_sender_is_retried_a_bounded_number_of_times_and_logged_without_the_passcode(
+    fallback, voiceotp, caplog
+):
+    voiceotp(FALLBACK_SENDER="tests.fallback_senders.always_raising")
+    sandbox_provider().script(PHONE, ["Fail"])
+    with caplog.at_level("INFO", logger="django_voiceotp"):
+        call = send_otp(PHONE, OTP)
+        poll_now()
+    call.refresh_from_db()
+    assert len(fallback.handed) == delivery.FALLBACK_MAX_ATTEMPTS
+    assert (call.fallback_status, call.fallback_attempts, call.otp) == (
+        "failed",
+        delivery.FALLBACK_MAX_ATTEMPTS,
+        "",
+    )
+    logged_the_passcode = OTP in caplog.text
+    assert (logged_the_passcode, "SMSGatewayDown" in caplog.text) == (False, True)
+    assert "given up" in caplog.text
+
+
+def test_a_sender_that_raises_once_sends_on_its_retry(fallback, voiceotp):
+    voiceotp(FALLBACK_SENDER="tests.fallback_senders.flaky")
+    fallback.failures_left = 1
+    sandbox_provider().script(PHONE, ["Fail"])
+    call = send_otp(PHONE, OTP)
+    poll_now()
+    call.refresh_from_db()
+    assert [passcode for passcode, pk in handed_the_passcode(fallback)] == [True, True]
+    assert (call.fallback_status, call.fallback_attempts, call.otp) == ("sent", 2, "")
+
+
+def test_a_fallback_whose_passcode_aged_meanwhile_is_not_sent(fallback, clock, monkeypatch):
+    enqueued = []
+    monkeypatch.setattr(delivery, "_enqueue_fallback", enqueued.append)
+    sandbox_provider().script(PHONE, ["Fail"])
+    call = send_otp(PHONE, OTP)
+    poll_now()
+    assert enqueued == [call.pk]
+    clock.shift(timedelta(seconds=301))
+    tasks.run_fallback(call.pk)
+    call.refresh_from_db()
+    assert (call.fallback_status, call.otp, fallback.handed) == ("expired", "", [])
+
+
+def test_the_code_read_in_the_fallback_verifies(fallback, voiceotp):
+    sandbox_provider().script(PHONE, ["Fail"])
+    verification = request_code(PHONE)
+    poll_now()
+    [(phone, code, call_id)] = fallback.handed
+    assert call_id == verification.call_id
+    assert verify_code(PHONE, code, verification=verification) is True
+
+
+def test_the_console_sender_writes_the_message(capsys):
+    from django_voiceotp.models import Campaign
+    from django_voiceotp.senders import console_sender
+
+    campaign = Campaign.objects.create(campaign_id="c78af")
+    call = Call.objects.create(campaign=campaign, phone_number=PHONE)
+    console_sender(phone_number=PHONE, otp=OTP, call=call)
+    written = capsys.readouterr().out
+    assert written.startswith(f"To: {PHONE}\nCall: {call.pk}\n")
+    assert (f"Your code is {OTP}." in written) is True
