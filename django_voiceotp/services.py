@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
@@ -478,7 +479,9 @@ def _finish(call: Call, status: str, **fields) -> bool:
     # The delivery policy decides what follows; only the process that fails the call does it.
     sealed_otp = call.otp
     plan = delivery.after_failure(call, fields.get("raw_status") or call.raw_status)
-    with write_transaction():
+    # A failure and its redial are written together or not at all; a lone update (the fallback's
+    # state rides along in it) needs no transaction.
+    with write_transaction() if plan.redial_in is not None else nullcontext():
         moved = _transition(call, status, **final, **plan.fields, **fields)
         if moved:
             delivery.carry_out(call, plan, sealed_otp)

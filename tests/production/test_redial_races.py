@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from django_voiceotp import delivery, services, tasks
 from django_voiceotp.callbacks import receive_callback
@@ -153,3 +155,33 @@ def test_racing_reports_of_a_success_hand_nothing_over(
     assert failures == [] and enqueued_fallbacks == []
     race(tasks.run_fallback, call.pk)
     assert fallback_senders.handed == []
+
+
+def test_the_sweepers_passcode_queries_read_the_partial_index(delivery_settings):
+    """Erasing old passcodes and finding due fallbacks, on a large table: index scans only."""
+    campaign, _ = Campaign.objects.get_or_create(campaign_id="c78af")
+    long_ago = timezone.now() - timedelta(days=3)
+    Call.objects.bulk_create(
+        (
+            Call(
+                campaign=campaign,
+                phone_number=f"076{i:07d}",
+                status="success",
+                created_at=long_ago + timedelta(seconds=i),
+            )
+            for i in range(20_000)
+        ),
+        batch_size=2000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE django_voiceotp_call")
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=300)
+    # As delivery.erase_stale_passcodes selects the rows it updates, and delivery.fallbacks_due.
+    erasable = Call.objects.filter(created_at__lt=cutoff).exclude(otp="")
+    due = Call.objects.filter(
+        created_at__gte=cutoff, fallback_status="pending", fallback_next_at__lte=now
+    ).exclude(otp="")
+    for queryset in (erasable, due):
+        plan = queryset.explain()
+        assert "voiceotp_call_sealed_idx" in plan and "Seq Scan" not in plan, plan
