@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
 
-.PHONY: venv demo test test-production test-fast lint format bench tox clean schemathesis
+.PHONY: venv demo test test-allauth test-production test-fast lint format bench tox clean schemathesis
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,12 @@ demo: venv
 
 test: venv lint
 	$(VENV)/bin/pytest
+	$(MAKE) test-allauth
 	$(MAKE) test-production
+
+# django-allauth's phone flows: a project of their own (allauth's middleware, backends, tables).
+test-allauth: venv
+	$(VENV)/bin/pytest tests/allauth_site --ds=tests.allauth_site.settings -p no:cacheprovider
 
 # PostgreSQL, Redis, gunicorn and Celery worker processes, started by the tests (README).
 test-production: venv

@@ -119,7 +119,11 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         # Counted in the one query of the list, however many campaigns it shows.
-        recent = Q(calls__created_at__gte=timezone.now() - timedelta(days=RECENT_DAYS))
+        # Calls to test numbers were never placed: they count in no figure of the list.
+        recent = Q(
+            calls__created_at__gte=timezone.now() - timedelta(days=RECENT_DAYS),
+            calls__is_test=False,
+        )
         return (
             super()
             .get_queryset(request)
@@ -172,6 +176,7 @@ class CampaignAdmin(admin.ModelAdmin):
         total = sum(day.total for day in days)
         success = sum(day.success for day in days)
         failed = sum(day.failed for day in days)
+        test = sum(day.test for day in days)
         rate = reports.success_rate(success, failed)
         context = {
             **self.admin_site.each_context(request),
@@ -197,6 +202,7 @@ class CampaignAdmin(admin.ModelAdmin):
             "success": success,
             "failed": failed,
             "in_progress": total - success - failed,
+            "test": test,
             "rate": self.get_empty_value_display() if rate is None else f"{rate:.0%}",
             "empty_value_display": self.get_empty_value_display(),
             "calls_url": reverse("admin:django_voiceotp_call_changelist")
@@ -206,6 +212,11 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 # -- calls ---------------------------------------------------------------------------------------
+
+
+def badge_for_test_number():
+    """The mark beside a call or a verification of a test number (TEST_NUMBERS)."""
+    return format_html('<span class="voiceotp-badge voiceotp-test">{}</span>', _("test"))
 
 
 class CallbackEventInline(admin.TabularInline):
@@ -274,7 +285,7 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
         "failure_reason_display",
     )
     list_display_links = ("id", "masked_phone_number")
-    list_filter = ("status", RedialFilter, "fallback_status", "campaign", "created_at")
+    list_filter = ("status", "is_test", RedialFilter, "fallback_status", "campaign", "created_at")
     # Phone numbers are stored as sent (0771122330): get_search_results adds that spelling.
     search_fields = ("phone_number", "=provider_call_id")
     search_help_text = _("Search by full or partial phone number, or by provider call id.")
@@ -284,7 +295,18 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
     inlines = (CallbackEventInline,)
     actions = ("poll_now", "call_again")
     fieldsets = (
-        (None, {"fields": ("status_badge", "phone_number", "campaign", "failure_reason_text")}),
+        (
+            None,
+            {
+                "fields": (
+                    "status_badge",
+                    "is_test",
+                    "phone_number",
+                    "campaign",
+                    "failure_reason_text",
+                )
+            },
+        ),
         (
             _("Provider"),
             {"fields": ("provider_call_id", "raw_status", "duration_display", "started_at")},
@@ -349,11 +371,12 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, call):
-        return format_html(
+        badge = format_html(
             '<span class="voiceotp-badge voiceotp-{}">{}</span>',
             call.status,
             call.get_status_display(),
         )
+        return format_html("{} {}", badge, badge_for_test_number()) if call.is_test else badge
 
     @admin.display(description=_("created"), ordering="created_at")
     def created_display(self, call):
@@ -534,7 +557,7 @@ class VerificationAdmin(RecordAdminMixin, PhoneNumberSearchMixin, admin.ModelAdm
         "call_link",
         "client_ip",
     )
-    list_filter = ("state", "created_at")
+    list_filter = ("state", "is_test", "created_at")
     # Stored as sent (0771122330): get_search_results adds that spelling, as for calls.
     search_fields = ("phone_number", "=client_ip")
     search_help_text = _("Search by full or partial phone number, or by client IP.")
@@ -546,6 +569,7 @@ class VerificationAdmin(RecordAdminMixin, PhoneNumberSearchMixin, admin.ModelAdm
         "id",
         "phone_number",
         "state_display",
+        "is_test",
         "attempts",
         "created_at",
         "expires_at",
@@ -570,6 +594,12 @@ class VerificationAdmin(RecordAdminMixin, PhoneNumberSearchMixin, admin.ModelAdm
 
     @admin.display(description=_("state"), ordering="state")
     def state_display(self, verification):
+        state = self._state_text(verification)
+        return (
+            format_html("{} {}", state, badge_for_test_number()) if verification.is_test else state
+        )
+
+    def _state_text(self, verification):
         # "pending" stays in the database when the code can no longer come: say what it is.
         if verification.state == Verification.State.PENDING:
             call = verification.call

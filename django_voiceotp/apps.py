@@ -10,4 +10,10 @@ class VoiceOTPConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import (
+            checks,  # noqa: F401  (registers the system checks)
+            metrics,
+        )
+
+        if metrics.enabled():
+            metrics.connect_receivers()

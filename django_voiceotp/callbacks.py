@@ -17,6 +17,7 @@ from django.db import DataError, IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
+from . import metrics
 from .client import InvalidReport, parse_report
 from .db import write_transaction
 from .models import Call, CallbackEvent
@@ -212,6 +213,7 @@ def _ip_address(remote_addr: str | None) -> str | None:
 
 
 def _logged(result: CallbackResult) -> CallbackResult:
+    metrics.callback_received(result.verdict)
     if result.verdict in CallbackEvent.REJECTED:
         logger.warning("Callback rejected (%s): %s", result.verdict, loggable(result.detail))
     return result

@@ -15,7 +15,8 @@ from django.urls import NoReverseMatch, reverse
 from . import limits
 from .conf import AUTH_SCHEMES, PHONE_FORMATS, REQUIRED, SETTINGS_NAME, voiceotp_settings
 from .db import LOCKING_MODES
-from .exceptions import ImproperlyConfigured
+from .exceptions import ImproperlyConfigured, InvalidOTP, InvalidPhoneNumber
+from .phone import validate_otp
 
 SWEEPER_TASK = "django_voiceotp.tasks.poll_pending_calls"
 #: What a project's celery.py passes to config_from_object() to read the CELERY_* settings.
@@ -30,7 +31,13 @@ WHOLE_NUMBERS = {
     "TOKEN_REFRESH_MARGIN": 0,
 }
 #: Settings that must be numbers of seconds above zero.
-DURATIONS = ("SEND_RETRY_BACKOFF", "SEND_RETRY_BACKOFF_MAX", "OTP_MAX_AGE", "PENDING_GRACE")
+DURATIONS = (
+    "SEND_RETRY_BACKOFF",
+    "SEND_RETRY_BACKOFF_MAX",
+    "OTP_MAX_AGE",
+    "PENDING_GRACE",
+    "SWEEPER_MAX_AGE",
+)
 
 
 def _is_http_url(value: object) -> bool:
@@ -408,3 +415,61 @@ def check_delivery_settings(app_configs=None, **kwargs):
             )
         )
     return messages
+
+
+@register(Tags.compatibility)
+def check_test_numbers(app_configs=None, **kwargs):
+    """Test numbers get in without a call: list them, so none is left on by mistake."""
+    try:
+        numbers = voiceotp_settings.TEST_NUMBERS
+    except ImproperlyConfigured:  # check_settings reports a VOICEOTP that is not a dict
+        return []
+    if not numbers:
+        return []
+    if not isinstance(numbers, dict):
+        return [_malformed_test_numbers()]
+    messages = []
+    listed = []
+    for spelling, code in numbers.items():
+        try:
+            validate_otp(code)
+        except InvalidOTP as err:
+            # The message says what is wrong with the code, never the code itself.
+            messages.append(
+                Error(
+                    f"{SETTINGS_NAME}['TEST_NUMBERS'][{spelling!r}] is not a usable code: {err}",
+                    id="django_voiceotp.E011",
+                )
+            )
+        try:
+            listed.append(limits.allowed_number(spelling))
+        except ImproperlyConfigured:  # ALLOWED_NUMBER_TYPES: check_verification_settings
+            continue
+        except InvalidPhoneNumber as err:
+            messages.append(
+                Warning(
+                    f"{SETTINGS_NAME}['TEST_NUMBERS'] names {spelling!r}, which is not a number "
+                    f"this site can call ({err}): asking for its code is refused.",
+                    hint="Use a valid number of an allowed country and type, such as "
+                    "+84 77 000 0001.",
+                    id="django_voiceotp.W012",
+                )
+            )
+    if listed:
+        messages.append(
+            Info(
+                f"Test numbers (a fixed code, no call placed): {', '.join(listed)}.",
+                hint="Anyone who knows one and its code can verify it; remove those not in use.",
+                id="django_voiceotp.I003",
+            )
+        )
+    return messages
+
+
+def _malformed_test_numbers() -> Error:
+    # Not _malformed(): its message would print the codes.
+    return Error(
+        f"{SETTINGS_NAME}['TEST_NUMBERS'] must be a dict of phone numbers to codes, such as "
+        '{"+84 77 000 0001": "123456"}.',
+        id="django_voiceotp.E011",
+    )

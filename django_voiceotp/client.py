@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import requests
 from django.core.cache import caches
 
-from . import __version__
+from . import __version__, metrics
 from .conf import AUTH_SCHEMES, voiceotp_settings
 from .exceptions import (
     AuthenticationFailed,
@@ -252,6 +252,19 @@ class _TokenRejected(Exception):
     """An endpoint answered 401: the token is expired or revoked."""
 
 
+def _outcome(error: Exception) -> str:
+    """How a provider request failed, as a metric label (a fixed name, never a message)."""
+    if isinstance(error, _TokenRejected):
+        return "token_rejected"
+    if isinstance(error, AuthenticationFailed):
+        return "authentication_failed"
+    if isinstance(error, ProviderUnavailable):
+        return "unavailable"
+    if isinstance(error, ProviderRejected):
+        return "rejected"
+    return "error"
+
+
 class ProviderClient:
     """The provider's three endpoints. Settings are read on use, so one instance may live long.
 
@@ -442,6 +455,18 @@ class ProviderClient:
         **kwargs: Any,
     ) -> dict[str, Any]:
         headers = {"Authorization": self._authorization(token)} if token else {}
+        started = time.monotonic()
+        try:
+            body = self._request(method, path, endpoint, headers, **kwargs)
+        except Exception as err:
+            metrics.provider_request(endpoint, _outcome(err), time.monotonic() - started)
+            raise
+        metrics.provider_request(endpoint, "ok", time.monotonic() - started)
+        return body
+
+    def _request(
+        self, method: str, path: str, endpoint: str, headers: dict[str, str], **kwargs: Any
+    ) -> dict[str, Any]:
         started = time.monotonic()
         try:
             response = get_session().request(

@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "SEND_RETRY_BACKOFF_MAX": 120,
     "OTP_MAX_AGE": 300,
     "PENDING_GRACE": 60,
+    # Health: the sweeper's last run must be more recent than this (voiceotp_check, contrib.health).
+    "SWEEPER_MAX_AGE": 300,
     "POLL_SCHEDULE": (15, 30, 60, 120, 300),
     # Reaching the person: redials of "not reached" calls, then a fallback (delivery.py)
     "REDIAL_MAX": 0,
@@ -47,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "CODE_LENGTH": 6,
     "CODE_TTL": 300,
     "MAX_ATTEMPTS": 5,
+    # Numbers given a fixed code and no call (QA, app-store review): {"+84 77 000 0001": "123456"}
+    "TEST_NUMBERS": {},
     # Abuse limits: every refused request raises RateLimited and places no call.
     "RESEND_COOLDOWN": 60,
     "SENDS_PER_NUMBER_PER_HOUR": 5,

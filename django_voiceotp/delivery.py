@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from . import metrics
 from .conf import voiceotp_settings
 from .models import Call
 from .sealing import PasscodeUnreadable, open_otp
@@ -183,6 +184,7 @@ def run_fallback(call_id: int, now: datetime | None = None) -> float | None:
     if not call.otp or not passcode_valid(call, now):
         if pending.update(fallback_status=Call.FallbackStatus.EXPIRED, otp=""):
             logger.info("Call %s: fallback not sent, the passcode is too old.", call.pk)
+            metrics.fallback("expired")
         return None
     if not pending.update(
         fallback_status=Call.FallbackStatus.RUNNING, fallback_attempts=call.fallback_attempts + 1
@@ -196,12 +198,14 @@ def run_fallback(call_id: int, now: datetime | None = None) -> float | None:
     except PasscodeUnreadable:
         running.update(fallback_status=Call.FallbackStatus.FAILED, otp="")
         logger.error("Call %s: fallback not sent, the passcode cannot be opened.", call.pk)
+        metrics.fallback("failed")
         return None
     except Exception as err:  # noqa: BLE001 - the host's sender: any failure is retried
         # The class only: a message may repeat what the sender was given, the passcode too.
         reason = type(err).__name__
         if call.fallback_attempts >= FALLBACK_MAX_ATTEMPTS:
             running.update(fallback_status=Call.FallbackStatus.FAILED, otp="")
+            metrics.fallback("failed")
             logger.error(
                 "Call %s: FALLBACK_SENDER raised %s on attempt %s; given up.",
                 call.pk,
@@ -226,6 +230,7 @@ def run_fallback(call_id: int, now: datetime | None = None) -> float | None:
     running.update(
         fallback_status=Call.FallbackStatus.SENT, fallback_sent_at=timezone.now(), otp=""
     )
+    metrics.fallback("sent")
     logger.info(
         "Call %s: passcode handed to the fallback (phone %s).",
         call.pk,

@@ -28,6 +28,7 @@ from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.filebased import FileBasedCache
 
+from . import metrics
 from .conf import SETTINGS_NAME, voiceotp_settings
 from .exceptions import ImproperlyConfigured, PhoneNumberNotAllowed, RateLimited
 from .phone import format_phone_number, parse_phone_number
@@ -179,8 +180,7 @@ def consume_send(phone_number: str, client_ip: str | None = None) -> Iterator[No
             # for one number does not inflate them for the requests that come after it.
             waits = [(_seconds(started + cooldown - now), "cooldown")]
             waits += _exhausted(cache, send_limits(phone_number, client_ip), now)
-            retry_after, name = max(waits)
-            raise RateLimited(retry_after, limit=name)
+            raise _refusal(waits)
 
     for limit in send_limits(phone_number, client_ip):
         key, window_end = _window_key(limit, now)
@@ -197,8 +197,7 @@ def consume_send(phone_number: str, client_ip: str | None = None) -> Iterator[No
 
     if waits:
         _give_back(cache, taken, cooldown_key)
-        retry_after, name = max(waits)
-        raise RateLimited(retry_after, limit=name)
+        raise _refusal(waits)
     try:
         yield
     except BaseException:
@@ -226,6 +225,13 @@ def retry_after(phone_number: str | None = None, client_ip: str | None = None) -
     ]
     waits += [wait for wait, _name in _exhausted(cache, limits, now)]
     return max(waits) if waits else None
+
+
+def _refusal(waits: list[tuple[int, str]]) -> RateLimited:
+    """The refusal for the limits that refuse: the longest wait among them, counted by name."""
+    retry_after, name = max(waits)
+    metrics.limit_refused(name)
+    return RateLimited(retry_after, limit=name)
 
 
 def _exhausted(cache, limits: list[Limit], now: float) -> list[tuple[int, str]]:

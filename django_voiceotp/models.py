@@ -135,6 +135,11 @@ class Call(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    is_test = models.BooleanField(
+        _("test"),
+        default=False,
+        help_text=_("For a number in TEST_NUMBERS: recorded, never placed with the provider."),
+    )
 
     objects = CallQuerySet.as_manager()
 
@@ -308,6 +313,11 @@ class Verification(models.Model):
         _("expires"), help_text=_("After this the code is refused even if right.")
     )
     verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    is_test = models.BooleanField(
+        _("test"),
+        default=False,
+        help_text=_("For a number in TEST_NUMBERS: its fixed code, and no call placed."),
+    )
 
     objects = VerificationQuerySet.as_manager()
 

@@ -12,8 +12,11 @@ from django.utils import formats, timezone
 
 from .models import Call, Campaign, Verification
 
-SUCCESS = Q(status=Call.Status.SUCCESS)
-FAILED = Q(status=Call.Status.FAILED)
+# Calls to test numbers (TEST_NUMBERS) were never placed: counted apart, in no other figure.
+REAL = Q(is_test=False)
+SUCCESS = REAL & Q(status=Call.Status.SUCCESS)
+FAILED = REAL & Q(status=Call.Status.FAILED)
+TEST = Q(is_test=True)
 
 
 def success_rate(success: int, failed: int) -> float | None:
@@ -28,9 +31,11 @@ def success_rate(success: int, failed: int) -> float | None:
 @dataclass(frozen=True)
 class Day:
     day: date
+    #: Calls placed; ``test`` counts those recorded for test numbers, which are in no other figure.
     total: int
     success: int
     failed: int
+    test: int = 0
 
     @property
     def in_progress(self) -> int:
@@ -43,7 +48,7 @@ class Day:
 
 def daily_stats(campaign: Campaign, days: int, *, today: date | None = None) -> list[Day]:
     """One ``Day`` per calendar day (in the current time zone) of the last ``days``, oldest first,
-    days without calls included."""
+    days without calls included. Test calls are counted apart (``Day.test``)."""
     today = today or timezone.localdate()
     first = today - timedelta(days=days - 1)
     start = timezone.make_aware(datetime.combine(first, time.min))
@@ -51,14 +56,27 @@ def daily_stats(campaign: Campaign, days: int, *, today: date | None = None) -> 
         Call.objects.filter(campaign=campaign, created_at__gte=start)
         .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
         .values("day")
-        .annotate(total=Count("pk"), success=Count("pk", SUCCESS), failed=Count("pk", FAILED))
+        .annotate(
+            total=Count("pk", REAL),
+            success=Count("pk", SUCCESS),
+            failed=Count("pk", FAILED),
+            test=Count("pk", TEST),
+        )
     )
     by_day: dict = {row["day"]: row for row in rows}
     result = []
     for offset in range(days):
         day = first + timedelta(days=offset)
         row = by_day.get(day, {})
-        result.append(Day(day, row.get("total", 0), row.get("success", 0), row.get("failed", 0)))
+        result.append(
+            Day(
+                day,
+                total=row.get("total", 0),
+                success=row.get("success", 0),
+                failed=row.get("failed", 0),
+                test=row.get("test", 0),
+            )
+        )
     return result
 
 
@@ -92,10 +110,10 @@ def daily_conversion(
         .annotate(day=TruncDate("created_at", tzinfo=zone))
         .values("day")
         .annotate(
-            deliveries=Count("pk", Q(attempt=1)),
+            deliveries=Count("pk", REAL & Q(attempt=1)),
             answered_first_call=Count("pk", SUCCESS & Q(attempt=1)),
             answered_on_redial=Count("pk", SUCCESS & Q(attempt__gt=1)),
-            handed_to_fallback=Count("pk", Q(fallback_status=Call.FallbackStatus.SENT)),
+            handed_to_fallback=Count("pk", REAL & Q(fallback_status=Call.FallbackStatus.SENT)),
         )
     )
     verified = (
@@ -103,6 +121,7 @@ def daily_conversion(
             call__campaign=campaign,
             call__created_at__gte=start,
             state=Verification.State.VERIFIED,
+            is_test=False,
         )
         .annotate(day=TruncDate("call__created_at", tzinfo=zone))
         .values("day")

@@ -456,6 +456,15 @@ def calls_due_for_send(now: datetime | None = None) -> list[int]:
     return list(due.values_list("pk", flat=True)[:SWEEP_BATCH])
 
 
+def calls_waiting() -> dict[str, int]:
+    """How many calls wait to be placed (pending) and for a result (sent): counted on the
+    (status, time) indexes, for the metrics the sweeper refreshes."""
+    return {
+        "pending": Call.objects.filter(status=Call.Status.PENDING).count(),
+        "sent": Call.objects.filter(status=Call.Status.SENT).count(),
+    }
+
+
 def calls_due_for_poll(now: datetime | None = None) -> list[int]:
     due = Call.objects.due_for_poll(now).order_by("next_poll_at")
     return list(due.values_list("pk", flat=True)[:SWEEP_BATCH])

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from . import delivery, services
+from . import delivery, health, metrics, services
 from .models import Call
 
 logger = logging.getLogger("django_voiceotp")
@@ -75,6 +75,10 @@ def poll_pending_calls() -> dict[str, int]:
         send_call.delay(call_id)
     for call_id in to_poll:
         poll_call.delay(call_id)
+    # One cache write, for the health check: a sweeper that stops running is noticed.
+    health.record_sweeper_run()
+    if metrics.enabled():
+        metrics.calls_waiting(**services.calls_waiting())
     return {"expired": expired, "sent": len(to_send), "polled": len(to_poll)}
 
 

@@ -22,7 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from . import limits
+from . import limits, testnumbers
 from .conf import voiceotp_settings
 from .db import write_transaction
 from .exceptions import InvalidOTP
@@ -99,6 +99,9 @@ def request_code(
 ) -> Verification:
     """Call ``phone_number`` with a new code; earlier pending codes for the number stop working.
 
+    A number in ``TEST_NUMBERS`` gets its fixed code and no call (a ``Call`` marked ``is_test``
+    is recorded instead); the limits apply to it as to any number.
+
     :param phone_number: any common spelling.
     :param campaign: as for :func:`~django_voiceotp.send_otp`.
     :param client_ip: the address asking, counted against ``SENDS_PER_IP_PER_HOUR``.
@@ -110,7 +113,8 @@ def request_code(
         client_ip = str(ipaddress.ip_address(client_ip))  # ValueError for anything else
     number = limits.allowed_number(phone_number)  # parsed here once, for good
     resolved_campaign = resolve_campaign(campaign)
-    code = generate_code()
+    fixed_code = testnumbers.fixed_code_for(number)
+    code = fixed_code or generate_code()
 
     # Counted first and given back if anything below fails, so a refusal places no call.
     with limits.admit(number, client_ip=client_ip) as phone_number, write_transaction():
@@ -125,7 +129,14 @@ def request_code(
             expires_at=now + timedelta(seconds=voiceotp_settings.CODE_TTL),
         )
         verification.code_hash = hash_code(code, context=str(verification.pk))
-        verification.call = send_otp(phone_number, code, campaign=resolved_campaign)
+        if fixed_code is None:
+            verification.call = send_otp(phone_number, code, campaign=resolved_campaign)
+        else:
+            # A test number: its code is checked as any other, but nobody is called.
+            verification.is_test = True
+            verification.call = testnumbers.create_test_call(
+                phone_number, campaign=resolved_campaign
+            )
         verification.save(force_insert=True)
         _log(verification, "code requested")
         _announce(code_requested, verification)

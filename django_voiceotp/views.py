@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
+from django.http import HttpRequest, HttpResponse
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from . import metrics
 from .callbacks import LENGTH_REQUIRED, TOO_LARGE, receive_callback, receive_unread_callback
 from .conf import voiceotp_settings
 
@@ -83,3 +85,15 @@ def _content_length(value: str | None) -> int:
 
 def _is_chunked(transfer_encoding: str | None) -> bool:
     return bool(transfer_encoding and transfer_encoding.strip().lower() != "identity")
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """The app's metrics in Prometheus' text format, for a scraper (README, *Metrics*).
+
+    Not in ``django_voiceotp.urls``: a project mounts it where only its scraper can reach it.
+    """
+    try:
+        body, content_type = metrics.exposition()
+    except RuntimeError as err:  # the metrics extra is not installed
+        return HttpResponse(str(err), status=501, content_type="text/plain")
+    return HttpResponse(body, content_type=content_type)

@@ -18,8 +18,15 @@ QUARTER_PAST_TEN = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
 
 # The production tier (PostgreSQL, Redis, gunicorn, Celery workers) runs as its own session with
 # its own settings: ``pytest tests/production --ds=tests.production.settings`` (``make test``).
-if os.environ.get("DJANGO_SETTINGS_MODULE") != "tests.production.settings":
-    collect_ignore = ["production"]
+# The django-allauth tests too: ``pytest tests/allauth_site --ds=tests.allauth_site.settings``.
+collect_ignore = [
+    tier
+    for tier, settings_module in (
+        ("production", "tests.production.settings"),
+        ("allauth_site", "tests.allauth_site.settings"),
+    )
+    if os.environ.get("DJANGO_SETTINGS_MODULE") != settings_module
+]
 
 
 @pytest.fixture(autouse=True)

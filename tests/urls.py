@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from django_voiceotp.views import metrics_view
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("sandbox/", include("django_voiceotp.sandbox.urls")),
     path("voiceotp/", include("django_voiceotp.urls")),
+    path("voiceotp-metrics/", metrics_view),
 ]

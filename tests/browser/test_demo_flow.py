@@ -358,3 +358,30 @@ def test_the_admin_in_vietnamese_speaks_it(page_for, demo_server):
     # A verification and a call are "pending" in different words.
     filters = page.locator("#changelist-filter").inner_text()
     assert "chờ gửi" not in filters
+
+
+@pytest.mark.parametrize("language", ["en", "vi"])
+def test_an_operator_on_a_phone_reads_the_admin_without_the_page_overflowing(
+    page_for, admin_data, language
+):
+    # The lists may scroll inside their own box on a phone (Django's responsive admin); the page
+    # itself, the call's page and its timeline must not run off the screen.
+    demo_server = admin_data
+    page = page_for(
+        locale="vi-VN" if language == "vi" else "en-US", width=MOBILE[0], height=MOBILE[1]
+    )
+    page.goto(demo_server.url + "/admin/django_voiceotp/call/")
+    log_in(page, demo_server)
+    expect(page.get_by_role("heading", level=1)).to_have_text(LISTS[language]["calls"])
+    assert_no_horizontal_overflow(page)
+    screenshot(page, f"12-admin-calls-{language}-390")
+
+    page.locator("#result_list tbody tr").first.get_by_role("link").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(LISTS[language]["view_call"])
+    expect(page.locator(".voiceotp-timeline")).to_be_visible()
+    assert_no_horizontal_overflow(page)
+    screenshot(page, f"13-admin-call-{language}-390")
+
+    page.goto(demo_server.url + "/admin/django_voiceotp/verification/")
+    assert_no_horizontal_overflow(page)
+    screenshot(page, f"14-admin-verifications-{language}-390")

@@ -1,24 +1,37 @@
 """voiceotp_check: run the app's system checks, say what is configured, and get a token."""
 
+import json
+
 from django.core import checks
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import NoReverseMatch, reverse
 
+from django_voiceotp import health
 from django_voiceotp.checks import celery_setup
 from django_voiceotp.client import ProviderClient
 from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.exceptions import VoiceOTPError
 
 MARKS = {checks.INFO: "i", checks.WARNING: "!", checks.ERROR: "✗", checks.CRITICAL: "✗"}
+LEVEL_NAMES = {checks.DEBUG: "debug", checks.INFO: "info", checks.WARNING: "warning"}
+FINDING_MARKS = {health.OK: "✓", health.WARNING: "!", health.FAILED: "✗"}
 
 
 class Command(BaseCommand):
     help = (
-        "Check the VOICEOTP settings, the callback URL and the Celery set-up, then obtain an "
-        "access token from the provider. Exits non-zero when anything is wrong."
+        "Check the VOICEOTP settings, the callback URL and the Celery set-up, obtain an access "
+        "token from the provider, and report the sweeper's last run and calls pending past "
+        "PENDING_GRACE. Exits non-zero when anything is wrong."
     )
     # It runs the checks itself and reports them its own way, not twice.
     requires_system_checks: list = []
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            help="Print one JSON object (for scripts) instead of lines.",
+        )
 
     def handle(self, *args, **options):
         messages = [
@@ -26,6 +39,8 @@ class Command(BaseCommand):
             for message in checks.run_checks(include_deployment_checks=False)
             if (message.id or "").startswith("django_voiceotp.")
         ]
+        if options["json"]:
+            return self._handle_json(messages)
         for message in messages:
             stream = self.stderr if message.is_serious() else self.stdout
             stream.write(f"{MARKS.get(message.level, '?')} {message.id}: {message.msg}")
@@ -40,13 +55,52 @@ class Command(BaseCommand):
         self.stdout.write(self._callbacks())
         self.stdout.write(self._celery())
 
+        findings = [health.check_sweeper(), health.check_backlog()]
+        for finding in findings:
+            stream = self.stderr if finding.failed else self.stdout
+            stream.write(f"{FINDING_MARKS[finding.status]} {finding.name}: {finding.detail}")
+
+        provider = self._provider()
+        stream = self.stderr if provider.failed else self.stdout
+        line = f"{FINDING_MARKS[provider.status]} provider: {provider.detail}"
+        stream.write(self.style.SUCCESS(line) if not provider.failed else line)
+        if provider.failed:
+            raise CommandError("Could not obtain an access token from the provider.")
+        if any(finding.failed for finding in findings):
+            raise CommandError("Calls are not being sent in time: see above.")
+
+    def _handle_json(self, messages):
+        report = {
+            "checks": [
+                {
+                    "id": message.id,
+                    "level": LEVEL_NAMES.get(message.level, "error"),
+                    "message": message.msg,
+                }
+                for message in messages
+            ],
+        }
+        serious = any(message.is_serious() for message in messages)
+        findings = (
+            [] if serious else [self._provider(), health.check_sweeper(), health.check_backlog()]
+        )
+        report["findings"] = {
+            finding.name: {"status": finding.status, "detail": finding.detail}
+            for finding in findings
+        }
+        report["ok"] = not serious and not any(finding.failed for finding in findings)
+        self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2))
+        if not report["ok"]:
+            raise CommandError("The voiceotp check found problems.")
+
+    def _provider(self) -> health.Finding:
+        """A token round trip: the one request for a token this command makes, on purpose."""
         try:
             token = ProviderClient().generate_access_token()
         except VoiceOTPError as err:
-            self.stderr.write(f"✗ provider: {err}")
-            raise CommandError("Could not obtain an access token from the provider.") from err
-        self.stdout.write(
-            self.style.SUCCESS(f"✓ provider: access token obtained for user {token.user_id}")
+            return health.Finding("provider", health.FAILED, str(err))
+        return health.Finding(
+            "provider", health.OK, f"access token obtained for user {token.user_id}"
         )
 
     def _callbacks(self) -> str:

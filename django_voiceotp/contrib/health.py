@@ -1,0 +1,54 @@
+"""Checks for django-health-check: the provider, the sweeper, the backlog of pending calls.
+
+.. code-block:: python
+
+    from health_check.views import HealthCheckView
+
+    path("health/voiceotp/", HealthCheckView.as_view(checks=[
+        "django_voiceotp.contrib.health.Provider",
+        "django_voiceotp.contrib.health.Sweeper",
+        "django_voiceotp.contrib.health.Backlog",
+    ])),
+
+Each reports one finding of :mod:`django_voiceotp.health`, as ``voiceotp_check`` does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from health_check.base import HealthCheck
+from health_check.exceptions import ServiceUnavailable, ServiceWarning
+
+from .. import health
+
+
+def _report(finding: health.Finding) -> None:
+    if finding.status == health.FAILED:
+        raise ServiceUnavailable(finding.detail)
+    if finding.status == health.WARNING:
+        raise ServiceWarning(finding.detail)
+
+
+@dataclasses.dataclass
+class Provider(HealthCheck):
+    """The provider answers with the cached access token (asked at most every 30 s)."""
+
+    def run(self) -> None:
+        _report(health.check_provider())
+
+
+@dataclasses.dataclass
+class Sweeper(HealthCheck):
+    """The sweeper ran within ``SWEEPER_MAX_AGE`` seconds (a warning when no run is on record)."""
+
+    def run(self) -> None:
+        _report(health.check_sweeper())
+
+
+@dataclasses.dataclass
+class Backlog(HealthCheck):
+    """No call is pending past ``PENDING_GRACE``: the workers and the sweeper keep up."""
+
+    def run(self) -> None:
+        _report(health.check_backlog())

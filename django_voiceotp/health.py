@@ -1,0 +1,147 @@
+"""What a health probe asks: the provider accepts our token, the sweeper runs, no call is stuck.
+
+``voiceotp_check`` and the django-health-check plugin (``contrib.health``) report the same
+findings. Each is cheap enough for a probe every few seconds: the provider is asked at most once
+per ``PROVIDER_PROBE_TTL`` seconds, with the cached access token; the sweeper's last run is one
+cache read; the backlog is one indexed count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import timedelta
+
+from django.core.cache import caches
+from django.db import DatabaseError
+from django.utils import timezone
+
+from .client import ProviderClient
+from .conf import voiceotp_settings
+from .exceptions import (
+    AuthenticationFailed,
+    ImproperlyConfigured,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from .models import Call
+
+OK, WARNING, FAILED = "ok", "warning", "failed"
+
+SWEEPER_RUN_KEY = "django_voiceotp:health:sweeper_last_run"
+PROVIDER_PROBE_KEY = "django_voiceotp:health:provider"
+#: Seconds one answer of the provider stands for every probe, in every process.
+PROVIDER_PROBE_TTL = 30
+#: A call id no call has: the provider's answer for it shows it is up and accepts the token.
+PROBE_CALL_ID = "voiceotp-health-probe"
+#: How long the sweeper's last run is remembered; well past any SWEEPER_MAX_AGE.
+SWEEPER_RUN_MEMORY = 7 * 24 * 3600
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One fact about the app's health: ``status`` is OK, WARNING or FAILED."""
+
+    name: str
+    status: str
+    detail: str
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAILED
+
+
+def _cache():
+    # The cache the access token is shared through: every process and worker reads the same.
+    return caches[voiceotp_settings.TOKEN_CACHE_ALIAS]
+
+
+# -- the provider --------------------------------------------------------------------------------
+
+
+def check_provider() -> Finding:
+    """The provider answers a request made with the cached access token.
+
+    A token is requested only when none is cached (once per token lifetime, as for calls), or
+    once when the provider answers 401. The answer is remembered ``PROVIDER_PROBE_TTL`` seconds.
+    """
+    remembered = _cache().get(PROVIDER_PROBE_KEY)
+    if isinstance(remembered, dict):
+        return Finding(**remembered)
+    finding = probe_provider()
+    _cache().set(PROVIDER_PROBE_KEY, dataclasses.asdict(finding), PROVIDER_PROBE_TTL)
+    return finding
+
+
+def probe_provider() -> Finding:
+    """Ask the provider for the report of a call that does not exist, now."""
+    try:
+        ProviderClient().get_report(PROBE_CALL_ID)
+    except AuthenticationFailed as err:
+        return Finding("provider", FAILED, f"the provider refused the credentials: {err}")
+    except ProviderRejected:
+        # "No such call" (a 404): the provider is up and took the token.
+        return Finding("provider", OK, "reachable; the access token is accepted")
+    except ProviderUnavailable as err:
+        return Finding("provider", FAILED, str(err))
+    except ImproperlyConfigured as err:
+        return Finding("provider", FAILED, str(err))
+    return Finding("provider", OK, "reachable; the access token is accepted")
+
+
+# -- the sweeper ---------------------------------------------------------------------------------
+
+
+def record_sweeper_run() -> None:
+    """Note that the sweeper (``tasks.poll_pending_calls``) ran now."""
+    _cache().set(SWEEPER_RUN_KEY, time.time(), SWEEPER_RUN_MEMORY)
+
+
+def sweeper_last_run() -> float | None:
+    """When the sweeper last ran (a Unix time), or None if no run is on record."""
+    value = _cache().get(SWEEPER_RUN_KEY)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def check_sweeper() -> Finding:
+    """The sweeper ran within ``SWEEPER_MAX_AGE`` seconds."""
+    last_run = sweeper_last_run()
+    max_age = voiceotp_settings.SWEEPER_MAX_AGE
+    if last_run is None:
+        # A fresh or cleared cache, or a sweeper never scheduled: not known to be late yet.
+        return Finding("sweeper", WARNING, "no run on record (none since the cache was cleared)")
+    age = max(0.0, time.time() - last_run)
+    if age > max_age:
+        return Finding(
+            "sweeper", FAILED, f"last run {age:.0f} s ago, more than SWEEPER_MAX_AGE ({max_age} s)"
+        )
+    return Finding("sweeper", OK, f"last run {age:.0f} s ago")
+
+
+# -- the backlog ---------------------------------------------------------------------------------
+
+
+def overdue_calls():
+    """Calls still pending ``PENDING_GRACE`` seconds after the sweeper should have sent them.
+
+    A call waiting for a send retry, or held by a send attempt, is due later: not overdue.
+    """
+    grace = timedelta(seconds=voiceotp_settings.PENDING_GRACE)
+    return Call.objects.filter(
+        status=Call.Status.PENDING, next_attempt_at__lt=timezone.now() - grace
+    )
+
+
+def check_backlog() -> Finding:
+    """No call is pending past ``PENDING_GRACE``."""
+    grace = voiceotp_settings.PENDING_GRACE
+    try:
+        count = overdue_calls().count()
+    except DatabaseError as err:
+        # Not migrated yet, or unreachable: the database's own check says which.
+        return Finding("backlog", WARNING, f"pending calls cannot be counted: {err}")
+    if count:
+        return Finding(
+            "backlog", FAILED, f"{count} call(s) pending more than PENDING_GRACE ({grace} s) late"
+        )
+    return Finding("backlog", OK, f"no call pending past PENDING_GRACE ({grace} s)")

@@ -1,0 +1,162 @@
+"""The health findings, the django-health-check plugin over them, and voiceotp_check's report."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from django_voiceotp import health, tasks
+from django_voiceotp.models import Call, Campaign
+
+SECRET_KEY = "30511f666-f888-411b-a6e0-11111fb6gg7a"
+
+
+def pending_call(**fields) -> Call:
+    campaign, _ = Campaign.objects.get_or_create(campaign_id="c78af")
+    return Call.objects.create(campaign=campaign, phone_number="0771122330", **fields)
+
+
+# -- the sweeper ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_sweeper_records_its_runs_and_is_late_past_sweeper_max_age(clock, voiceotp):
+    voiceotp(SWEEPER_MAX_AGE=120)
+    assert health.check_sweeper().status == health.WARNING  # no run on record yet
+    tasks.poll_pending_calls()
+    assert health.check_sweeper() == health.Finding("sweeper", health.OK, "last run 0 s ago")
+    clock.shift(120)
+    assert health.check_sweeper().status == health.OK
+    clock.shift(1)
+    late = health.check_sweeper()
+    assert late.failed
+    assert late.detail == "last run 121 s ago, more than SWEEPER_MAX_AGE (120 s)"
+
+
+# -- the backlog ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_calls_pending_past_pending_grace_are_a_backlog(clock, voiceotp):
+    voiceotp(PENDING_GRACE=60)
+    now = timezone.now()
+    pending_call(next_attempt_at=now - timedelta(seconds=60))  # due a minute: the sweeper's turn
+    pending_call(next_attempt_at=now + timedelta(seconds=30))  # a retry not yet due
+    pending_call(status=Call.Status.SENT, next_attempt_at=now - timedelta(days=1))
+    assert health.check_backlog().status == health.OK
+    pending_call(next_attempt_at=now - timedelta(seconds=61))
+    backlog = health.check_backlog()
+    assert backlog.failed and backlog.detail.startswith("1 call(s) pending")
+
+
+# -- the provider --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_provider_probe_uses_the_cached_token_and_is_remembered(sandbox, clock):
+    assert health.check_provider() == health.Finding(
+        "provider", health.OK, "reachable; the access token is accepted"
+    )
+    for _ in range(5):
+        assert health.check_provider().status == health.OK
+    assert len(sandbox.requests_for("report")) == 1  # one answer stands for every probe
+    clock.shift(health.PROVIDER_PROBE_TTL + 1)
+    assert health.check_provider().status == health.OK
+    assert len(sandbox.requests_for("report")) == 2
+    assert sandbox.token_requests == 1  # never a token per probe
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_provider_probe_fails_on_refused_credentials_without_showing_them(sandbox, voiceotp):
+    voiceotp(SECRET_KEY="not-the-key")
+    finding = health.probe_provider()
+    assert finding.failed and "refused" in finding.detail
+    assert "not-the-key" not in finding.detail
+
+
+def test_the_provider_probe_fails_when_the_provider_cannot_be_reached():
+    # The test settings point at sandbox.invalid, a name that never resolves.
+    finding = health.probe_provider()
+    assert finding.failed and "Could not reach the provider" in finding.detail
+
+
+# -- django-health-check -------------------------------------------------------------------------
+
+
+@pytest.mark.urls("tests.urls_health")
+@pytest.mark.django_db(transaction=True)
+def test_the_health_check_plugin_reports_each_finding(client, sandbox, voiceotp):
+    tasks.poll_pending_calls()
+    healthy = client.get("/health/", {"format": "json"})
+    assert healthy.status_code == 200
+    assert healthy.json() == {"Provider()": "OK", "Sweeper()": "OK", "Backlog()": "OK"}
+
+    voiceotp(PENDING_GRACE=60)
+    pending_call(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    unhealthy = client.get("/health/", {"format": "json"})
+    assert unhealthy.status_code == 500
+    body = unhealthy.json()
+    assert body["Provider()"] == "OK" and body["Sweeper()"] == "OK"
+    assert body["Backlog()"] == (
+        "Unavailable: 1 call(s) pending more than PENDING_GRACE (60 s) late"
+    )
+
+
+@pytest.mark.urls("tests.urls_health")
+@pytest.mark.django_db(transaction=True)
+def test_the_health_check_plugin_warns_of_a_sweeper_with_no_run_on_record(client, sandbox):
+    body = client.get("/health/", {"format": "json"}).json()
+    assert body["Sweeper()"].startswith("Warning: no run on record")
+    assert SECRET_KEY not in json.dumps(body)
+
+
+# -- voiceotp_check ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_voiceotp_check_reports_the_sweeper_and_the_backlog(sandbox, capsys):
+    tasks.poll_pending_calls()
+    call_command("voiceotp_check")
+    out = capsys.readouterr().out
+    assert "✓ sweeper: last run 0 s ago" in out
+    assert "✓ backlog: no call pending past PENDING_GRACE (60 s)" in out
+
+    pending_call(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    with pytest.raises(CommandError, match="not being sent in time"):
+        call_command("voiceotp_check")
+    assert "✗ backlog: 1 call(s) pending" in capsys.readouterr().err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_voiceotp_check_json_for_scripts(sandbox, capsys):
+    tasks.poll_pending_calls()
+    call_command("voiceotp_check", "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True
+    assert report["findings"] == {
+        "provider": {"status": "ok", "detail": "access token obtained for user f461"},
+        "sweeper": {"status": "ok", "detail": "last run 0 s ago"},
+        "backlog": {"status": "ok", "detail": "no call pending past PENDING_GRACE (60 s)"},
+    }
+    assert all(message["level"] != "error" for message in report["checks"])
+
+    pending_call(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    with pytest.raises(CommandError):
+        call_command("voiceotp_check", "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and report["findings"]["backlog"]["status"] == "failed"
+    assert SECRET_KEY not in json.dumps(report)
+
+
+def test_voiceotp_check_json_reports_setting_errors(voiceotp, capsys):
+    voiceotp(CALLBACK_BASE_URL="example.com")
+    with pytest.raises(CommandError):
+        call_command("voiceotp_check", "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and report["findings"] == {}
+    levels = {message["id"]: message["level"] for message in report["checks"]}
+    assert levels["django_voiceotp.E006"] == "error"

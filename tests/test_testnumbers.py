@@ -1,0 +1,211 @@
+"""Test numbers (TEST_NUMBERS): a fixed code, no call, the limits as for any number."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.core import checks
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from django_voiceotp import reports, services
+from django_voiceotp import verification as verification_module
+from django_voiceotp.checks import check_test_numbers
+from django_voiceotp.models import Call, Campaign, Verification
+
+TEST_NUMBER = "+84 77 000 0001"
+FIXED_CODE = "246810"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _test_numbers_configured(voiceotp):
+    voiceotp(TEST_NUMBERS={TEST_NUMBER: FIXED_CODE})
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """The calls sent to the provider's queue; the send task itself would need a provider."""
+    sent: list[int] = []
+    monkeypatch.setattr(services, "enqueue_send", sent.append)
+    return sent
+
+
+@pytest.fixture
+def api():
+    return APIClient(REMOTE_ADDR="203.0.113.7")
+
+
+def ask(api, phone_number):
+    return api.post(
+        reverse("django_voiceotp:verification-list"), {"phone_number": phone_number}, format="json"
+    )
+
+
+def check(api, verification_id, code):
+    url = reverse("django_voiceotp:verification-check", kwargs={"pk": verification_id})
+    return api.post(url, {"code": code}, format="json")
+
+
+def test_over_http_a_test_number_places_no_call_and_takes_only_its_fixed_code(
+    api, enqueued, monkeypatch, django_capture_on_commit_callbacks
+):
+    # What a random code would have been: for a test number it must not verify.
+    monkeypatch.setattr(verification_module, "generate_code", lambda length=None: "999999")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ask(api, "0770000001")  # the number of TEST_NUMBERS, spelled otherwise
+    assert response.status_code == 201
+    assert enqueued == []
+    verification = Verification.objects.get()
+    call = Call.objects.get()
+    assert verification.is_test and verification.call == call
+    assert call.is_test and call.status == Call.Status.SUCCESS and call.otp == ""
+    assert call.phone_number == "0770000001"
+
+    assert check(api, verification.pk, "999999").status_code == 400
+    assert check(api, verification.pk, FIXED_CODE).status_code == 200
+    assert check(api, verification.pk, FIXED_CODE).status_code == 400  # once only
+
+
+def test_the_status_of_a_test_verification_reads_as_a_call_that_was_answered(api, enqueued):
+    verification_id = ask(api, TEST_NUMBER).json()["id"]
+    url = reverse("django_voiceotp:verification-detail", kwargs={"pk": verification_id})
+    assert api.get(url).json()["call_status"] == "success"
+
+
+def test_other_numbers_are_called_as_before(api, enqueued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert ask(api, "0771122330").status_code == 201
+    call = Call.objects.get()
+    assert enqueued == [call.pk]
+    assert not call.is_test and not Verification.objects.get().is_test
+    assert call.status == Call.Status.PENDING
+
+
+def test_the_limits_apply_to_test_numbers(api, enqueued, clock):
+    assert ask(api, TEST_NUMBER).status_code == 201
+    refused = ask(api, TEST_NUMBER)
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "60"
+    assert Verification.objects.count() == Call.objects.count() == 1
+
+
+def test_the_destination_rules_apply_to_test_numbers(api, voiceotp, enqueued):
+    voiceotp(TEST_NUMBERS={"+1 212 555 0100": FIXED_CODE})
+    assert ask(api, "+1 212 555 0100").status_code == 400
+    assert Verification.objects.count() == Call.objects.count() == 0
+
+
+def test_the_fixed_code_is_never_logged(api, enqueued, caplog):
+    with caplog.at_level(logging.DEBUG, logger="django_voiceotp"):
+        verification_id = ask(api, TEST_NUMBER).json()["id"]
+        check(api, verification_id, "000000")
+        check(api, verification_id, FIXED_CODE)
+    assert caplog.records
+    assert FIXED_CODE not in caplog.text
+
+
+# -- the admin and the statistics ----------------------------------------------------------------
+
+
+def test_the_admin_marks_and_filters_test_calls_and_verifications(admin_client, api, enqueued):
+    ask(api, TEST_NUMBER)
+    ask(api, "0771122330")
+    test_call = Call.objects.get(is_test=True)
+    real_call = Call.objects.get(is_test=False)
+    calls = reverse("admin:django_voiceotp_call_changelist")
+    marker = '<span class="voiceotp-badge voiceotp-test">test</span>'
+
+    page = admin_client.get(calls).content.decode()
+    assert page.count(marker) == 1
+    filtered = admin_client.get(calls, {"is_test__exact": "1"}).context["cl"].result_list
+    assert list(filtered) == [test_call]
+    real = admin_client.get(calls, {"is_test__exact": "0"}).context["cl"].result_list
+    assert list(real) == [real_call]
+
+    verifications = reverse("admin:django_voiceotp_verification_changelist")
+    page = admin_client.get(verifications).content.decode()
+    assert page.count(marker) == 1
+    assert FIXED_CODE not in page
+    filtered = admin_client.get(verifications, {"is_test__exact": "1"}).context["cl"].result_list
+    assert [verification.call for verification in filtered] == [test_call]
+    detail = admin_client.get(reverse("admin:django_voiceotp_call_change", args=[test_call.pk]))
+    assert marker in detail.content.decode()
+
+
+def test_statistics_count_test_calls_apart(admin_client, api, enqueued):
+    ask(api, TEST_NUMBER)
+    ask(api, "0771122330")
+    ask(api, "0901234561")
+    Call.objects.filter(phone_number="0771122330").update(status=Call.Status.SUCCESS)
+    campaign = Campaign.objects.get()
+
+    today = reports.daily_stats(campaign, 7)[-1]
+    assert (today.total, today.success, today.failed, today.test) == (2, 1, 0, 1)
+    assert today.success_rate == 1.0 and today.in_progress == 1
+
+    summary = admin_client.get(
+        reverse("admin:django_voiceotp_campaign_summary", args=[campaign.pk])
+    )
+    assert summary.context["total"] == 2 and summary.context["success"] == 1
+    assert summary.context["test"] == 1
+    assert "test calls" in summary.content.decode()
+    campaigns = admin_client.get(reverse("admin:django_voiceotp_campaign_changelist"))
+    listed = campaigns.context["cl"].result_list[0]
+    assert (listed.recent_total, listed.recent_success) == (2, 1)
+
+
+def test_the_summary_has_no_test_figure_without_test_calls(admin_client):
+    campaign = Campaign.objects.create(campaign_id="c78af")
+    Call.objects.create(campaign=campaign, phone_number="0771122330", created_at=timezone.now())
+    summary = admin_client.get(
+        reverse("admin:django_voiceotp_campaign_summary", args=[campaign.pk])
+    )
+    assert "test calls" not in summary.content.decode()
+
+
+# -- the system checks ---------------------------------------------------------------------------
+
+
+def test_a_check_lists_the_test_numbers_at_info_level_without_their_codes(voiceotp):
+    voiceotp(TEST_NUMBERS={TEST_NUMBER: FIXED_CODE, "0770000002": "135790"})
+    (message,) = check_test_numbers()
+    assert message.id == "django_voiceotp.I003" and message.level == checks.INFO
+    assert "0770000001" in message.msg and "0770000002" in message.msg
+    assert FIXED_CODE not in str(message) and "135790" not in str(message)
+
+
+def test_a_check_warns_of_a_test_number_that_cannot_be_called(voiceotp):
+    voiceotp(TEST_NUMBERS={"12345": FIXED_CODE, "+1 212 555 0100": "135790"})
+    messages = check_test_numbers()
+    assert [(message.id, message.level) for message in messages] == [
+        ("django_voiceotp.W012", checks.WARNING),
+        ("django_voiceotp.W012", checks.WARNING),
+    ]
+    assert "'12345'" in messages[0].msg and "'+1 212 555 0100'" in messages[1].msg
+
+
+def test_a_check_refuses_malformed_entries_without_showing_the_code(voiceotp):
+    voiceotp(TEST_NUMBERS={TEST_NUMBER: "12ab56"})
+    messages = check_test_numbers()
+    assert [message.id for message in messages] == [
+        "django_voiceotp.E011",
+        "django_voiceotp.I003",
+    ]
+    assert "12ab56" not in str(messages[0])
+    voiceotp(TEST_NUMBERS=[TEST_NUMBER])
+    assert [message.id for message in check_test_numbers()] == ["django_voiceotp.E011"]
+
+
+def test_an_entry_with_a_malformed_code_is_not_a_test_number(api, voiceotp, enqueued):
+    voiceotp(TEST_NUMBERS={TEST_NUMBER: "12ab56"})
+    assert ask(api, TEST_NUMBER).status_code == 201
+    assert not Verification.objects.get().is_test and not Call.objects.get().is_test
+
+
+def test_no_test_numbers_no_message(voiceotp):
+    voiceotp(TEST_NUMBERS={})
+    assert check_test_numbers() == []
