@@ -172,6 +172,7 @@ class CampaignAdmin(admin.ModelAdmin):
         if period not in SUMMARY_PERIODS:
             period = DEFAULT_SUMMARY_PERIOD
         days = reports.daily_stats(campaign, period)
+        conversion = reports.daily_conversion(campaign, period)
         total = sum(day.total for day in days)
         success = sum(day.success for day in days)
         failed = sum(day.failed for day in days)
@@ -185,6 +186,17 @@ class CampaignAdmin(admin.ModelAdmin):
             "period": period,
             "periods": SUMMARY_PERIODS,
             "days": list(reversed(days)),
+            "conversion": list(reversed(conversion)),
+            "conversion_totals": {
+                name: sum(getattr(day, name) for day in conversion)
+                for name in (
+                    "deliveries",
+                    "answered_first_call",
+                    "answered_on_redial",
+                    "handed_to_fallback",
+                    "verified",
+                )
+            },
             "chart": reports.build_chart(days),
             "total": total,
             "success": success,
@@ -243,6 +255,23 @@ def payload_html(event: CallbackEvent):
     return format_html('<pre class="voiceotp-payload">{}</pre>', text)
 
 
+class RedialFilter(admin.SimpleListFilter):
+    """First calls of their delivery, or redials of a call not reached (``attempt`` above 1)."""
+
+    title = _("attempt")
+    parameter_name = "redial"
+
+    def lookups(self, request, model_admin):
+        return (("no", _("first call")), ("yes", _("redial")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(attempt__gt=1)
+        if self.value() == "no":
+            return queryset.filter(attempt=1)
+        return queryset
+
+
 @admin.register(Call)
 class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
     list_display = (
@@ -256,7 +285,7 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
         "failure_reason_display",
     )
     list_display_links = ("id", "masked_phone_number")
-    list_filter = ("status", "is_test", "campaign", "created_at")
+    list_filter = ("status", "is_test", RedialFilter, "fallback_status", "campaign", "created_at")
     # Phone numbers are stored as sent (0771122330): get_search_results adds that spelling.
     search_fields = ("phone_number", "=provider_call_id")
     search_help_text = _("Search by full or partial phone number, or by provider call id.")
@@ -286,6 +315,19 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
             _("Delivery"),
             {"fields": ("send_attempts", "next_attempt_at", "poll_count", "next_poll_at")},
         ),
+        (
+            _("Reaching the person"),
+            {
+                "fields": (
+                    "attempt",
+                    "redial_of_link",
+                    "redial_link",
+                    "fallback_status",
+                    "fallback_attempts",
+                    "fallback_sent_at",
+                )
+            },
+        ),
         (_("Timeline"), {"fields": ("timeline",)}),
     )
     Media = VoiceOTPMedia
@@ -308,6 +350,24 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
             "show_save_and_add_another": False,
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description=_("redial of"))
+    def redial_of_link(self, call):
+        return self._call_link(call.redial_of)
+
+    @admin.display(description=_("redialed as"))
+    def redial_link(self, call):
+        try:
+            redial = call.redial
+        except Call.DoesNotExist:
+            redial = None
+        return self._call_link(redial)
+
+    def _call_link(self, call):
+        if call is None:
+            return self.get_empty_value_display()
+        url = reverse("admin:django_voiceotp_call_change", args=[call.pk])
+        return format_html('<a href="{}">{}</a>', url, call)
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, call):
@@ -376,6 +436,10 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
                 reason = provider_error_text(call.failure_reason) or self.get_empty_value_display()
                 what = gettext("Failed: %(reason)s") % {"reason": reason}
             entries.append((call.finished_at, what))
+        if call.fallback_sent_at:
+            entries.append(
+                (call.fallback_sent_at, gettext("Passcode handed to the fallback sender"))
+            )
         # The provider's start_time has whole seconds only: compared to the second, the entries
         # keep the order in which they were added (created, sent, started) when they tie.
         entries.sort(key=lambda entry: entry[0].replace(microsecond=0))

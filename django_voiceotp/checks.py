@@ -366,6 +366,58 @@ def check_sqlite_transaction_mode(app_configs=None, **kwargs):
 
 
 @register(Tags.compatibility)
+def check_delivery_settings(app_configs=None, **kwargs):
+    """The redial settings' shapes, a FALLBACK_SENDER that cannot be imported, and the console
+    sender outside development (it writes every passcode to standard output)."""
+    from django.utils.module_loading import import_string
+
+    from .senders import CONSOLE_SENDER
+
+    messages = []
+    redial_max = voiceotp_settings.REDIAL_MAX
+    if isinstance(redial_max, bool) or not isinstance(redial_max, int) or redial_max < 0:
+        messages.append(_malformed("REDIAL_MAX", "a whole number, 0 or more"))
+    delay = voiceotp_settings.REDIAL_DELAY
+    if isinstance(delay, bool) or not isinstance(delay, Real) or delay < 0:
+        messages.append(_malformed("REDIAL_DELAY", "a number of seconds, 0 or more"))
+    statuses = voiceotp_settings.REDIAL_STATUSES
+    if statuses is not None and (
+        isinstance(statuses, str)
+        or not isinstance(statuses, (list, tuple, set, frozenset))
+        or not all(isinstance(status, str) and status for status in statuses)
+    ):
+        messages.append(_malformed("REDIAL_STATUSES", "None or a list of provider statuses"))
+    sender = voiceotp_settings.FALLBACK_SENDER
+    if sender is None:
+        return messages
+    if not isinstance(sender, str):
+        return [*messages, _malformed("FALLBACK_SENDER", "None or a dotted path")]
+    try:
+        target = import_string(sender)
+    except ImportError as err:
+        messages.append(
+            Error(
+                f"{SETTINGS_NAME}['FALLBACK_SENDER'] cannot be imported: {err}",
+                hint="Name a callable taking phone_number=, otp= and call=.",
+                id="django_voiceotp.E020",
+            )
+        )
+        return messages
+    if not callable(target):
+        messages.append(_malformed("FALLBACK_SENDER", "the dotted path of a callable"))
+    if sender == CONSOLE_SENDER and not settings.DEBUG:
+        messages.append(
+            Warning(
+                "FALLBACK_SENDER is the console sender with DEBUG off: passcodes are written to "
+                "standard output instead of reaching anyone.",
+                hint="Write a sender for your SMS provider (see the README's fallback section).",
+                id="django_voiceotp.W020",
+            )
+        )
+    return messages
+
+
+@register(Tags.compatibility)
 def check_test_numbers(app_configs=None, **kwargs):
     """Test numbers get in without a call: list them, so none is left on by mistake."""
     try:

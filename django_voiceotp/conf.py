@@ -39,6 +39,12 @@ DEFAULTS: dict[str, Any] = {
     # Health: the sweeper's last run must be more recent than this (voiceotp_check, contrib.health).
     "SWEEPER_MAX_AGE": 300,
     "POLL_SCHEDULE": (15, 30, 60, 120, 300),
+    # Reaching the person: redials of "not reached" calls, then a fallback (delivery.py)
+    "REDIAL_MAX": 0,
+    "REDIAL_DELAY": 20,
+    # None: the provider's "not reached" statuses, delivery.NOT_REACHED_STATUSES.
+    "REDIAL_STATUSES": None,
+    "FALLBACK_SENDER": None,
     # Verification (request_code / verify_code)
     "CODE_LENGTH": 6,
     "CODE_TTL": 300,

@@ -58,14 +58,23 @@ class Call(models.Model):
 
     FINAL_STATUSES = (Status.SUCCESS, Status.FAILED)
 
+    class FallbackStatus(models.TextChoices):
+        NONE = "", pgettext_lazy("fallback status", "not used")
+        PENDING = "pending", pgettext_lazy("fallback status", "to be sent")
+        RUNNING = "running", pgettext_lazy("fallback status", "being sent")
+        SENT = "sent", pgettext_lazy("fallback status", "sent")
+        FAILED = "failed", pgettext_lazy("fallback status", "failed (the sender kept raising)")
+        EXPIRED = "expired", pgettext_lazy("fallback status", "not sent (passcode too old)")
+
     campaign = models.ForeignKey(
         Campaign, on_delete=models.PROTECT, related_name="calls", verbose_name=_("campaign")
     )
     phone_number = models.CharField(
         _("phone number"), max_length=32, help_text=_("As sent to the provider.")
     )
-    # Kept only until the provider accepts the call (a retried send needs it), then cleared.
-    otp = models.CharField(max_length=16, blank=True, editable=False)
+    # Sealed (sealing.py), never in clear; kept while the delivery may still need it (a retried
+    # send, a redial, the fallback) and erased when it ends or the passcode is too old.
+    otp = models.CharField(max_length=255, blank=True, editable=False)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
     )
@@ -93,6 +102,33 @@ class Call(models.Model):
         blank=True,
         help_text=_("While pending: when the sweeper should (re)send the call."),
     )
+    redial_of = models.OneToOneField(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="redial",
+        verbose_name=_("redial of"),
+        help_text=_("The call that was not answered and that this call places again."),
+    )
+    attempt = models.PositiveSmallIntegerField(
+        _("attempt"),
+        default=1,
+        editable=False,
+        help_text=_("1 for the first call of a delivery, 2 for its first redial, and so on."),
+    )
+    fallback_status = models.CharField(
+        _("fallback"),
+        max_length=16,
+        blank=True,
+        editable=False,
+        choices=FallbackStatus.choices,
+        help_text=_("Whether the passcode was handed to FALLBACK_SENDER after this call failed."),
+    )
+    fallback_attempts = models.PositiveSmallIntegerField(_("fallback attempts"), default=0)
+    fallback_next_at = models.DateTimeField(_("next fallback attempt"), null=True, blank=True)
+    fallback_sent_at = models.DateTimeField(_("fallback sent"), null=True, blank=True)
     poll_count = models.PositiveSmallIntegerField(_("polls"), default=0)
     next_poll_at = models.DateTimeField(_("next poll"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
@@ -117,6 +153,10 @@ class Call(models.Model):
             models.Index(fields=["phone_number"], name="voiceotp_call_phone_idx"),
             models.Index(fields=["created_at"], name="voiceotp_call_created_idx"),
             models.Index(fields=["campaign", "created_at"], name="voiceotp_call_campaign_idx"),
+            # The sweeper erases passcodes older than OTP_MAX_AGE: only rows still holding one.
+            models.Index(
+                fields=["created_at"], condition=~models.Q(otp=""), name="voiceotp_call_sealed_idx"
+            ),
         ]
 
     def __str__(self) -> str:

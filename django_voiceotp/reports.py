@@ -10,7 +10,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import formats, timezone
 
-from .models import Call, Campaign
+from .models import Call, Campaign, Verification
 
 # Calls to test numbers (TEST_NUMBERS) were never placed: counted apart, in no other figure.
 REAL = Q(is_test=False)
@@ -75,6 +75,72 @@ def daily_stats(campaign: Campaign, days: int, *, today: date | None = None) -> 
                 success=row.get("success", 0),
                 failed=row.get("failed", 0),
                 test=row.get("test", 0),
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """What one day's deliveries came to: what redials and the fallback buy a team.
+
+    A delivery is a passcode given to ``send_otp``: its first call, then any redials (which keep
+    its day, ``created_at``), then perhaps the fallback.
+    """
+
+    day: date
+    deliveries: int
+    answered_first_call: int
+    answered_on_redial: int
+    handed_to_fallback: int
+    #: Codes of ``request_code`` checked right, of the day's deliveries.
+    verified: int
+
+
+def daily_conversion(
+    campaign: Campaign, days: int, *, today: date | None = None
+) -> list[Conversion]:
+    """One ``Conversion`` per calendar day of the last ``days``, oldest first, empty days too."""
+    today = today or timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    start = timezone.make_aware(datetime.combine(first, time.min))
+    zone = timezone.get_current_timezone()
+    calls = (
+        Call.objects.filter(campaign=campaign, created_at__gte=start)
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        .values("day")
+        .annotate(
+            deliveries=Count("pk", REAL & Q(attempt=1)),
+            answered_first_call=Count("pk", SUCCESS & Q(attempt=1)),
+            answered_on_redial=Count("pk", SUCCESS & Q(attempt__gt=1)),
+            handed_to_fallback=Count("pk", REAL & Q(fallback_status=Call.FallbackStatus.SENT)),
+        )
+    )
+    verified = (
+        Verification.objects.filter(
+            call__campaign=campaign,
+            call__created_at__gte=start,
+            state=Verification.State.VERIFIED,
+            is_test=False,
+        )
+        .annotate(day=TruncDate("call__created_at", tzinfo=zone))
+        .values("day")
+        .annotate(count=Count("pk"))
+    )
+    by_day: dict = {row["day"]: row for row in calls}
+    verified_by_day = {row["day"]: row["count"] for row in verified}
+    result = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        row = by_day.get(day, {})
+        result.append(
+            Conversion(
+                day=day,
+                deliveries=row.get("deliveries", 0),
+                answered_first_call=row.get("answered_first_call", 0),
+                answered_on_redial=row.get("answered_on_redial", 0),
+                handed_to_fallback=row.get("handed_to_fallback", 0),
+                verified=verified_by_day.get(day, 0),
             )
         )
     return result

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import random
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -17,6 +19,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from . import delivery
 from .client import CallOutcome, CallReport, ProviderClient, StartedCall
 from .conf import voiceotp_settings
 from .db import write_transaction
@@ -33,6 +36,7 @@ from .exceptions import (
 from .models import Call, Campaign
 from .payloads import loggable
 from .phone import ProviderNumber, normalize_phone_number, validate_otp
+from .sealing import PasscodeUnreadable, open_otp, seal_otp
 from .signals import call_failed, call_status_changed, call_succeeded, send_robust
 
 logger = logging.getLogger("django_voiceotp")
@@ -76,7 +80,7 @@ def send_otp(phone_number: str, otp: str, *, campaign: Campaign | str | None = N
     call = Call.objects.create(
         campaign=campaign,
         phone_number=phone_number,
-        otp=otp,
+        otp=seal_otp(otp),
         created_at=now,
         # If the send task is lost on its way, the sweeper sends the call from then on.
         next_attempt_at=now + timedelta(seconds=voiceotp_settings.PENDING_GRACE),
@@ -89,10 +93,10 @@ def send_otp(phone_number: str, otp: str, *, campaign: Campaign | str | None = N
 def call_again(call: Call) -> Call:
     """Place ``call`` once more, as a new call reading the same passcode; the old one fails.
 
-    Possible only while the passcode is still stored, i.e. the provider has not accepted the call
-    (it is erased then), and is younger than ``OTP_MAX_AGE``: a new passcode needs the host
-    project. The old call fails with reason ``replaced by call N``, so the sweeper cannot send it
-    as well.
+    Possible only while the call is pending (a sent call's delivery goes on by its own redials
+    and fallback) with its passcode stored and younger than ``OTP_MAX_AGE``: a new passcode
+    needs the host project. The old call fails with reason ``replaced by call N``, so the
+    sweeper cannot send it as well.
 
     :raises CallAgainRefused: saying why, in the active language (an operator reads it).
     """
@@ -100,14 +104,20 @@ def call_again(call: Call) -> Call:
     if not call.otp:
         raise CallAgainRefused(
             gettext(
-                "its passcode is no longer stored (it is erased once the provider accepts the "
-                "call); the person must ask for a new code."
+                "its passcode is no longer stored (it is erased when the delivery ends); the "
+                "person must ask for a new code."
             )
         )
     if call.created_at < timezone.now() - timedelta(seconds=voiceotp_settings.OTP_MAX_AGE):
         raise CallAgainRefused(gettext("its passcode is too old to be of use."))
     with write_transaction():
-        new_call = send_otp(call.phone_number, call.otp, campaign=call.campaign)
+        try:
+            otp = open_otp(call.otp)
+        except PasscodeUnreadable:
+            raise CallAgainRefused(
+                gettext("its passcode can no longer be read; the person must ask for a new code.")
+            ) from None
+        new_call = send_otp(call.phone_number, otp, campaign=call.campaign)
         now = timezone.now()
         replaced = {
             "status": Call.Status.FAILED,
@@ -186,9 +196,13 @@ def send_call(call_id: int) -> FollowUp | None:
         started = ProviderClient().start_call(
             call.campaign.campaign_id,
             ProviderNumber(call.phone_number),  # normalised by send_otp: not parsed again
-            call.otp,
+            open_otp(call.otp),
             callback_url=callback_url_for(call),
         )
+    except PasscodeUnreadable:
+        # SECRET_KEY changed without the old one in SECRET_KEY_FALLBACKS: no call can read it.
+        _fail(call, "passcode unreadable")
+        return None
     except ProviderUnavailable as err:
         if call.send_attempts > voiceotp_settings.SEND_MAX_RETRIES:
             _fail(call, f"provider unavailable: {err}")
@@ -261,17 +275,17 @@ def _mark_sent(call: Call, started: StartedCall) -> None:
     # then the call is final and stays so; the id is only filled in where still empty.
     provider_call_id = Coalesce(F("provider_call_id"), Value(started.call_id))
     call.provider_call_id = call.provider_call_id or started.call_id
+    # The sealed passcode stays: a redial or the fallback may need it (erased when it ends).
     moved = _transition(
         call,
         Call.Status.SENT,
         provider_call_id=provider_call_id,
-        otp="",
         sent_at=now,
         next_attempt_at=None,
         next_poll_at=now + timedelta(seconds=first_poll),
     )
     if not moved:
-        Call.objects.filter(pk=call.pk).update(otp="", provider_call_id=provider_call_id)
+        Call.objects.filter(pk=call.pk).update(provider_call_id=provider_call_id)
 
 
 def callback_url_for(call: Call) -> str | None:
@@ -475,15 +489,23 @@ def _fail(call: Call, reason: str) -> bool:
 
 
 def _finish(call: Call, status: str, **fields) -> bool:
-    return _transition(
-        call,
-        status,
-        otp="",
-        finished_at=timezone.now(),
-        next_poll_at=None,
-        next_attempt_at=None,
-        **fields,
-    )
+    final: dict[str, Any] = {
+        "finished_at": timezone.now(),
+        "next_poll_at": None,
+        "next_attempt_at": None,
+    }
+    if status == Call.Status.SUCCESS:
+        return _transition(call, status, otp="", **final, **fields)  # the delivery ends here
+    # The delivery policy decides what follows; only the process that fails the call does it.
+    sealed_otp = call.otp
+    plan = delivery.after_failure(call, fields.get("raw_status") or call.raw_status)
+    # A failure and its redial are written together or not at all; a lone update (the fallback's
+    # state rides along in it) needs no transaction.
+    with write_transaction() if plan.redial_in is not None else nullcontext():
+        moved = _transition(call, status, **final, **plan.fields, **fields)
+        if moved:
+            delivery.carry_out(call, plan, sealed_otp)
+    return moved
 
 
 #: The statuses a call may move to each status from: only forward.
@@ -527,7 +549,8 @@ def _send_signals(call: Call, old_status: str, new_status: str) -> None:
     if new_status == Call.Status.SUCCESS:
         send_robust(call_succeeded, Call, call=call)
     elif new_status == Call.Status.FAILED:
-        send_robust(call_failed, Call, call=call, reason=call.failure_reason)
+        redial = delivery.redial_after(call)
+        send_robust(call_failed, Call, call=call, reason=call.failure_reason, redial=redial)
 
 
 def _log(call: Call, event: str) -> None:

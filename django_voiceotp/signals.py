@@ -13,7 +13,8 @@ call_status_changed = Signal()
 call_succeeded = Signal()
 
 #: A call ended in failure. kwargs: ``call``, ``reason`` (the provider's raw status, or
-#: ``expired``, ``timeout``, ``rejected: ...``, ``provider unavailable: ...``).
+#: ``expired``, ``timeout``, ``rejected: ...``, ``provider unavailable: ...``), ``redial`` (the
+#: new :class:`~django_voiceotp.models.Call` that places it again, or None when none follows).
 call_failed = Signal()
 
 #: A code was generated and its call stored, after the transaction commits.

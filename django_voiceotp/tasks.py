@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from . import health, metrics, services
+from . import delivery, health, metrics, services
 from .models import Call
 
 logger = logging.getLogger("django_voiceotp")
@@ -44,10 +44,35 @@ def poll_call(call_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def send_redial(call_id: int) -> None:
+    """Place a redial once its REDIAL_DELAY is over; a task delivered early does nothing."""
+    if delivery.redial_is_due(call_id):
+        send_call(call_id)
+
+
+@shared_task(ignore_result=True)
+def run_fallback(call_id: int) -> None:
+    """Hand the passcode of a delivery whose last call failed to FALLBACK_SENDER, once; a sender
+    that raises is retried with backoff (in eager mode at once), a bounded number of times."""
+    while True:
+        retry_in = delivery.run_fallback(call_id)
+        if retry_in is None:
+            return
+        if not run_fallback.app.conf.task_always_eager:
+            run_fallback.apply_async((call_id,), countdown=retry_in)
+            return
+        if not delivery.fallback_due_now(call_id):
+            return
+
+
+@shared_task(ignore_result=True)
 def poll_pending_calls() -> dict[str, int]:
     """The periodic sweeper: polls calls that are due, re-sends calls whose send task was lost,
     fails calls whose passcode is too old to send. Install it in the beat schedule."""
     expired = services.expire_stale_calls()
+    delivery.erase_stale_passcodes()
+    for call_id in delivery.fallbacks_due():
+        run_fallback.delay(call_id)
     to_send = services.calls_due_for_send()
     to_poll = services.calls_due_for_poll()
     for call_id in to_send:

@@ -18,6 +18,7 @@ from django.utils import formats, timezone, translation
 from django_voiceotp import send_otp, services
 from django_voiceotp.callbacks import receive_callback
 from django_voiceotp.models import Call, CallbackEvent, Campaign
+from django_voiceotp.sealing import open_otp, seal_otp
 from django_voiceotp.services import callback_token_for
 
 pytestmark = pytest.mark.django_db
@@ -177,7 +178,7 @@ def test_calls_cannot_be_added_or_edited(admin_client, campaign):
 
 
 def test_no_admin_page_shows_an_otp_or_a_keypress(admin_client, campaign):
-    pending = make_call(campaign, status=Call.Status.PENDING, otp=OTP)
+    pending = make_call(campaign, status=Call.Status.PENDING, otp=seal_otp(OTP))
     sent = make_call(campaign, provider_call_id=PROVIDER_CALL_ID, sent_at=timezone.now())
     post_callback(sent)
     post_callback(sent, status="")  # a duplicate, and one in progress
@@ -189,7 +190,9 @@ def test_no_admin_page_shows_an_otp_or_a_keypress(admin_client, campaign):
         content_type="application/x-www-form-urlencoded",
         remote_addr=None,
     )
-    assert Call.objects.get(pk=pending.pk).otp == OTP  # still stored: the test means something
+    assert (
+        open_otp(Call.objects.get(pk=pending.pk).otp) == OTP
+    )  # still stored: the test means something
     pages = [
         CALLS,
         call_url(pending),
@@ -245,7 +248,7 @@ def test_call_again_resends_a_pending_call_with_its_stored_passcode(
     admin_client, sandbox, campaign
 ):
     # Sent by the service, not send_otp: in eager mode a retry would run at once.
-    stuck = make_call(campaign, status=Call.Status.PENDING, otp=OTP)
+    stuck = make_call(campaign, status=Call.Status.PENDING, otp=seal_otp(OTP))
     sandbox.inject("http_error", endpoint="voiceotp", status=503)
     services.send_call(stuck.pk)
     assert Call.objects.get(pk=stuck.pk).status == Call.Status.PENDING  # waiting for a retry
@@ -264,14 +267,14 @@ def test_call_again_says_why_not(admin_client, campaign):
     old = make_call(
         campaign,
         status=Call.Status.PENDING,
-        otp=OTP,
+        otp=seal_otp(OTP),
         created_at=timezone.now() - timedelta(minutes=10),
     )
     response = action(admin_client, "call_again", sent, old)
     assert set(messages_of(response)) == {
         f"Call {old.pk} cannot be placed again: its passcode is too old to be of use.",
         f"Call {sent.pk} cannot be placed again: its passcode is no longer stored (it is erased "
-        "once the provider accepts the call); the person must ask for a new code.",
+        "when the delivery ends); the person must ask for a new code.",
     }
     assert Call.objects.count() == 2
 
@@ -493,3 +496,84 @@ def test_an_event_without_a_body_shows_the_admins_empty_marker(admin_client):
     assert page.status_code == 200
     assert "—" not in html
     assert re.search(r'<div class="readonly">-</div>', html)
+
+
+# -- reaching the person ---------------------------------------------------------------------------
+
+
+def a_delivery(campaign, *, days_ago=0, outcomes=("success",), fallback=""):
+    """A first call and its redials, ending in ``outcomes`` in order; the last may hand over."""
+    created = timezone.now() - timedelta(days=days_ago)
+    calls, previous = [], None
+    for attempt, status in enumerate(outcomes, start=1):
+        previous = make_call(
+            campaign,
+            status=status,
+            created_at=created,
+            attempt=attempt,
+            redial_of=previous,
+            failure_reason="" if status == "success" else "NOANWSER",
+        )
+        calls.append(previous)
+    if fallback:
+        Call.objects.filter(pk=previous.pk).update(
+            fallback_status=fallback, fallback_sent_at=timezone.now()
+        )
+    return calls
+
+
+def test_call_page_shows_the_chain_and_the_fallback(admin_client, campaign):
+    first, redial = a_delivery(campaign, outcomes=("failed", "failed"), fallback="sent")
+    first_page = admin_client.get(call_url(first)).content.decode()
+    redial_page = admin_client.get(call_url(redial)).content.decode()
+    assert f'href="{call_url(redial)}"' in first_page  # the redial that followed
+    assert f'href="{call_url(first)}"' in redial_page  # the call it redials
+    assert "Passcode handed to the fallback sender" in redial_page
+    assert ">sent<" in redial_page.replace("\n", "").replace(" ", "")
+    assert "Passcode handed to the fallback sender" not in first_page
+
+
+def test_the_list_filters_redials_and_fallbacks(admin_client, campaign):
+    first, redial = a_delivery(campaign, outcomes=("failed", "success"))
+    (handed,) = a_delivery(campaign, outcomes=("failed",), fallback="sent")
+
+    def listed(**query):
+        response = admin_client.get(CALLS, query)
+        return sorted(call.pk for call in response.context["cl"].result_list)
+
+    assert listed(redial="yes") == [redial.pk]
+    assert listed(redial="no") == sorted([first.pk, handed.pk])
+    assert listed(fallback_status__exact="sent") == [handed.pk]
+
+
+def test_campaign_summary_shows_what_redials_and_the_fallback_bring(admin_client, campaign):
+    from django_voiceotp.models import Verification
+
+    a_delivery(campaign, outcomes=("success",))
+    (answered,) = a_delivery(campaign, outcomes=("success",))
+    a_delivery(campaign, outcomes=("failed", "success"))
+    a_delivery(campaign, outcomes=("failed", "failed"), fallback="sent")
+    a_delivery(campaign, days_ago=2, outcomes=("failed",))
+    Verification.objects.create(
+        phone_number="0771122330",
+        code_hash="x" * 64,
+        call=answered,
+        state=Verification.State.VERIFIED,
+        expires_at=timezone.now(),
+    )
+    response = admin_client.get(summary_url(campaign))
+    today, *_, two_days_ago = [
+        (
+            day.deliveries,
+            day.answered_first_call,
+            day.answered_on_redial,
+            day.handed_to_fallback,
+            day.verified,
+        )
+        for day in response.context["conversion"][:3]
+    ]
+    assert today == (4, 2, 1, 1, 1)
+    assert two_days_ago == (1, 0, 0, 0, 0)
+    assert response.context["conversion_totals"]["deliveries"] == 5
+    html = response.content.decode()
+    assert "answered on a redial" in html and "handed to the fallback" in html

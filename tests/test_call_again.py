@@ -8,6 +8,7 @@ from django.utils import timezone
 from django_voiceotp import services
 from django_voiceotp.exceptions import CallAgainRefused
 from django_voiceotp.models import Call, Campaign
+from django_voiceotp.sealing import open_otp, seal_otp
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def pending_call():
     campaign = Campaign.objects.create(campaign_id="c78af")
-    return Call.objects.create(campaign=campaign, phone_number="0771122330", otp="739164")
+    return Call.objects.create(campaign=campaign, phone_number="0771122330", otp=seal_otp("739164"))
 
 
 def test_nothing_is_placed_when_the_old_call_was_sent_meanwhile(pending_call, monkeypatch):
@@ -40,7 +41,7 @@ def test_the_new_call_is_enqueued_and_the_old_one_replaced(pending_call, monkeyp
     monkeypatch.setattr(services, "enqueue_send", sent_tasks.append)
     new_call = services.call_again(pending_call)
     assert sent_tasks == [new_call.pk]
-    assert (new_call.phone_number, new_call.otp) == ("0771122330", "739164")
+    assert (new_call.phone_number, open_otp(new_call.otp)) == ("0771122330", "739164")
     assert signals.names(pending_call.pk) == [
         ("changed", "pending", "failed"),
         ("failed", f"replaced by call {new_call.pk}"),

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from django_voiceotp import services
 from django_voiceotp.exceptions import ProviderRejected
 from django_voiceotp.models import Call, CallbackEvent
+from django_voiceotp.sealing import seal_otp
 
 from .hostile_cases import (
     KEYPRESS,
@@ -251,7 +252,12 @@ def test_the_admin_renders_a_stored_deep_payload(admin_client):
 
 
 def test_provider_text_is_escaped_in_log_lines(monkeypatch, caplog):
-    call = make_call(status=Call.Status.PENDING, provider_call_id=None, created_at=timezone.now())
+    call = make_call(
+        status=Call.Status.PENDING,
+        provider_call_id=None,
+        created_at=timezone.now(),
+        otp=seal_otp("482915"),
+    )
     forged_line = "no\nCall 99 pending → success (campaign c78af)\x00\x1b[31m"
 
     def refuse(*args, **kwargs):

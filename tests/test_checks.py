@@ -17,6 +17,7 @@ from django.test import override_settings
 from django_voiceotp.checks import (
     check_callback_urls,
     check_celery,
+    check_delivery_settings,
     check_setting_values,
     check_sqlite_transaction_mode,
 )
@@ -237,3 +238,42 @@ def test_voiceotp_check_exits_non_zero_when_the_provider_is_unreachable():
     assert "✓ settings: API_URL is http://sandbox.invalid/sandbox/" in result.stdout
     assert "✗ provider: Could not reach the provider" in result.stderr
     assert "System check identified" not in result.stdout + result.stderr  # reported once
+
+
+def test_delivery_settings_of_the_test_settings_pass():
+    assert check_delivery_settings() == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("REDIAL_MAX", -1),
+        ("REDIAL_MAX", "1"),
+        ("REDIAL_MAX", True),
+        ("REDIAL_DELAY", -5),
+        ("REDIAL_DELAY", "20"),
+        ("REDIAL_STATUSES", "BUSY"),
+        ("REDIAL_STATUSES", ["BUSY", 3]),
+        ("FALLBACK_SENDER", 42),
+        ("FALLBACK_SENDER", "django_voiceotp.senders.CONSOLE_SENDER"),
+    ],
+)
+def test_malformed_delivery_settings_are_errors(voiceotp, key, value):
+    voiceotp(**{key: value})
+    assert ids(check_delivery_settings()) == ["django_voiceotp.E006"]
+
+
+def test_a_fallback_sender_that_cannot_be_imported_is_an_error(voiceotp):
+    voiceotp(FALLBACK_SENDER="myproject.sms.no_such_sender")
+    assert ids(check_delivery_settings()) == ["django_voiceotp.E020"]
+
+
+def test_the_console_sender_with_debug_off_is_a_warning(voiceotp, settings):
+    voiceotp(FALLBACK_SENDER="django_voiceotp.senders.console_sender")
+    settings.DEBUG = False
+    assert ids(check_delivery_settings()) == ["django_voiceotp.W020"]
+    settings.DEBUG = True
+    assert check_delivery_settings() == []
+    voiceotp(FALLBACK_SENDER="tests.fallback_senders.record", REDIAL_MAX=2, REDIAL_STATUSES=["x"])
+    settings.DEBUG = False
+    assert check_delivery_settings() == []

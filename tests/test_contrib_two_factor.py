@@ -10,6 +10,7 @@ from two_factor.plugins.phonenumber.models import PhoneDevice
 
 from django_voiceotp.contrib.two_factor import VoiceOTPGateway
 from django_voiceotp.models import Call
+from django_voiceotp.sealing import open_otp
 
 pytestmark = pytest.mark.urls("tests.urls_two_factor")
 
@@ -43,7 +44,7 @@ def test_logging_in_with_a_call(client, sandbox, callbacks_to, user, signals):
     [simulated] = sandbox.calls
     assert simulated.phone_number == "0771122330"
     call = Call.objects.get()
-    assert call.otp == ""  # erased once the provider accepted it
+    assert call.otp != simulated.otp  # sealed, never in clear
     assert sandbox.wait_for_callbacks()
     call.refresh_from_db()
     assert call.status == Call.Status.SUCCESS
@@ -78,7 +79,7 @@ def test_the_gateway_keeps_to_the_abuse_limits(user, caplog):
     device = phone_device(user)
     gateway = VoiceOTPGateway()
     call = gateway.make_call(device=device, token="482915")
-    assert call.phone_number == "0771122330" and call.otp == "482915"  # not yet sent
+    assert call.phone_number == "0771122330" and open_otp(call.otp) == "482915"  # not yet sent
     with caplog.at_level(logging.WARNING, logger="django_voiceotp"):
         assert gateway.make_call(device=device, token="482915") is None
     assert "not placed" in caplog.text and "482915" not in caplog.text

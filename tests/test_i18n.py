@@ -135,6 +135,39 @@ def test_the_admin_reads_in_vietnamese(admin_client):
 
 
 @pytest.mark.django_db
+def test_the_redial_chain_and_the_conversion_read_in_vietnamese(admin_client):
+    campaign = Campaign.objects.create(campaign_id="c78af")
+    first = Call.objects.create(
+        campaign=campaign, phone_number="0771122330", status="failed", failure_reason="BUSY"
+    )
+    redial = Call.objects.create(
+        campaign=campaign,
+        phone_number="0771122330",
+        status="failed",
+        failure_reason="BUSY",
+        redial_of=first,
+        attempt=2,
+        fallback_status=Call.FallbackStatus.SENT,
+        fallback_sent_at=timezone.now(),
+    )
+    with translation.override("vi"):
+        call_page = admin_client.get(
+            reverse("admin:django_voiceotp_call_change", args=[redial.pk])
+        ).content.decode()
+        summary = admin_client.get(
+            reverse("admin:django_voiceotp_campaign_summary", args=[campaign.pk])
+        ).content.decode()
+        calls = admin_client.get(reverse("admin:django_voiceotp_call_changelist")).content.decode()
+    assert "Liên lạc được với người nhận" in call_page and "Gọi lại cho cuộc gọi" in call_page
+    assert "Mã OTP đã được chuyển cho kênh dự phòng" in call_page
+    assert "trả lời ở cuộc gọi lại" in summary and "chuyển cho kênh dự phòng" in summary
+    assert "cuộc gọi đầu tiên" in calls and "kênh dự phòng" in calls
+    for page in (call_page, summary, calls):
+        for english in ("Reaching the person", "answered on a redial", "redial of", "first call"):
+            assert english not in page
+
+
+@pytest.mark.django_db
 def test_a_pending_call_and_a_pending_code_are_different_words_in_vietnamese(admin_client):
     from django_voiceotp.models import Verification
 

@@ -789,3 +789,57 @@ def test_standalone_server_answers(tmp_path):
     assert re.search(rf"http://127\.0\.0\.1:{port}/", output)
     for secret in ("975310", ACCESS_TOKEN, SECRET_KEY):
         assert secret not in output
+
+
+def test_a_script_decides_the_next_outcomes_of_a_number(api, control):
+    provider.configure(call_duration=0)
+    response = requests.post(
+        control + "scripts",
+        json={"phone_number": PHONE, "outcomes": ["NOANWSER", "busy", "Success"]},
+        timeout=5,
+    )
+    assert response.status_code == 204
+    token = get_token(api)
+    outcomes = []
+    for _ in range(4):
+        call_id = send(api, token).json()["data"]["call_id"]
+        data = report(api, token, call_id).json()["data"]
+        outcomes.append((data["status"], data["duration"] > 0, data["keypress"] == OTP))
+    # Used up, the last digit (0: success) decides again.
+    assert outcomes == [
+        ("NOANWSER", False, False),
+        ("busy", False, False),
+        ("Success", True, True),
+        ("Success", True, True),
+    ]
+
+
+def test_a_script_is_cleared_by_an_empty_list_or_a_reset(control):
+    provider.script(PHONE, ["BUSY"])
+    requests.post(control + "scripts", json={"phone_number": PHONE, "outcomes": []}, timeout=5)
+    assert (
+        provider.place_call(
+            campaign_id=CAMPAIGN_ID, user_id=USER_ID, phone_number=PHONE, otp=OTP
+        ).status
+        == "Success"
+    )
+    provider.script(PHONE, ["BUSY"])
+    provider.reset()
+    assert (
+        provider.place_call(
+            campaign_id=CAMPAIGN_ID, user_id=USER_ID, phone_number=PHONE, otp=OTP
+        ).status
+        == "Success"
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"outcomes": ["BUSY"]},
+        {"phone_number": PHONE, "outcomes": "BUSY"},
+        {"phone_number": PHONE, "outcomes": [""]},
+    ],
+)
+def test_a_bad_script_is_refused(control, body):
+    assert requests.post(control + "scripts", json=body, timeout=5).status_code == 400

@@ -15,6 +15,7 @@ from django_voiceotp import request_code, verify_code
 from django_voiceotp import verification as verification_module
 from django_voiceotp.exceptions import InvalidOTP, InvalidPhoneNumber
 from django_voiceotp.models import Call, Verification
+from django_voiceotp.sealing import open_otp
 from django_voiceotp.signals import code_failed, code_locked, code_requested, code_verified
 from django_voiceotp.verification import CheckResult, check_code, code_matches, hash_code
 
@@ -68,7 +69,7 @@ def test_code_is_called_and_verifies_once(sandbox, code_signals):
     assert simulated.phone_number == PHONE
     verification.refresh_from_db()
     assert verification.call.status == Call.Status.SENT
-    assert verification.call.otp == ""  # the app's copy is gone once the provider has it
+    assert verification.call.otp != code  # sealed (erased when the delivery ends)
     assert verification.state == Verification.State.PENDING
     assert verification.client_ip == "203.0.113.7"
     assert verification.expires_at == verification.created_at + timedelta(seconds=300)
@@ -98,7 +99,8 @@ def test_the_code_is_never_stored_logged_or_shown(sandbox, caplog):
     assert code not in repr(verification) and code not in str(verification)
     with connection.cursor() as cursor:
         cursor.execute("SELECT otp FROM django_voiceotp_call")
-        assert [row[0] for row in cursor.fetchall()] == [""]
+        # Sealed, not in clear: a redial or the fallback may still need it.
+        assert [(row[0] != "", code in row[0]) for row in cursor.fetchall()] == [(True, False)]
     assert code not in caplog.text
     assert "Verification" in caplog.text  # the flow was logged, just not the code
 
@@ -252,7 +254,7 @@ def test_unknown_numbers_and_bad_input():
 def test_code_length_is_a_setting(voiceotp):
     voiceotp(CODE_LENGTH=8)
     verification = request_code(PHONE)
-    assert len(verification.call.otp) == 8  # kept on the call only until the provider has it
+    assert len(open_otp(verification.call.otp)) == 8  # sealed on the call while it is needed
 
 
 @pytest.mark.django_db

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 
 from django_voiceotp import send_otp, tasks
 from django_voiceotp.models import Call, Campaign
+from django_voiceotp.sealing import seal_otp
 from django_voiceotp.signals import call_failed, call_succeeded
 
+from . import fallback_senders
 from .celery_app import app
 
 OTP = "482915"
@@ -110,8 +113,43 @@ def test_worker_retries_with_backoff(worker, sandbox, finished):
 
 def test_duplicated_tasks_on_a_worker_place_one_call(worker, sandbox, finished):
     campaign = Campaign.objects.create(campaign_id="c78af")
-    call = Call.objects.create(campaign=campaign, phone_number="0771122330", otp=OTP)
+    call = Call.objects.create(campaign=campaign, phone_number="0771122330", otp=seal_otp(OTP))
     for _ in range(3):
         tasks.send_call.delay(call.pk)
     assert finished.wait()
     assert len(sandbox.requests_for("voiceotp")) == 1
+
+
+def test_worker_redials_a_call_not_answered(worker, sandbox, callbacks_to, finished, voiceotp):
+    voiceotp(REDIAL_MAX=1, REDIAL_DELAY=0.5)
+    sandbox.script("0771122330", ["NOANWSER", "Success"])
+    first = send_otp("0771122330", OTP)
+    assert finished.wait(expected=2)
+    redial = Call.objects.get(redial_of=first)
+    assert sorted(finished.calls) == [(first.pk, "failed"), (redial.pk, "success")]
+    read_the_passcode = [
+        request.body["contact"]["otp"] == OTP for request in sandbox.requests_for("voiceotp")
+    ]
+    assert read_the_passcode == [True, True]
+    first.refresh_from_db()
+    redial.refresh_from_db()
+    assert redial.sent_at - first.finished_at >= timedelta(seconds=0.5)  # not before REDIAL_DELAY
+    assert Call.objects.count() == 2
+
+
+def test_worker_hands_the_passcode_to_the_fallback_once(worker, sandbox, callbacks_to, voiceotp):
+    fallback_senders.reset()
+    voiceotp(REDIAL_MAX=1, REDIAL_DELAY=0.2, FALLBACK_SENDER="tests.fallback_senders.record")
+    sandbox.script("0771122330", ["BUSY", "BUSY", "BUSY"])
+    send_otp("0771122330", OTP)
+    deadline = time.monotonic() + 20
+    while not fallback_senders.handed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sandbox.wait_for_callbacks()
+    time.sleep(1.0)  # let any late poll or duplicated task run: nothing more may be handed over
+    first, redial = Call.objects.order_by("pk")
+    handed = [(otp == OTP, pk) for phone, otp, pk in fallback_senders.handed]
+    assert handed == [(True, redial.pk)]
+    assert len(sandbox.requests_for("voiceotp")) == 2
+    assert (redial.redial_of_id, redial.fallback_status, redial.otp) == (first.pk, "sent", "")
+    fallback_senders.reset()

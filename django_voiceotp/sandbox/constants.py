@@ -13,6 +13,8 @@ TOKEN_LIFETIME = 15552000
 #: "NOANWSER" is the provider's own spelling.
 OUTCOME_BY_LAST_DIGIT = {"9": "Fail", "8": "NOANWSER", "7": "BUSY"}
 SUCCESS = "Success"
+#: Statuses a scripted call may end with that count as answered (compared without case).
+SUCCESS_STATUSES = ("success", "answered")
 
 #: Seconds a successful call lasts, as in the spec's example; failed calls last 0.
 SUCCESS_DURATION = 11

@@ -141,6 +141,8 @@ class SandboxProvider:
             self._tokens: dict[str, datetime] = {}  # token -> expiry
             self._token_generation = 1
             self._campaigns = {constants.CAMPAIGN_ID}
+            #: phone number -> the statuses its next calls end with, in order (see ``script``).
+            self._scripts: dict[str, list[str]] = {}
 
     def configure(
         self,
@@ -222,9 +224,9 @@ class SandboxProvider:
         early_callback: bool = False,
     ) -> SimulatedCall:
         """Record a call and schedule its callback; an early callback is posted before returning."""
-        status = constants.OUTCOME_BY_LAST_DIGIT.get(phone_number[-1], constants.SUCCESS)
-        success = status == constants.SUCCESS
         with self._lock:
+            status = self._next_outcome(phone_number)
+            success = status.casefold() in constants.SUCCESS_STATUSES
             created = _now()
             # An early callback reports a final call, so report must agree at once.
             call_duration = 0.0 if early_callback else self.config.call_duration
@@ -279,6 +281,25 @@ class SandboxProvider:
             if remaining <= 0:
                 return False
             pending[0].join(remaining)
+
+    def script(self, phone_number: str, outcomes: list[str]) -> None:
+        """End the next calls to ``phone_number`` with ``outcomes``, one status each, in order;
+        once they are used up, the last digit decides again. An empty list clears the script."""
+        if not isinstance(outcomes, list) or not all(
+            isinstance(outcome, str) and outcome for outcome in outcomes
+        ):
+            raise ValueError("outcomes must be a list of non-empty status strings")
+        with self._lock:
+            if outcomes:
+                self._scripts[phone_number] = list(outcomes)
+            else:
+                self._scripts.pop(phone_number, None)
+
+    def _next_outcome(self, phone_number: str) -> str:
+        script = self._scripts.get(phone_number)
+        if script:
+            return script.pop(0)
+        return constants.OUTCOME_BY_LAST_DIGIT.get(phone_number[-1], constants.SUCCESS)
 
     # Faults
 

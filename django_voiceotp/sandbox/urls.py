@@ -17,6 +17,7 @@ urlpatterns = [
     path("_sandbox/calls", views.calls, name="calls"),
     path("_sandbox/faults", views.faults, name="faults"),
     path("_sandbox/reset", views.reset, name="reset"),
+    path("_sandbox/scripts", views.scripts, name="scripts"),
     path("_sandbox/requests", views.requests_log, name="requests"),
     path("_sandbox/config", views.config, name="config"),
 ]

@@ -253,6 +253,24 @@ def faults(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @require_http_methods(["POST"])
+def scripts(request: HttpRequest) -> HttpResponse:
+    """POST ``{"phone_number", "outcomes": ["NOANWSER", "Success"]}``: the statuses the next calls
+    to that number end with, in order; ``[]`` clears it. ``reset`` clears every script."""
+    data = _json_object(request)
+    if data is None or not isinstance(data.get("phone_number"), str):
+        return JsonResponse({"error": "expected a JSON object with a phone_number"}, status=400)
+    outcomes = data.get("outcomes")
+    if not isinstance(outcomes, list):
+        return JsonResponse({"error": "outcomes must be a list of statuses"}, status=400)
+    try:
+        provider.script(data["phone_number"], outcomes)
+    except ValueError as err:
+        return JsonResponse({"error": str(err)}, status=400)
+    return HttpResponse(status=204)
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
 def reset(request: HttpRequest) -> HttpResponse:
     provider.reset()
     return HttpResponse(status=204)

@@ -84,6 +84,10 @@ VOICEOTP = {
     "SECRET_KEY": os.environ.get("VOICEOTP_SECRET_KEY", "30511f666-f888-411b-a6e0-11111fb6gg7a"),
     "DEFAULT_CAMPAIGN": os.environ.get("VOICEOTP_CAMPAIGN", "c78af"),
     "CALLBACK_BASE_URL": os.environ.get("VOICEOTP_CALLBACK_BASE_URL", DEMO_URL),
+    # Reaching the person: one redial of a call nobody answered (numbers ending in 8 or 7 in the
+    # sandbox), then, in development, the passcode written to the console as an SMS would be.
+    "REDIAL_MAX": 1,
+    "FALLBACK_SENDER": "django_voiceotp.senders.console_sender" if DEBUG else None,
 }
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")

@@ -31,6 +31,8 @@ STACK_VOICEOTP = {
     "SEND_RETRY_BACKOFF_MAX": 4,
     "PENDING_GRACE": 8,
     "POLL_SCHEDULE": [1, 2, 3, 5, 8, 13],
+    # The example project redials once; these scenarios count one call per send.
+    "REDIAL_MAX": 0,
 }
 SWEEP_INTERVAL = 1.0
 GUNICORN_WORKERS = 4

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection, transaction
 
 from django_voiceotp.models import Call, Campaign
+from django_voiceotp.sealing import seal_otp
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,7 +28,7 @@ def test_the_orm_runs_on_postgresql(postgres_server):
 def test_threads_race_on_separate_connections():
     """Ten transactions claim one row with a guarded update: exactly one wins."""
     campaign = Campaign.objects.create(campaign_id="c78af")
-    call = Call.objects.create(campaign=campaign, phone_number="0771122330", otp="4829")
+    call = Call.objects.create(campaign=campaign, phone_number="0771122330", otp=seal_otp("4829"))
 
     def claim(_):
         try:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from django_voiceotp import send_otp, services
 from django_voiceotp.models import Call, Campaign
+from django_voiceotp.sealing import seal_otp
 from django_voiceotp.services import callback_url_for
 
 from .stack import METRICS
@@ -71,7 +72,7 @@ def measure(stack, client) -> dict[str, int]:
     call = Call.objects.create(
         campaign=campaign,
         phone_number="0771122331",
-        otp="482915",
+        otp=seal_otp("482915"),
         next_attempt_at=timezone.now() + FAR,
     )
     with CaptureQueriesContext(connection) as queries:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('django_voiceotp', '0003_callbackevent_hardening'),
+        ('django_voiceotp', '0004_sealed_otp_redial_fallback'),
     ]
 
     operations = [

@@ -1,0 +1,268 @@
+"""The delivery policy: what follows a failed call (a redial, the fallback, or the end)."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from . import metrics
+from .conf import voiceotp_settings
+from .models import Call
+from .sealing import PasscodeUnreadable, open_otp
+
+logger = logging.getLogger("django_voiceotp")
+
+#: The provider's "not reached" statuses in every spelling PROVIDER-NOTES.md lists (point 14):
+#: nobody answered, the line was busy, the phone was off or out of reach. A redial can help there.
+NOT_REACHED_STATUSES = (
+    "NOANWSER",
+    "NOANSWER",
+    "no-answered",
+    "no_answered",
+    "BUSY",
+    "busy_line",
+    "not-available",
+    "not_available",
+)
+
+#: Times a raising FALLBACK_SENDER is called for one delivery before it is given up.
+FALLBACK_MAX_ATTEMPTS = 4
+#: Seconds before the first retry of a raising sender; doubled each time, up to the maximum.
+FALLBACK_RETRY_BACKOFF = 10
+FALLBACK_RETRY_BACKOFF_MAX = 120
+
+
+@dataclass
+class AfterFailure:
+    """What follows a failure, decided before the call is failed and carried out only by the
+    process whose guarded transition failed it: so once, whoever else reports the same result."""
+
+    #: Seconds until the redial, or None when no redial follows.
+    redial_in: float | None = None
+    #: Whether the passcode goes to FALLBACK_SENDER (then the call keeps it until it has gone).
+    fallback: bool = False
+    #: Written with the move to ``failed``: the passcode is erased unless something still needs it.
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def after_failure(call: Call, raw_status: str, now: datetime | None = None) -> AfterFailure:
+    """Decide what follows the failure of ``call`` with the provider's ``raw_status``."""
+    now = now or timezone.now()
+    delay = float(voiceotp_settings.REDIAL_DELAY)
+    redial_at = now + timedelta(seconds=delay)
+    if call.otp and is_redialable(call, raw_status) and passcode_valid(call, redial_at):
+        # The redial carries its own copy of the sealed passcode: this call's can go.
+        return AfterFailure(redial_in=delay, fields={"otp": ""})
+    if voiceotp_settings.FALLBACK_SENDER and call.otp and passcode_valid(call, now):
+        # The last attempt of the delivery failed, whatever the reason: the fallback's turn.
+        fallback_fields = {"fallback_status": Call.FallbackStatus.PENDING, "fallback_next_at": now}
+        return AfterFailure(fallback=True, fields=fallback_fields)
+    return AfterFailure(fields={"otp": ""})
+
+
+def is_redialable(call: Call, raw_status: str) -> bool:
+    """A "not reached" status, and redials left: at most REDIAL_MAX per delivery."""
+    if call.attempt > voiceotp_settings.REDIAL_MAX:
+        return False
+    configured = voiceotp_settings.REDIAL_STATUSES
+    statuses = {status.casefold() for status in configured or NOT_REACHED_STATUSES}
+    return raw_status.casefold() in statuses
+
+
+def passcode_valid(call: Call, at: datetime) -> bool:
+    """Whether the call's passcode is still younger than OTP_MAX_AGE at ``at``.
+
+    Every call of a delivery keeps the ``created_at`` of its first: the passcode's age.
+    """
+    return at < call.created_at + timedelta(seconds=voiceotp_settings.OTP_MAX_AGE)
+
+
+def carry_out(call: Call, plan: AfterFailure, sealed_otp: str) -> None:
+    """Do what ``plan`` says, in the transaction that failed ``call``."""
+    if plan.redial_in is not None:
+        _place_redial(call, plan.redial_in, sealed_otp)
+    elif plan.fallback:
+        transaction.on_commit(partial(_enqueue_fallback, call.pk))
+
+
+def _place_redial(call: Call, delay: float, sealed_otp: str) -> Call:
+    now = timezone.now()
+    # A new pending call, due after the delay: the sweeper sends it when due if its task is lost.
+    redial = Call.objects.create(
+        campaign=call.campaign,
+        phone_number=call.phone_number,
+        otp=sealed_otp,
+        redial_of=call,
+        attempt=call.attempt + 1,
+        created_at=call.created_at,
+        next_attempt_at=now + timedelta(seconds=delay),
+    )
+    logger.info(
+        "Call %s will be placed again as call %s in %.0f s (attempt %s).",
+        call.pk,
+        redial.pk,
+        delay,
+        redial.attempt,
+        extra={"call_id": call.pk, "redial_id": redial.pk, "event": "redial"},
+    )
+    transaction.on_commit(partial(_enqueue_redial, redial.pk, delay))
+    return redial
+
+
+def _enqueue_redial(call_id: int, delay: float) -> None:
+    from .tasks import send_call, send_redial
+
+    if send_call.app.conf.task_always_eager:
+        # Eager mode would run it now, not after the delay: the sweeper sends it when due.
+        return
+    try:
+        send_redial.apply_async((call_id,), countdown=delay)
+    except Exception:  # noqa: BLE001 - the broker may be down; the sweeper sends it when due
+        logger.warning("Could not enqueue the redial %s; the sweeper will send it.", call_id)
+
+
+def redial_is_due(call_id: int, now: datetime | None = None) -> bool:
+    """Whether the pending redial ``call_id`` may be sent now (an early task must wait)."""
+    due_at = (
+        Call.objects.filter(pk=call_id, status=Call.Status.PENDING)
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    return due_at is not None and due_at <= (now or timezone.now())
+
+
+def redial_after(call: Call) -> Call | None:
+    """The redial this process placed after failing ``call``, without asking the database:
+    only the process that failed a call places its redial and announces the failure."""
+    redial = Call._meta.get_field("redial").get_cached_value(call, default=None)
+    return redial if isinstance(redial, Call) else None
+
+
+def erase_stale_passcodes(now: datetime | None = None) -> int:
+    """Erase every passcode older than OTP_MAX_AGE, whatever its call's status. Returns how many."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=voiceotp_settings.OTP_MAX_AGE)
+    return Call.objects.filter(created_at__lt=cutoff).exclude(otp="").update(otp="")
+
+
+# -- the fallback --------------------------------------------------------------------------------
+
+
+def _enqueue_fallback(call_id: int) -> None:
+    from .tasks import run_fallback
+
+    try:
+        run_fallback.delay(call_id)
+    except Exception:  # noqa: BLE001 - the broker may be down; the sweeper runs it
+        logger.warning("Could not enqueue the fallback of call %s; the sweeper will.", call_id)
+
+
+def run_fallback(call_id: int, now: datetime | None = None) -> float | None:
+    """Hand the passcode of failed call ``call_id`` to FALLBACK_SENDER, at most once.
+
+    Returns the seconds to wait before retrying a sender that raised, or None when done (sent,
+    given up, expired, not due, or someone else's). A guarded claim makes a duplicated task,
+    or the sweeper's copy, call nothing; a worker that dies while the sender runs leaves the
+    fallback ``running``: never repeated, rather than perhaps sent twice.
+    """
+    now = now or timezone.now()
+    call = Call.objects.filter(pk=call_id, fallback_status=Call.FallbackStatus.PENDING).first()
+    if call is None or (call.fallback_next_at and call.fallback_next_at > now):
+        return None
+    pending = Call.objects.filter(
+        pk=call.pk,
+        fallback_status=Call.FallbackStatus.PENDING,
+        fallback_attempts=call.fallback_attempts,
+    )
+    if not call.otp or not passcode_valid(call, now):
+        if pending.update(fallback_status=Call.FallbackStatus.EXPIRED, otp=""):
+            logger.info("Call %s: fallback not sent, the passcode is too old.", call.pk)
+            metrics.fallback("expired")
+        return None
+    if not pending.update(
+        fallback_status=Call.FallbackStatus.RUNNING, fallback_attempts=call.fallback_attempts + 1
+    ):
+        return None
+    call.fallback_attempts += 1
+    running = Call.objects.filter(pk=call.pk, fallback_status=Call.FallbackStatus.RUNNING)
+    try:
+        sender = import_string(voiceotp_settings.FALLBACK_SENDER)
+        sender(phone_number=call.phone_number, otp=open_otp(call.otp), call=call)
+    except PasscodeUnreadable:
+        running.update(fallback_status=Call.FallbackStatus.FAILED, otp="")
+        logger.error("Call %s: fallback not sent, the passcode cannot be opened.", call.pk)
+        metrics.fallback("failed")
+        return None
+    except Exception as err:  # noqa: BLE001 - the host's sender: any failure is retried
+        # The class only: a message may repeat what the sender was given, the passcode too.
+        reason = type(err).__name__
+        if call.fallback_attempts >= FALLBACK_MAX_ATTEMPTS:
+            running.update(fallback_status=Call.FallbackStatus.FAILED, otp="")
+            metrics.fallback("failed")
+            logger.error(
+                "Call %s: FALLBACK_SENDER raised %s on attempt %s; given up.",
+                call.pk,
+                reason,
+                call.fallback_attempts,
+            )
+            return None
+        delay = fallback_retry_delay(call.fallback_attempts)
+        running.update(
+            fallback_status=Call.FallbackStatus.PENDING,
+            fallback_next_at=timezone.now() + timedelta(seconds=delay),
+        )
+        logger.warning(
+            "Call %s: FALLBACK_SENDER raised %s on attempt %s; retrying in %.0f s.",
+            call.pk,
+            reason,
+            call.fallback_attempts,
+            delay,
+        )
+        return delay
+    # The delivery ends here: the passcode has gone by the other way.
+    running.update(
+        fallback_status=Call.FallbackStatus.SENT, fallback_sent_at=timezone.now(), otp=""
+    )
+    metrics.fallback("sent")
+    logger.info(
+        "Call %s: passcode handed to the fallback (phone %s).",
+        call.pk,
+        call.masked_phone_number,
+        extra={"call_id": call.pk, "phone": call.masked_phone_number, "event": "fallback"},
+    )
+    return None
+
+
+def fallback_retry_delay(attempt: int) -> float:
+    """Exponential backoff with jitter, so many failing fallbacks do not come back at once."""
+    ceiling = min(FALLBACK_RETRY_BACKOFF_MAX, FALLBACK_RETRY_BACKOFF * 2 ** (attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def fallback_due_now(call_id: int) -> bool:
+    """Make a pending fallback's retry due now (eager mode); False if it is not pending."""
+    pending = Call.objects.filter(pk=call_id, fallback_status=Call.FallbackStatus.PENDING)
+    return bool(pending.update(fallback_next_at=timezone.now()))
+
+
+def fallbacks_due(now: datetime | None = None) -> list[int]:
+    """Pending fallbacks whose time has come, for the sweeper: a lost task, a retry due.
+
+    Only calls still holding a passcode younger than OTP_MAX_AGE can have one: the partial index
+    of such rows keeps this cheap whatever the size of the table.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=voiceotp_settings.OTP_MAX_AGE)
+    due = Call.objects.filter(
+        created_at__gte=cutoff,
+        fallback_status=Call.FallbackStatus.PENDING,
+        fallback_next_at__lte=now - timedelta(seconds=voiceotp_settings.PENDING_GRACE),
+    ).exclude(otp="")
+    return list(due.values_list("pk", flat=True)[:500])
