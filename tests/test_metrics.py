@@ -240,3 +240,30 @@ def test_a_test_number_is_counted_apart_and_places_no_call(sandbox, voiceotp):
     request_code("0770000001")
     assert readings.delta() == {sample("voiceotp_test_calls_total"): 1}
     assert sandbox.requests_for("voiceotp") == []
+
+
+def test_a_delivery_with_a_redial_and_the_fallback_moves_their_counters(sandbox, voiceotp, clock):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+
+    from django_voiceotp import tasks
+
+    sandbox.configure(call_duration=0)
+    voiceotp(REDIAL_MAX=1, REDIAL_DELAY=20, FALLBACK_SENDER="tests.fallback_senders.record")
+    sandbox.script("0771122330", ["BUSY", "NOANWSER"])
+    readings = Readings()
+    send_otp("0771122330", OTP)
+    call_command("voiceotp_poll", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    clock.shift(timedelta(seconds=21))
+    tasks.poll_pending_calls()  # places the redial, now due
+    call_command("voiceotp_poll", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+    moved = readings.delta()
+    assert {key: value for key, value in moved.items() if "provider_request" not in key[0]} == {
+        sample("voiceotp_calls_finished_total", status="failed", failure_class="not_reached"): 2,
+        sample("voiceotp_call_result_seconds_count", status="failed"): 2,
+        sample("voiceotp_redials_total"): 1,
+        sample("voiceotp_fallbacks_total", outcome="sent"): 1,
+    }
+    assert Call.objects.filter(status="failed").count() == 2
