@@ -10,6 +10,7 @@ from django.db import connection
 
 from django_voiceotp import send_otp, tasks
 from django_voiceotp.models import Call, Campaign
+from django_voiceotp.sealing import seal_otp
 
 from .stack import GUNICORN_WORKERS, WORKER_POOLS
 
@@ -103,7 +104,7 @@ def test_duplicated_send_tasks_place_each_call_once(stack, signal_counts):
     one provider request and one signal of each kind per call."""
     campaign, _ = Campaign.objects.get_or_create(campaign_id="c78af")
     calls = Call.objects.bulk_create(
-        Call(campaign=campaign, phone_number=f"079{index:07d}", otp="482915")
+        Call(campaign=campaign, phone_number=f"079{index:07d}", otp=seal_otp("482915"))
         for index in range(DUPLICATED_CALLS)
     )
     for _ in range(3):
