@@ -10,23 +10,20 @@ divided by the calls placed; the sandbox serves both sides alike and is left out
 
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
 import pytest
-import requests
 from django.core.cache import cache
 from django.db import connection
 
 from django_voiceotp import send_otp
 from django_voiceotp.models import Call
-from django_voiceotp.sandbox import CAMPAIGN_ID, SECRET_KEY, USER_ID
 from tests.production.stack import WorkerPool, wait_for
 
-from .conftest import TABLE
+from .conftest import TABLE, bare_send_loop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,37 +84,6 @@ def measured_processes(stack, postgres_server):
     return CpuMeter(roots)
 
 
-def bare_loop(sandbox_url: str, count: int) -> float:
-    """Places ``count`` calls from 64 threads, each with its pooled session; returns seconds."""
-    token = requests.post(
-        f"{sandbox_url}api/v1/users/generate_access_token",
-        json={"secret_key": SECRET_KEY},
-        timeout=10,
-    ).json()["data"]["access_token"]
-    local = threading.local()
-
-    def place(index: int) -> int:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-        response = local.session.post(
-            f"{sandbox_url}api/v1/campaigns/{CAMPAIGN_ID}/voiceotp",
-            json={
-                "user_id": USER_ID,
-                "contact": {"phone_number": f"077{index:07d}", "otp": "482915"},
-            },
-            headers={"Authorization": token},
-            timeout=10,
-        )
-        return response.status_code
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=BARE_THREADS) as pool:
-        statuses = list(pool.map(place, range(count)))
-    elapsed = time.perf_counter() - started
-    assert set(statuses) == {200}
-    return elapsed
-
-
 def through_app(count: int) -> float:
     """send_otp for ``count`` calls from a few threads, until every call is sent; seconds."""
 
@@ -167,7 +133,10 @@ def test_sends_with_provider_latency(stack, postgres_server):
         through_app(10)  # warm: token, connections, imports in the workers
         for latency_ms in LATENCIES_MS:
             bare_rate, bare_cpu = measure(
-                stack, meter, latency_ms, lambda n: bare_loop(stack.sandbox.url, n)
+                stack,
+                meter,
+                latency_ms,
+                lambda n: bare_send_loop(stack.sandbox.url, n, BARE_THREADS),
             )
             app_rate, app_cpu = measure(stack, meter, latency_ms, through_app)
             own_rate_at_zero.setdefault(worker_pool, app_rate)

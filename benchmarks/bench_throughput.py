@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 from django.core.cache import cache
 from django.db import connection
 
 from django_voiceotp import send_otp
 from django_voiceotp.models import Call, CallbackEvent
-from django_voiceotp.sandbox import CAMPAIGN_ID, SECRET_KEY, USER_ID
 from django_voiceotp.services import callback_url_for
 from tests.production.factories import sent_calls
 from tests.production.loadgen import percentile
 from tests.production.stack import CELERY_WORKERS, post_concurrently, wait_for
 
-from .conftest import TABLE
+from .conftest import TABLE, bare_send_loop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,37 +27,6 @@ SEND_CONCURRENCY = CELERY_WORKERS * 2
 CALLBACKS = 2000
 CALLBACK_CONCURRENCY = 32
 ROUNDS = 5
-
-
-def raw_send_loop(sandbox_url: str, count: int, concurrency: int) -> float:
-    """Calls accepted per second by a bare pooled ``requests`` loop: the provider's own limit."""
-    token = requests.post(
-        f"{sandbox_url}api/v1/users/generate_access_token",
-        json={"secret_key": SECRET_KEY},
-        timeout=10,
-    ).json()["data"]["access_token"]
-    local = threading.local()
-
-    def place(index: int) -> int:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-        response = local.session.post(
-            f"{sandbox_url}api/v1/campaigns/{CAMPAIGN_ID}/voiceotp",
-            json={
-                "user_id": USER_ID,
-                "contact": {"phone_number": f"077{index:07d}", "otp": "482915"},
-            },
-            headers={"Authorization": token},
-            timeout=10,
-        )
-        return response.status_code
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        statuses = list(pool.map(place, range(count)))
-    elapsed = time.perf_counter() - started
-    assert set(statuses) == {200}
-    return count / elapsed
 
 
 def pipeline_send(stack, count: int) -> float:
@@ -85,7 +51,7 @@ def pipeline_send(stack, count: int) -> float:
 def test_send_throughput(stack):
     # Long calls: no callback lands while sends are measured (polls do: the pipeline's cost).
     stack.sandbox.reset(call_duration=60)
-    raw = raw_send_loop(stack.sandbox.url, SENDS, SEND_CONCURRENCY)
+    raw = SENDS / bare_send_loop(stack.sandbox.url, SENDS, SEND_CONCURRENCY)
     stack.sandbox.reset(call_duration=60)
     cache.clear()
     through_app = pipeline_send(stack, SENDS)

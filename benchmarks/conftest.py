@@ -8,8 +8,14 @@ Nothing here asserts a time: the figures are ratios measured in the same run, to
 
 from __future__ import annotations
 
-import pytest
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+import requests
+
+from django_voiceotp.sandbox import CAMPAIGN_ID, SECRET_KEY, USER_ID
 from tests.production.conftest import (  # noqa: F401 - fixtures, found by name
     _redis_settings,
     database_url,
@@ -64,3 +70,35 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(line.format(*("-" * width for width in widths)))
     for row in TABLE:
         terminalreporter.write_line(line.format(*row))
+
+
+def bare_send_loop(sandbox_url: str, count: int, threads: int) -> float:
+    """Seconds a bare pooled ``requests`` loop takes to place ``count`` calls from ``threads``
+    threads, each with its own session: the baseline the app's sends are measured against."""
+    token = requests.post(
+        f"{sandbox_url}api/v1/users/generate_access_token",
+        json={"secret_key": SECRET_KEY},
+        timeout=10,
+    ).json()["data"]["access_token"]
+    local = threading.local()
+
+    def place(index: int) -> int:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        response = local.session.post(
+            f"{sandbox_url}api/v1/campaigns/{CAMPAIGN_ID}/voiceotp",
+            json={
+                "user_id": USER_ID,
+                "contact": {"phone_number": f"077{index:07d}", "otp": "482915"},
+            },
+            headers={"Authorization": token},
+            timeout=10,
+        )
+        return response.status_code
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        statuses = list(pool.map(place, range(count)))
+    elapsed = time.perf_counter() - started
+    assert set(statuses) == {200}
+    return elapsed
