@@ -156,12 +156,7 @@ def parse_report(data: Any) -> CallReport:
     call_id = data.get("call_id")
     if not isinstance(call_id, str) or not call_id:
         raise InvalidReport("not_report", "The call report has no call_id.")
-    if len(call_id) > MAX_CALL_ID_LENGTH or _NOT_IN_VALUES.search(call_id):
-        raise InvalidReport(
-            "bad_value",
-            f"The call report's call_id is longer than {MAX_CALL_ID_LENGTH} characters "
-            "or holds control characters.",
-        )
+    _check_text("call_id", call_id, MAX_CALL_ID_LENGTH)
     if "status" not in data:
         raise InvalidReport("not_report", "The call report has no status.")
     raw_status = data["status"]
@@ -169,12 +164,7 @@ def parse_report(data: Any) -> CallReport:
         raw_status = ""
     if not isinstance(raw_status, str):
         raise InvalidReport("bad_value", "The call report's status is not a string.")
-    if len(raw_status) > MAX_STATUS_LENGTH or _NOT_IN_VALUES.search(raw_status):
-        raise InvalidReport(
-            "bad_value",
-            f"The call report's status is longer than {MAX_STATUS_LENGTH} characters "
-            "or holds control characters.",
-        )
+    _check_text("status", raw_status, MAX_STATUS_LENGTH)
     return CallReport(
         call_id=call_id,
         outcome=outcome_for_status(raw_status),
@@ -185,6 +175,16 @@ def parse_report(data: Any) -> CallReport:
         started_at=parse_provider_time(data.get("start_time")),
         keypress=str(data.get("keypress") or ""),
     )
+
+
+def _check_text(name: str, value: str, max_length: int) -> None:
+    """A text value of a report must fit its column and hold no control characters."""
+    if len(value) > max_length or _NOT_IN_VALUES.search(value):
+        raise InvalidReport(
+            "bad_value",
+            f"The call report's {name} is longer than {max_length} characters "
+            "or holds control characters.",
+        )
 
 
 def _parse_duration(value: Any) -> int | None:
