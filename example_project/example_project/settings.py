@@ -108,11 +108,25 @@ def database_from_url(url: str) -> dict:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
-        # Reused connections: a callback or a task should not pay for a new one. Health checks
-        # cost a round trip per request; turn them on where the database may restart under you.
-        "CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        # Health checks cost a round trip per request; turn them on where the database may
+        # restart under you.
         "CONN_HEALTH_CHECKS": os.environ.get("DATABASE_CONN_HEALTH_CHECKS", "0") == "1",
+        **database_connections(int(os.environ.get("DATABASE_POOL_SIZE", "64"))),
     }
+
+
+def database_connections(pool_size: int) -> dict:
+    """How a process keeps its database connections: a pool of up to ``pool_size``, or with 0
+    one persistent connection per thread for ``DATABASE_CONN_MAX_AGE`` seconds.
+
+    Celery closes every database connection when a task ends, whatever ``CONN_MAX_AGE`` says, so
+    without a pool each task opens a new one: a PostgreSQL backend started and torn down per
+    call. With a pool, that close hands the connection back. A task holds its connection while it
+    waits for the provider, so the pool must be as large as a worker's threads (``-c``).
+    """
+    if not pool_size:
+        return {"CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))}
+    return {"OPTIONS": {"pool": {"min_size": 1, "max_size": pool_size}}}
 
 
 if os.environ.get("DATABASE_URL"):

@@ -95,6 +95,8 @@ class PostgresServer:
                 "-c fsync=off",
                 "-c synchronous_commit=off",
                 "-c full_page_writes=off",
+                # One line per connection opened: the tests count them (connections_opened).
+                "-c log_connections=on",
             ]
         )
         self._run(
@@ -109,6 +111,11 @@ class PostgresServer:
             "start",
         )
         return self
+
+    def connections_opened(self) -> int:
+        """Connections PostgreSQL has accepted since it started (its log has a line for each)."""
+        with open(self.root / "postgres.log", "rb") as log:
+            return log.read().count(b"connection authorized:")
 
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():

@@ -47,6 +47,12 @@ class WorkerPool:
     concurrency: int = 2
     processes: int = CELERY_WORKERS
 
+    @property
+    def database_pool_size(self) -> int:
+        """README's advice: a connection per thread, pooled, for the threads pool; none for
+        prefork, whose pool Celery closes after every task."""
+        return self.concurrency if self.pool == "threads" else 0
+
     def __str__(self) -> str:
         many = f"{self.processes} x " if self.processes > 1 else ""
         return f"{many}-P {self.pool} -c {self.concurrency}"
@@ -159,7 +165,7 @@ class Stack:
 
     # -- processes -----------------------------------------------------------------------------
 
-    def _spawn(self, name: str, *args: str) -> subprocess.Popen:
+    def _spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
         # Where this run's lines start: a restarted process appends to the same log.
         self._log_starts[name] = log.tell()
@@ -167,7 +173,7 @@ class Stack:
             return subprocess.Popen(
                 [sys.executable, "-m", *args],
                 cwd=EXAMPLE_PROJECT,
-                env=self.env,
+                env={**self.env, **(env or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: stopped with all its children
@@ -236,6 +242,7 @@ class Stack:
             "--loglevel=INFO",
             "--without-gossip",
             "--without-mingle",
+            env={"DATABASE_POOL_SIZE": str(self.worker_pool.database_pool_size)},
         )
 
     def _wait_for_log(self, name: str, text: str, process: subprocess.Popen, timeout=60) -> None:
