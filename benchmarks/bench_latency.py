@@ -17,6 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 import redis
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -25,7 +26,7 @@ from django_voiceotp import send_otp
 from django_voiceotp.models import Call
 from tests.production.stack import WorkerPool, wait_for
 
-from .conftest import TABLE, bare_send_loop
+from .conftest import TABLE, bare_send_loop, call_request, sandbox_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,6 +41,7 @@ POOLS = (
     WorkerPool(pool="threads", concurrency=64, processes=1),
 )
 RECOMMENDED = POOLS[1]
+BARE_TASK = "example_project.bench_tasks.bare_send"
 
 
 class CpuMeter:
@@ -115,6 +117,26 @@ def through_app(count: int) -> float:
     return elapsed
 
 
+def through_celery_alone(stack, count: int) -> float:
+    """The bare call request as a Celery task (``bare_send``), published from as many threads as
+    send_otp is, until every task has run; seconds. What Celery costs around one request."""
+    token = sandbox_token(stack.sandbox.url)
+
+    def publish_share(share: range) -> None:
+        for index in share:
+            url, payload = call_request(stack.sandbox.url, index)
+            current_app.send_task(BARE_TASK, args=(url, token, payload))
+
+    shares = [range(start, count, SENDER_THREADS) for start in range(SENDER_THREADS)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=SENDER_THREADS) as pool:
+        list(pool.map(publish_share, shares))
+    assert not wait_for(tasks_unfinished, 600, 0.05), "the workers did not run every task"
+    elapsed = time.perf_counter() - started
+    assert stack.sandbox.request_counts()["voiceotp"] == count
+    return elapsed
+
+
 def tasks_unfinished() -> int:
     """Tasks waiting in the broker's queue or taken by a worker and not yet acknowledged (late
     acks: a task is acknowledged once it has run)."""
@@ -157,9 +179,21 @@ def test_sends_with_provider_latency(stack, postgres_server):
                 latency_ms,
                 lambda n: bare_send_loop(stack.sandbox.url, n, BARE_THREADS),
             )
+            floor_rate, floor_cpu = measure(
+                stack, meter, latency_ms, lambda n: through_celery_alone(stack, n)
+            )
             app_rate, app_cpu = measure(stack, meter, latency_ms, through_app)
             own_rate_at_zero.setdefault(worker_pool, app_rate)
             own = app_rate / own_rate_at_zero[worker_pool]
+            TABLE.append(
+                (
+                    f"Celery alone, {latency_ms} ms, worker {worker_pool}",
+                    f"{floor_rate:.0f} calls/s, CPU {floor_cpu:.1f} ms/call",
+                    f"bare 64 threads: {bare_rate:.0f} calls/s, CPU {bare_cpu:.1f} ms/call",
+                    f"rate {floor_rate / bare_rate:.0%}, CPU x{floor_cpu / bare_cpu:.1f}",
+                    "the bare request as a task: the floor under any Celery app",
+                )
+            )
             targets = "target CPU <= 4x"
             if worker_pool == RECOMMENDED and latency_ms:
                 targets += "; recommended: rate >= 50% of bare, >= 80% of own at 0 ms"
@@ -169,7 +203,7 @@ def test_sends_with_provider_latency(stack, postgres_server):
                     f"{app_rate:.0f} calls/s, CPU {app_cpu:.1f} ms/call",
                     f"bare 64 threads: {bare_rate:.0f} calls/s, CPU {bare_cpu:.1f} ms/call",
                     f"rate {app_rate / bare_rate:.0%} (own at 0 ms: {own:.0%}), "
-                    f"CPU x{app_cpu / bare_cpu:.1f}",
+                    f"CPU x{app_cpu / bare_cpu:.1f} (x{app_cpu / floor_cpu:.1f} Celery's)",
                     f"{targets}; load {load}",
                 )
             )

@@ -72,27 +72,33 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(line.format(*row))
 
 
-def bare_send_loop(sandbox_url: str, count: int, threads: int) -> float:
-    """Seconds a bare pooled ``requests`` loop takes to place ``count`` calls from ``threads``
-    threads, each with its own session: the baseline the app's sends are measured against."""
-    token = requests.post(
+def sandbox_token(sandbox_url: str) -> str:
+    return requests.post(
         f"{sandbox_url}api/v1/users/generate_access_token",
         json={"secret_key": SECRET_KEY},
         timeout=10,
     ).json()["data"]["access_token"]
+
+
+def call_request(sandbox_url: str, index: int) -> tuple[str, dict]:
+    """The URL and body of the provider's call request for call number ``index``."""
+    url = f"{sandbox_url}api/v1/campaigns/{CAMPAIGN_ID}/voiceotp"
+    contact = {"phone_number": f"077{index:07d}", "otp": "482915"}
+    return url, {"user_id": USER_ID, "contact": contact}
+
+
+def bare_send_loop(sandbox_url: str, count: int, threads: int) -> float:
+    """Seconds a bare pooled ``requests`` loop takes to place ``count`` calls from ``threads``
+    threads, each with its own session: the baseline the app's sends are measured against."""
+    token = sandbox_token(sandbox_url)
     local = threading.local()
 
     def place(index: int) -> int:
         if not hasattr(local, "session"):
             local.session = requests.Session()
+        url, payload = call_request(sandbox_url, index)
         response = local.session.post(
-            f"{sandbox_url}api/v1/campaigns/{CAMPAIGN_ID}/voiceotp",
-            json={
-                "user_id": USER_ID,
-                "contact": {"phone_number": f"077{index:07d}", "otp": "482915"},
-            },
-            headers={"Authorization": token},
-            timeout=10,
+            url, json=payload, headers={"Authorization": token}, timeout=10
         )
         return response.status_code
 

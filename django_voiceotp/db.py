@@ -1,11 +1,15 @@
-"""Transactions that hold on a host's plain SQLite settings."""
+"""What the app needs of the database beyond the ORM: transactions that hold on a host's plain
+SQLite settings, and rows read back from an ``UPDATE``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import models, transaction
+
+M = TypeVar("M", bound=models.Model)
 
 #: The SQLite transaction modes that take the write lock when the transaction begins.
 LOCKING_MODES = ("IMMEDIATE", "EXCLUSIVE")
@@ -38,3 +42,22 @@ def write_transaction(using: str | None = None) -> Iterator[None]:
             yield
     finally:
         connection.transaction_mode = configured
+
+
+def updates_returning(connection) -> bool:
+    """Whether ``connection`` runs ``UPDATE … RETURNING`` with scalar subqueries in the returned
+    columns: PostgreSQL, and SQLite from 3.35 (Django 5.2 supports older ones)."""
+    if connection.vendor == "postgresql":
+        return True
+    return connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 35)
+
+
+def instance_from_row(connection, model: type[M], row: Sequence[Any]) -> M:
+    """A ``model`` instance from a row holding its concrete columns in field order, each value
+    converted as the ORM converts what it reads (SQLite's dates and booleans, for one)."""
+    fields = model._meta.concrete_fields
+    compiler = model._default_manager.none().query.get_compiler(connection=connection)
+    converters = compiler.get_converters([field.get_col(model._meta.db_table) for field in fields])
+    if converters:
+        row = next(iter(compiler.apply_converters([list(row)], converters)))
+    return model.from_db(connection.alias, [field.attname for field in fields], row)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
@@ -22,7 +22,7 @@ from django.utils.translation import gettext
 from . import delivery
 from .client import CallOutcome, CallReport, ProviderClient, StartedCall
 from .conf import voiceotp_settings
-from .db import write_transaction
+from .db import instance_from_row, updates_returning, write_transaction
 from .exceptions import (
     CallAgainRefused,
     CampaignUnavailable,
@@ -175,22 +175,25 @@ def enqueue_send(call_id: int) -> None:
 def send_call(call_id: int) -> FollowUp | None:
     """Place the call with the provider, once, however many times this runs at once.
 
-    Three statements when all goes well: the read, the claim, and the move to ``sent`` (which
-    stores the provider's id and the time of the first poll: the sweeper brings it). Returns the
-    retry to schedule when the provider is unavailable, else None.
+    Two statements when all goes well: the claim, which reads the call back, and the move to
+    ``sent`` (which stores the provider's id and the time of the first poll: the sweeper brings
+    it). Returns the retry to schedule when the provider is unavailable, else None.
     """
-    call = Call.objects.select_related("campaign").filter(pk=call_id).first()
-    if call is None or call.status != Call.Status.PENDING:
-        return None
     now = timezone.now()
-    if call.send_attempts and call.next_attempt_at and call.next_attempt_at > now:
-        # Another attempt holds the call (its lease), or its retry is not due: not ours to touch.
-        return None
-    if call.created_at < now - timedelta(seconds=voiceotp_settings.OTP_MAX_AGE):
-        _expire(call)
-        return None
-    if not _claim_send(call, now):
-        return None
+    call = _claim_and_read(call_id, now)
+    if call is None:
+        # Not claimable as it stands (or no UPDATE … RETURNING here): read it to see why.
+        call = Call.objects.select_related("campaign").filter(pk=call_id).first()
+        if call is None or call.status != Call.Status.PENDING:
+            return None
+        if call.send_attempts and call.next_attempt_at and call.next_attempt_at > now:
+            # Another attempt holds the call (its lease), or its retry is not due: not ours.
+            return None
+        if call.created_at < now - timedelta(seconds=voiceotp_settings.OTP_MAX_AGE):
+            _expire(call)
+            return None
+        if not _claim_send(call, now):
+            return None
 
     try:
         started = ProviderClient().start_call(
@@ -225,6 +228,57 @@ def send_call(call_id: int) -> FollowUp | None:
 
     _mark_sent(call, started)
     return None
+
+
+def _claim_and_read(call_id: int, now: datetime) -> Call | None:
+    """``_claim_send`` and the read of the call and its campaign, in one ``UPDATE … RETURNING``.
+
+    The send's costliest step is the ORM's: building a query and a model per statement, so the
+    claim reads the row back instead of following a read. None when the call is not claimable
+    (not pending, held by another attempt, a retry not yet due, or too old to send), and on a
+    database without ``UPDATE … RETURNING``: the caller then reads the call to decide.
+    """
+    connection = connections[router.db_for_write(Call)]
+    if not updates_returning(connection):
+        return None
+    adapt = connection.ops.adapt_datetimefield_value
+    max_age = timedelta(seconds=voiceotp_settings.OTP_MAX_AGE)
+    lease_until = now + timedelta(seconds=send_lease())
+    params = [adapt(lease_until), call_id, Call.Status.PENDING, adapt(now), adapt(now - max_age)]
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_and_read_sql(connection), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    call_columns = len(Call._meta.concrete_fields)
+    call = instance_from_row(connection, Call, row[:call_columns])
+    call.campaign = instance_from_row(connection, Campaign, row[call_columns:])
+    return call
+
+
+def _claim_and_read_sql(connection) -> str:
+    """The claim of ``_claim_send`` as one statement returning the call's and its campaign's
+    columns (in field order), with parameters lease, id, status, now and oldest creation."""
+    quote = connection.ops.quote_name
+    call_table, campaign_table = quote(Call._meta.db_table), quote(Campaign._meta.db_table)
+
+    def column(name: str) -> str:
+        return quote(Call._meta.get_field(name).column)
+
+    campaign_key = f"{campaign_table}.{quote(Campaign._meta.pk.column)}"
+    returned = [f"{call_table}.{quote(field.column)}" for field in Call._meta.concrete_fields]
+    returned += [
+        f"(SELECT {quote(field.column)} FROM {campaign_table} "
+        f"WHERE {campaign_key} = {call_table}.{column('campaign')})"
+        for field in Campaign._meta.concrete_fields
+    ]
+    attempts, next_attempt = column("send_attempts"), column("next_attempt_at")
+    return (
+        f"UPDATE {call_table} SET {attempts} = {attempts} + 1, {next_attempt} = %s "
+        f"WHERE {column('id')} = %s AND {column('status')} = %s "
+        f"AND ({attempts} = 0 OR {next_attempt} <= %s) AND {column('created_at')} >= %s "
+        f"RETURNING {', '.join(returned)}"
+    )
 
 
 def _claim_send(call: Call, now: datetime) -> bool:

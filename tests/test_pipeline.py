@@ -210,6 +210,76 @@ def test_duplicated_send_task_places_one_call(sandbox):
     assert reload(call).status == Call.Status.SENT
 
 
+def test_the_claim_reads_back_the_call_and_its_campaign_as_the_orm_would():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    campaign = Campaign.objects.create(campaign_id="c78af", name="Sign-in")
+    call = Call.objects.create(campaign=campaign, phone_number="0771122330", otp=seal_otp(OTP))
+    now = timezone.now()
+    claimed = services._claim_and_read(call.pk, now)
+
+    stored = Call.objects.select_related("campaign").get(pk=call.pk)
+    assert claimed is not None and (claimed.send_attempts, stored.send_attempts) == (1, 1)
+    assert claimed.next_attempt_at == stored.next_attempt_at > now  # the lease
+    for field in Call._meta.concrete_fields:
+        value = getattr(claimed, field.attname)
+        assert value == getattr(stored, field.attname), field.name
+        assert type(value) is type(getattr(stored, field.attname)), field.name  # SQLite's text
+    assert claimed.created_at.tzinfo is not None and claimed.is_test is False
+    with CaptureQueriesContext(connection) as queries:
+        loaded = claimed.campaign
+    assert len(queries) == 0
+    for field in Campaign._meta.concrete_fields:
+        assert getattr(loaded, field.attname) == getattr(stored.campaign, field.attname)
+    assert loaded.is_active is True
+    assert claimed._state.adding is False and claimed._state.db == "default"
+
+
+def test_the_claim_takes_only_a_call_it_may_send(sandbox, signals):
+    campaign = Campaign.objects.create(campaign_id="c78af")
+    now = timezone.now()
+    held = now + timedelta(seconds=60)
+    unclaimable = [
+        Call.objects.create(campaign=campaign, phone_number="0771122330", status="sent"),
+        # Held by another attempt (its lease), or its retry not yet due.
+        Call.objects.create(
+            campaign=campaign, phone_number="0771122330", send_attempts=1, next_attempt_at=held
+        ),
+        # Retried once, with no time set: not claimable, as the ORM claim has it.
+        Call.objects.create(campaign=campaign, phone_number="0771122330", send_attempts=1),
+    ]
+    for call in unclaimable:
+        before = reload(call)
+        assert services._claim_and_read(call.pk, now) is None
+        assert services.send_call(call.pk) is None
+        after = reload(call)
+        assert (after.status, after.send_attempts) == (before.status, before.send_attempts)
+    assert services._claim_and_read(10**9, now) is None
+    assert services.send_call(10**9) is None
+
+    # A retry whose time has come is claimed, attempt counted.
+    due = Call.objects.create(
+        campaign=campaign,
+        phone_number="0771122331",
+        otp=seal_otp(OTP),
+        send_attempts=2,
+        next_attempt_at=now - timedelta(seconds=1),
+    )
+    assert services._claim_and_read(due.pk, now).send_attempts == 3
+    # Too old to send: not claimed, and the send task fails it as expired, placing nothing.
+    old = Call.objects.create(
+        campaign=campaign,
+        phone_number="0771122332",
+        otp=seal_otp(OTP),
+        created_at=now - timedelta(seconds=301),
+    )
+    assert services._claim_and_read(old.pk, now) is None
+    assert services.send_call(old.pk) is None
+    assert (reload(old).status, reload(old).failure_reason) == ("failed", "expired")
+    assert sandbox.requests_for("voiceotp") == []
+
+
 def test_racing_poll_and_callback_fire_one_signal(sandbox, callbacks_to, signals, time_machine):
     sandbox.configure(call_duration=0.2, callback_delay=0.0)
     call = send_otp("0771122330", OTP)
@@ -452,12 +522,14 @@ def test_retry_delays_grow_exponentially_with_jitter(voiceotp):
         assert len(delays) > 1  # jittered: failed sends do not all come back at once
 
 
-def test_a_send_costs_three_statements_and_schedules_no_poll(sandbox, monkeypatch):
+@pytest.mark.parametrize("returning", [True, False], ids=["update-returning", "without"])
+def test_a_send_costs_two_statements_and_schedules_no_poll(sandbox, monkeypatch, returning):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from django_voiceotp.sealing import open_otp, seal_otp
 
+    monkeypatch.setattr(services, "updates_returning", lambda connection: returning)
     campaign = Campaign.objects.create(campaign_id="c78af")
     call = Call.objects.create(campaign=campaign, phone_number="0771122330", otp=seal_otp(OTP))
     published = []
@@ -465,8 +537,15 @@ def test_a_send_costs_three_statements_and_schedules_no_poll(sandbox, monkeypatc
     with CaptureQueriesContext(connection) as queries:
         assert services.send_call(call.pk) is None
     statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
-    # The read, the claim, the move to sent with the provider's id: nothing else.
-    assert len(statements) == 3, statements
+    if returning:
+        # The claim, which reads the call and its campaign back; the move to sent with the
+        # provider's id: nothing else.
+        assert len(statements) == 2, statements
+        assert statements[0].startswith("UPDATE") and "RETURNING" in statements[0]
+    else:
+        # Where UPDATE … RETURNING is missing: the read, the claim, the move to sent.
+        assert len(statements) == 3, statements
+        assert statements[0].startswith("SELECT")
     assert published == []
     call = reload(call)
     assert (call.status, call.provider_call_id) == ("sent", sandbox.calls[0].call_id)

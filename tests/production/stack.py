@@ -242,6 +242,7 @@ class Stack:
             "--loglevel=INFO",
             "--without-gossip",
             "--without-mingle",
+            "--include=example_project.bench_tasks",  # the benchmark's bare task
             env={"DATABASE_POOL_SIZE": str(self.worker_pool.database_pool_size)},
         )
 

@@ -31,7 +31,9 @@ def delivery_settings(settings):
     settings.VOICEOTP = {
         **settings.VOICEOTP,
         "REDIAL_MAX": 1,
-        "REDIAL_DELAY": 0,
+        # Not due while the test runs: the tier's beat and workers, running beside this test on
+        # the same database, would otherwise send the redial the test sends itself.
+        "REDIAL_DELAY": 600,
         "FALLBACK_SENDER": "tests.fallback_senders.record",
         "CALLBACK_BASE_URL": "http://testserver",
     }
@@ -52,6 +54,14 @@ def failures():
     call_failed.connect(record, weak=False, dispatch_uid="redial-races")
     yield seen
     call_failed.disconnect(dispatch_uid="redial-races")
+
+
+@pytest.fixture
+def enqueued_redials(monkeypatch):
+    """The redials' send tasks, kept from the tier's workers: the test sends the redial."""
+    enqueued = []
+    monkeypatch.setattr(delivery, "_enqueue_redial", lambda *args: enqueued.append(args))
+    return enqueued
 
 
 @pytest.fixture
@@ -120,7 +130,7 @@ def race(function, *args) -> None:
 
 
 def test_racing_reports_redial_once_then_hand_over_once(
-    delivery_settings, failures, enqueued_fallbacks
+    delivery_settings, failures, enqueued_redials, enqueued_fallbacks
 ):
     first = sent_call(provider_call_id="first-call")
     race_reports(first, "BUSY")
@@ -128,6 +138,7 @@ def test_racing_reports_redial_once_then_hand_over_once(
     assert Call.objects.count() == 2
     assert failures == [(first.pk, redial.pk)]
     assert (redial.status, redial.attempt) == ("pending", 2)
+    assert enqueued_redials == [(redial.pk, 600)]
 
     # The redial is accepted by the provider, as its send task would record, and fails too.
     redial = sent_call(redial, provider_call_id="the-redial")
