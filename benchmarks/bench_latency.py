@@ -39,6 +39,8 @@ LATENCIES_MS = (0, 200)
 POOLS = (
     WorkerPool(pool="prefork", concurrency=4, processes=1),
     WorkerPool(pool="threads", concurrency=64, processes=1),
+    # One interpreter per core: Python runs one thread at a time in a process.
+    WorkerPool(pool="threads", concurrency=32, processes=2),
 )
 RECOMMENDED = POOLS[1]
 BARE_TASK = "example_project.bench_tasks.bare_send"

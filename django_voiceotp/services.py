@@ -261,22 +261,19 @@ def _claim_and_read_sql(connection) -> str:
     columns (in field order), with parameters lease, id, status, now and oldest creation."""
     quote = connection.ops.quote_name
     call_table, campaign_table = quote(Call._meta.db_table), quote(Campaign._meta.db_table)
-
-    def column(name: str) -> str:
-        return quote(Call._meta.get_field(name).column)
-
+    column = {field.name: quote(field.column) for field in Call._meta.concrete_fields}
     campaign_key = f"{campaign_table}.{quote(Campaign._meta.pk.column)}"
-    returned = [f"{call_table}.{quote(field.column)}" for field in Call._meta.concrete_fields]
+    returned = [f"{call_table}.{name}" for name in column.values()]
     returned += [
         f"(SELECT {quote(field.column)} FROM {campaign_table} "
-        f"WHERE {campaign_key} = {call_table}.{column('campaign')})"
+        f"WHERE {campaign_key} = {call_table}.{column['campaign']})"
         for field in Campaign._meta.concrete_fields
     ]
-    attempts, next_attempt = column("send_attempts"), column("next_attempt_at")
+    attempts, next_attempt = column["send_attempts"], column["next_attempt_at"]
     return (
         f"UPDATE {call_table} SET {attempts} = {attempts} + 1, {next_attempt} = %s "
-        f"WHERE {column('id')} = %s AND {column('status')} = %s "
-        f"AND ({attempts} = 0 OR {next_attempt} <= %s) AND {column('created_at')} >= %s "
+        f"WHERE {column['id']} = %s AND {column['status']} = %s "
+        f"AND ({attempts} = 0 OR {next_attempt} <= %s) AND {column['created_at']} >= %s "
         f"RETURNING {', '.join(returned)}"
     )
 
