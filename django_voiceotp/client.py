@@ -13,11 +13,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
 import requests.adapters
+import requests.utils
 from django.core.cache import caches
 
 from . import __version__, metrics
@@ -229,6 +230,36 @@ def provider_message(body: Any) -> str:
 #: (``-P threads -c 64``), so none of them opens a new connection per call. requests keeps 10.
 POOL_CONNECTIONS = 128
 
+
+class ProviderSession(requests.Session):
+    """A Session that reads the environment once per host, not on every request.
+
+    requests, trusting the environment, walks ``os.environ`` for proxy variables and looks for a
+    ``~/.netrc`` on every request: the largest part of a call request's CPU in the profile
+    (benchmarks/RESULTS.md). Here the proxies (``HTTPS_PROXY``, ``NO_PROXY`` and the rest) and
+    the CA bundle (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) are read the first time a host is
+    asked, and kept for the life of the process. ``~/.netrc`` is never read: its credentials
+    would replace the provider's token in the Authorization header.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False
+        self._environment: dict[tuple[str, str], tuple[dict[str, str], str | None]] = {}
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        host = urlsplit(url)[:2]
+        found = self._environment.get(host)
+        if found is None:
+            ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            found = self._environment[host] = (requests.utils.get_environ_proxies(url), ca_bundle)
+        environ_proxies, ca_bundle = found
+        proxies = {**environ_proxies, **(proxies or {})}
+        if ca_bundle and verify in (True, None):
+            verify = ca_bundle
+        return super().merge_environment_settings(url, proxies, stream, verify, cert)
+
+
 # One pooled session per process, shared by all its threads (urllib3's pool is thread-safe).
 # Celery's prefork workers fork after import, and a socket shared across a fork would be used by
 # two processes, so the pid is part of the key.
@@ -245,7 +276,7 @@ def get_session() -> requests.Session:
         session = _sessions.get(pid)
         if session is None:
             _sessions.clear()
-            session = requests.Session()
+            session = ProviderSession()
             session.headers["User-Agent"] = f"django-voiceotp/{__version__}"
             session.headers["Accept"] = "application/json"
             adapter = requests.adapters.HTTPAdapter(

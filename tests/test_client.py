@@ -8,9 +8,11 @@ import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import requests
+import requests.utils
 import responses
 from django.core.cache import cache
 
@@ -593,3 +595,54 @@ def test_a_provider_number_is_sent_as_it_is_and_any_other_string_normalised(mock
     ]
     # The national form by default; the number the caller vouches for is not parsed again.
     assert sent == ["0771122330", "+84771122330"]
+
+
+# -- the environment, read once ------------------------------------------------------------------
+
+
+def test_the_session_reads_proxies_and_ca_bundle_from_the_environment_once_per_host(monkeypatch):
+    from django_voiceotp import client
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.example")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/provider-ca.pem")
+    reads = []
+    read_proxies = requests.utils.get_environ_proxies
+    monkeypatch.setattr(
+        requests.utils, "get_environ_proxies", lambda url: reads.append(url) or read_proxies(url)
+    )
+    session = client.ProviderSession()
+
+    for path in ("api/v1/users/generate_access_token", "api/v1/report/1", "api/v1/report/2"):
+        merged = session.merge_environment_settings(
+            f"https://api.provider.example/{path}", {}, None, None, None
+        )
+        assert merged["proxies"]["https"] == "http://proxy.example:3128"
+        assert merged["verify"] == "/etc/ssl/provider-ca.pem"
+    assert len(reads) == 1  # once for the host, not per request
+    internal = session.merge_environment_settings(
+        "https://internal.example/x", {}, None, None, None
+    )
+    assert "https" not in internal["proxies"]  # NO_PROXY honoured
+    # Explicit settings still win over the environment's.
+    explicit = session.merge_environment_settings(
+        "https://api.provider.example/x", {"https": "http://other:1"}, None, False, None
+    )
+    assert (explicit["proxies"]["https"], explicit["verify"]) == ("http://other:1", False)
+
+
+def test_netrc_credentials_never_replace_the_providers_token(mocked, monkeypatch, tmp_path):
+    host = urlsplit(API).hostname
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine {host} login someone password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    mocked.post(TOKEN_URL, json=token_body())
+    mocked.post(VOICEOTP_URL, json=ok_call_body())
+
+    ProviderClient().start_call("c78af", "0771122330", OTP)
+    sent = mocked.calls[-1].request.headers["Authorization"]
+    assert sent == token_body()["data"]["access_token"]
+    # A plain Session trusting the environment would have sent the netrc login instead.
+    plain = requests.Session().prepare_request(requests.Request("POST", VOICEOTP_URL))
+    assert plain.headers["Authorization"].startswith("Basic ")
