@@ -30,9 +30,15 @@ PROFILE_QUEUE = "voiceotp-profile"
 PARTS = {
     "send_otp (all)": [("django_voiceotp/services.py", "send_otp")],
     "send_call service (all)": [("django_voiceotp/services.py", "send_call")],
-    "SQL (build + run)": [("django/db/models/sql/compiler.py", "execute_sql")],
+    "SQL (build + run)": [
+        ("django/db/models/sql/compiler.py", "execute_sql"),
+        ("django_voiceotp/services.py", "_claim_and_read"),  # its own SQL, not the compiler's
+    ],
     "task publish": [("celery/app/task.py", "apply_async")],
     "provider HTTP": [("requests/sessions.py", "request")],
+    "  of which, the environment (proxies)": [
+        ("requests/sessions.py", "merge_environment_settings")
+    ],
     "token from the cache": [("django_voiceotp/client.py", "get_access_token")],
     "phone parse + validation": [
         ("django_voiceotp/phone.py", "normalize_phone_number"),

@@ -55,6 +55,17 @@ def stack_session(  # noqa: F811 - the tier's fixture, with the settings of a re
         deployment.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_signal_log_here():
+    """This process records no signals either: a benchmark that runs the send here (the profile)
+    measures the app, not the example project's receivers."""
+    from signal_log import receivers
+
+    receivers.disconnect()
+    yield
+    receivers.connect()
+
+
 #: (benchmark, measured, yardstick, ratio or figure, note)
 TABLE: list[tuple[str, str, str, str, str]] = []
 

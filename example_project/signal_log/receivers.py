@@ -24,3 +24,8 @@ def record(signal, sender, call, old_status="", new_status="", reason="", **kwar
 def connect() -> None:
     for signal, name in SIGNAL_NAMES.items():
         signal.connect(record, dispatch_uid=f"signal_log.{name}")
+
+
+def disconnect() -> None:
+    for signal, name in SIGNAL_NAMES.items():
+        signal.disconnect(dispatch_uid=f"signal_log.{name}")
