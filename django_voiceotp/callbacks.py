@@ -22,7 +22,7 @@ from .client import InvalidReport, parse_report
 from .db import write_transaction
 from .models import Call, CallbackEvent
 from .payloads import PayloadError, loggable, parse_json, storable, storable_text
-from .services import apply_report, call_id_from_callback_token
+from .services import apply_report, call_id_from_callback_token, read_call
 
 logger = logging.getLogger("django_voiceotp")
 Verdict = CallbackEvent.Verdict
@@ -160,7 +160,7 @@ def _call_for(token: str) -> Call | None:
     call_id = call_id_from_callback_token(token)
     if call_id is None:
         return None
-    return Call.objects.select_related("campaign").filter(pk=call_id).first()
+    return read_call(call_id)
 
 
 def _belongs_to_another_call(call: Call, provider_call_id: str) -> bool:

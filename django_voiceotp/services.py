@@ -183,7 +183,7 @@ def send_call(call_id: int) -> FollowUp | None:
     call = _claim_and_read(call_id, now)
     if call is None:
         # Not claimable as it stands (or no UPDATE … RETURNING here): read it to see why.
-        call = Call.objects.select_related("campaign").filter(pk=call_id).first()
+        call = read_call(call_id)
         if call is None or call.status != Call.Status.PENDING:
             return None
         if call.send_attempts and call.next_attempt_at and call.next_attempt_at > now:
@@ -231,22 +231,76 @@ def send_call(call_id: int) -> FollowUp | None:
 
 
 def _claim_and_read(call_id: int, now: datetime) -> Call | None:
-    """``_claim_send`` and the read of the call and its campaign, in one ``UPDATE … RETURNING``.
+    """``_claim_send`` and ``read_call`` in one ``UPDATE … RETURNING``.
 
-    The send's costliest step is the ORM's: building a query and a model per statement, so the
-    claim reads the row back instead of following a read. None when the call is not claimable
-    (not pending, held by another attempt, a retry not yet due, or too old to send), and on a
-    database without ``UPDATE … RETURNING``: the caller then reads the call to decide.
+    None when the call is not claimable (not pending, held by another attempt, a retry not yet
+    due, or too old to send), and on a database without ``UPDATE … RETURNING``: the caller then
+    reads the call to decide.
     """
     connection = connections[router.db_for_write(Call)]
     if not updates_returning(connection):
         return None
+    names = _Names(connection)
+    column = names.call_columns
+    # RETURNING names one table: the campaign's columns come from subqueries, not a join.
+    returned = [f"{names.call_table}.{name}" for name in column.values()] + [
+        f"(SELECT {name} FROM {names.campaign_table} WHERE {names.campaign_join})"
+        for name in names.campaign_columns
+    ]
+    attempts, next_attempt = column["send_attempts"], column["next_attempt_at"]
+    sql = (
+        f"UPDATE {names.call_table} SET {attempts} = {attempts} + 1, {next_attempt} = %s "
+        f"WHERE {column['id']} = %s AND {column['status']} = %s "
+        f"AND ({attempts} = 0 OR {next_attempt} <= %s) AND {column['created_at']} >= %s "
+        f"RETURNING {', '.join(returned)}"
+    )
     adapt = connection.ops.adapt_datetimefield_value
     max_age = timedelta(seconds=voiceotp_settings.OTP_MAX_AGE)
     lease_until = now + timedelta(seconds=send_lease())
     params = [adapt(lease_until), call_id, Call.Status.PENDING, adapt(now), adapt(now - max_age)]
+    return _call_from_statement(connection, sql, params)
+
+
+def read_call(call_id: int) -> Call | None:
+    """The call with its campaign, as ``Call.objects.select_related("campaign")`` reads it.
+
+    The send, the poll and every callback read their call first. In the profile, building that
+    query and its join through the ORM costs several times what running it does, so the
+    statement is written here instead (benchmarks/RESULTS.md).
+    """
+    connection = connections[router.db_for_read(Call)]
+    names = _Names(connection)
+    selected = [f"{names.call_table}.{name}" for name in names.call_columns.values()]
+    selected += [f"{names.campaign_table}.{name}" for name in names.campaign_columns]
+    sql = (
+        f"SELECT {', '.join(selected)} FROM {names.call_table} "
+        f"INNER JOIN {names.campaign_table} ON {names.campaign_join} "
+        f"WHERE {names.call_table}.{names.call_columns['id']} = %s"
+    )
+    return _call_from_statement(connection, sql, [call_id])
+
+
+class _Names:
+    """The quoted table and column names of a call and its campaign, for the statements above;
+    the columns of each in field order, as ``_call_from_statement`` reads them."""
+
+    def __init__(self, connection) -> None:
+        quote = connection.ops.quote_name
+        self.call_table = quote(Call._meta.db_table)
+        self.campaign_table = quote(Campaign._meta.db_table)
+        self.call_columns = {f.name: quote(f.column) for f in Call._meta.concrete_fields}
+        self.campaign_columns = [quote(f.column) for f in Campaign._meta.concrete_fields]
+        self.campaign_join = (
+            f"{self.campaign_table}.{quote(Campaign._meta.pk.column)} "
+            f"= {self.call_table}.{self.call_columns['campaign']}"
+        )
+
+
+def _call_from_statement(connection, sql: str, params: list[Any]) -> Call | None:
+    """The Call (its campaign attached) of the one row ``sql`` returns: the call's columns, then
+    the campaign's, each in field order. None when it returns no row."""
     with connection.cursor() as cursor:
-        cursor.execute(_claim_and_read_sql(connection), params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -254,28 +308,6 @@ def _claim_and_read(call_id: int, now: datetime) -> Call | None:
     call = instance_from_row(connection, Call, row[:call_columns])
     call.campaign = instance_from_row(connection, Campaign, row[call_columns:])
     return call
-
-
-def _claim_and_read_sql(connection) -> str:
-    """The claim of ``_claim_send`` as one statement returning the call's and its campaign's
-    columns (in field order), with parameters lease, id, status, now and oldest creation."""
-    quote = connection.ops.quote_name
-    call_table, campaign_table = quote(Call._meta.db_table), quote(Campaign._meta.db_table)
-    column = {field.name: quote(field.column) for field in Call._meta.concrete_fields}
-    campaign_key = f"{campaign_table}.{quote(Campaign._meta.pk.column)}"
-    returned = [f"{call_table}.{name}" for name in column.values()]
-    returned += [
-        f"(SELECT {quote(field.column)} FROM {campaign_table} "
-        f"WHERE {campaign_key} = {call_table}.{column['campaign']})"
-        for field in Campaign._meta.concrete_fields
-    ]
-    attempts, next_attempt = column["send_attempts"], column["next_attempt_at"]
-    return (
-        f"UPDATE {call_table} SET {attempts} = {attempts} + 1, {next_attempt} = %s "
-        f"WHERE {column['id']} = %s AND {column['status']} = %s "
-        f"AND ({attempts} = 0 OR {next_attempt} <= %s) AND {column['created_at']} >= %s "
-        f"RETURNING {', '.join(returned)}"
-    )
 
 
 def _claim_send(call: Call, now: datetime) -> bool:
@@ -439,7 +471,7 @@ def poll_call(call_id: int, *, force: bool = False) -> None:
     The schedule is real time elapsed since sending, so an early or duplicated run does nothing
     and eager mode neither loops nor gives up early. ``force`` polls now, whatever the schedule.
     """
-    call = Call.objects.select_related("campaign").filter(pk=call_id).first()
+    call = read_call(call_id)
     if call is None or call.status != Call.Status.SENT:
         return None
     now = timezone.now()

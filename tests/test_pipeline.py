@@ -210,30 +210,52 @@ def test_duplicated_send_task_places_one_call(sandbox):
     assert reload(call).status == Call.Status.SENT
 
 
-def test_the_claim_reads_back_the_call_and_its_campaign_as_the_orm_would():
+def assert_read_as_the_orm_reads(read: Call) -> None:
+    """``read`` holds every value, of the same type, that the ORM reads for it, its campaign
+    attached (no query when used)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    stored = Call.objects.select_related("campaign").get(pk=read.pk)
+    for field in Call._meta.concrete_fields:
+        value = getattr(read, field.attname)
+        assert value == getattr(stored, field.attname), field.name
+        assert type(value) is type(getattr(stored, field.attname)), field.name  # SQLite's text
+    assert read.created_at.tzinfo is not None and read.is_test is False
+    with CaptureQueriesContext(connection) as queries:
+        campaign = read.campaign
+    assert len(queries) == 0
+    for field in Campaign._meta.concrete_fields:
+        assert getattr(campaign, field.attname) == getattr(stored.campaign, field.attname)
+    assert campaign.is_active is True and campaign.created_at.tzinfo is not None
+    assert read._state.adding is False and read._state.db == "default"
+
+
+def test_the_claim_reads_back_the_call_and_its_campaign_as_the_orm_would():
     campaign = Campaign.objects.create(campaign_id="c78af", name="Sign-in")
     call = Call.objects.create(campaign=campaign, phone_number="0771122330", otp=seal_otp(OTP))
     now = timezone.now()
     claimed = services._claim_and_read(call.pk, now)
 
-    stored = Call.objects.select_related("campaign").get(pk=call.pk)
-    assert claimed is not None and (claimed.send_attempts, stored.send_attempts) == (1, 1)
-    assert claimed.next_attempt_at == stored.next_attempt_at > now  # the lease
-    for field in Call._meta.concrete_fields:
-        value = getattr(claimed, field.attname)
-        assert value == getattr(stored, field.attname), field.name
-        assert type(value) is type(getattr(stored, field.attname)), field.name  # SQLite's text
-    assert claimed.created_at.tzinfo is not None and claimed.is_test is False
-    with CaptureQueriesContext(connection) as queries:
-        loaded = claimed.campaign
-    assert len(queries) == 0
-    for field in Campaign._meta.concrete_fields:
-        assert getattr(loaded, field.attname) == getattr(stored.campaign, field.attname)
-    assert loaded.is_active is True
-    assert claimed._state.adding is False and claimed._state.db == "default"
+    assert claimed is not None and claimed.send_attempts == 1
+    assert claimed.next_attempt_at > now  # the lease
+    assert_read_as_the_orm_reads(claimed)
+
+
+def test_read_call_reads_the_call_and_its_campaign_as_the_orm_would():
+    campaign = Campaign.objects.create(campaign_id="c78af", name="Sign-in")
+    call = Call.objects.create(
+        campaign=campaign,
+        phone_number="0771122330",
+        status="sent",
+        provider_call_id="p-1",
+        sent_at=timezone.now(),
+        duration=12,
+    )
+    read = services.read_call(call.pk)
+    assert read is not None and (read.status, read.provider_call_id) == ("sent", "p-1")
+    assert_read_as_the_orm_reads(read)
+    assert services.read_call(10**9) is None
 
 
 def test_the_claim_takes_only_a_call_it_may_send(sandbox, signals):
