@@ -1,11 +1,17 @@
 """Sends with a provider that answers late: calls/s and CPU per placed call, for each worker pool.
 
 The sandbox's ``slow`` fault holds every call request for a fixed time (the provider's latency).
-For each latency and each pool, in the same run: a bare loop of 64 threads with pooled
-``requests`` sessions placing calls against the same sandbox (what the provider allows), then
-``send_otp`` for as many calls until every one is ``sent`` (what the app delivers). CPU is user +
-system time of this process, the workers and their children, PostgreSQL and Redis (psutil),
-divided by the calls placed; the sandbox serves both sides alike and is left out.
+For each latency and each pool, in the same run, three ways of placing the same calls against
+the same sandbox:
+
+- the bare loop: 64 threads with pooled ``requests`` sessions (what the provider allows);
+- Celery alone: the same request as a bare task (``example_project.bench_tasks``) on the same
+  workers, published from as many threads as send_otp runs in: the floor under any Celery app;
+- the app: ``send_otp`` for as many calls, until every one is ``sent`` and its task has ended.
+
+CPU is user + system time of this process, the workers and their children, PostgreSQL and Redis
+(psutil), divided by the calls placed; the sandbox (the provider) serves all three alike and is
+left out, as are gunicorn and beat, which no send uses.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from django.db import connection
 
 from django_voiceotp import send_otp
 from django_voiceotp.models import Call
-from tests.production.stack import WorkerPool, wait_for
+from tests.production.stack import THREADS, WorkerPool, wait_for
 
 from .conftest import TABLE, bare_send_loop, call_request, sandbox_token
 
@@ -39,10 +45,10 @@ LATENCIES_MS = (0, 200)
 POOLS = (
     WorkerPool(pool="prefork", concurrency=4, processes=1),
     WorkerPool(pool="threads", concurrency=64, processes=1),
-    # One interpreter per core: Python runs one thread at a time in a process.
-    WorkerPool(pool="threads", concurrency=32, processes=2),
+    # README's: a process per core (Python runs one thread at a time in a process).
+    THREADS,
 )
-RECOMMENDED = POOLS[1]
+RECOMMENDED = THREADS
 BARE_TASK = "example_project.bench_tasks.bare_send"
 
 

@@ -111,7 +111,7 @@ def database_from_url(url: str) -> dict:
         # Health checks cost a round trip per request; turn them on where the database may
         # restart under you.
         "CONN_HEALTH_CHECKS": os.environ.get("DATABASE_CONN_HEALTH_CHECKS", "0") == "1",
-        **database_connections(int(os.environ.get("DATABASE_POOL_SIZE", "64"))),
+        **database_connections(int(os.environ.get("DATABASE_POOL_SIZE", "32"))),
     }
 
 

@@ -59,10 +59,10 @@ class WorkerPool:
 
 
 #: The pools the tier proves the app safe in: prefork, and the threads pool README recommends
-#: ("Running at scale"): one process whose threads share one session, one token, and hold a
-#: database connection each.
+#: ("Running at scale"): a process per core, whose threads share one session and one token, and
+#: hold a pooled database connection each.
 PREFORK = WorkerPool()
-THREADS = WorkerPool(pool="threads", concurrency=64, processes=1)
+THREADS = WorkerPool(pool="threads", concurrency=32, processes=2)
 WORKER_POOLS = (PREFORK, THREADS)
 
 
