@@ -258,6 +258,23 @@ def test_read_call_reads_the_call_and_its_campaign_as_the_orm_would():
     assert services.read_call(10**9) is None
 
 
+def test_send_otp_reads_its_campaign_as_the_orm_would_and_creates_a_missing_one():
+    created = Campaign.objects.create(campaign_id="c78af", name="Sign-in", is_active=True)
+    read = services._read_campaign("c78af")
+    for field in Campaign._meta.concrete_fields:
+        value = getattr(read, field.attname)
+        assert value == getattr(created, field.attname) and type(value) is type(
+            getattr(created, field.attname)
+        ), field.name
+    assert services._read_campaign("nope") is None
+    # A campaign id not stored yet is created, once, however it is asked for.
+    assert services.resolve_campaign("new-one").campaign_id == "new-one"
+    assert services.resolve_campaign("new-one").pk == Campaign.objects.get(campaign_id="new-one").pk
+    Campaign.objects.filter(campaign_id="c78af").update(is_active=False)
+    with pytest.raises(CampaignUnavailable):
+        services.resolve_campaign("c78af")
+
+
 def test_the_claim_takes_only_a_call_it_may_send(sandbox, signals):
     campaign = Campaign.objects.create(campaign_id="c78af")
     now = timezone.now()
