@@ -227,7 +227,8 @@ def provider_message(body: Any) -> str:
 
 
 #: Connections kept open to the provider per process: at least the threads of a worker's pool
-#: (``-P threads -c 64``), so none of them opens a new connection per call. requests keeps 10.
+#: (``-P threads -c 32``, or more), so none of them opens a new connection per call. requests
+#: keeps 10.
 POOL_CONNECTIONS = 128
 
 
@@ -238,25 +239,25 @@ class ProviderSession(requests.Session):
     ``~/.netrc`` on every request: the largest part of a call request's CPU in the profile
     (benchmarks/RESULTS.md). Here the proxies (``HTTPS_PROXY``, ``NO_PROXY`` and the rest) and
     the CA bundle (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) are read the first time a host is
-    asked, and kept for the life of the process. ``~/.netrc`` is never read: its credentials
-    would replace the provider's token in the Authorization header.
+    asked, and kept for the life of the process; the CA bundle when the session is made.
+    ``~/.netrc`` is never read: its credentials would replace the provider's token in the
+    Authorization header.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.trust_env = False
-        self._environment: dict[tuple[str, str], tuple[dict[str, str], str | None]] = {}
+        self._proxies_for: dict[tuple[str, str], dict[str, str]] = {}
+        self._ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
 
     def merge_environment_settings(self, url, proxies, stream, verify, cert):
         host = urlsplit(url)[:2]
-        found = self._environment.get(host)
-        if found is None:
-            ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-            found = self._environment[host] = (requests.utils.get_environ_proxies(url), ca_bundle)
-        environ_proxies, ca_bundle = found
+        environ_proxies = self._proxies_for.get(host)
+        if environ_proxies is None:
+            environ_proxies = self._proxies_for[host] = requests.utils.get_environ_proxies(url)
         proxies = {**environ_proxies, **(proxies or {})}
-        if ca_bundle and verify in (True, None):
-            verify = ca_bundle
+        if self._ca_bundle and verify in (True, None):
+            verify = self._ca_bundle
         return super().merge_environment_settings(url, proxies, stream, verify, cert)
 
 

@@ -327,7 +327,10 @@ def _call_from_statement(connection, sql: str, params: list[Any]) -> Call | None
         return None
     call_columns = len(Call._meta.concrete_fields)
     call = instance_from_row(connection, Call, row[:call_columns])
-    call.campaign = instance_from_row(connection, Campaign, row[call_columns:])
+    # Cached as select_related caches it: assigning would ask the routers' allow_relation.
+    Call.campaign.field.set_cached_value(
+        call, instance_from_row(connection, Campaign, row[call_columns:])
+    )
     return call
 
 

@@ -10,6 +10,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
@@ -221,17 +222,23 @@ def assert_read_as_the_orm_reads(read: Call) -> None:
         value = getattr(read, field.attname)
         assert value == getattr(stored, field.attname), field.name
         assert type(value) is type(getattr(stored, field.attname)), field.name  # SQLite's text
-    assert read.created_at.tzinfo is not None and read.is_test is False
+    assert (read.created_at.tzinfo is not None) is settings.USE_TZ and read.is_test is False
     with CaptureQueriesContext(connection) as queries:
         campaign = read.campaign
     assert len(queries) == 0
     for field in Campaign._meta.concrete_fields:
         assert getattr(campaign, field.attname) == getattr(stored.campaign, field.attname)
-    assert campaign.is_active is True and campaign.created_at.tzinfo is not None
+    assert campaign.is_active is True
+    assert (campaign.created_at.tzinfo is not None) is settings.USE_TZ
     assert read._state.adding is False and read._state.db == "default"
 
 
-def test_the_claim_reads_back_the_call_and_its_campaign_as_the_orm_would():
+@pytest.fixture(params=[True, False], ids=["USE_TZ", "naive"])
+def use_tz(request, settings):
+    settings.USE_TZ = request.param
+
+
+def test_the_claim_reads_back_the_call_and_its_campaign_as_the_orm_would(use_tz):
     campaign = Campaign.objects.create(campaign_id="c78af", name="Sign-in")
     call = Call.objects.create(campaign=campaign, phone_number="0771122330", otp=seal_otp(OTP))
     now = timezone.now()
@@ -242,7 +249,7 @@ def test_the_claim_reads_back_the_call_and_its_campaign_as_the_orm_would():
     assert_read_as_the_orm_reads(claimed)
 
 
-def test_read_call_reads_the_call_and_its_campaign_as_the_orm_would():
+def test_read_call_reads_the_call_and_its_campaign_as_the_orm_would(use_tz):
     campaign = Campaign.objects.create(campaign_id="c78af", name="Sign-in")
     call = Call.objects.create(
         campaign=campaign,

@@ -117,12 +117,14 @@ def database_from_url(url: str) -> dict:
 
 def database_connections(pool_size: int) -> dict:
     """How a process keeps its database connections: a pool of up to ``pool_size``, or with 0
-    one persistent connection per thread for ``DATABASE_CONN_MAX_AGE`` seconds.
+    persistent connections of ``DATABASE_CONN_MAX_AGE`` seconds (which web processes keep).
 
     Celery closes every database connection when a task ends, whatever ``CONN_MAX_AGE`` says, so
     without a pool each task opens a new one: a PostgreSQL backend started and torn down per
     call. With a pool, that close hands the connection back. A task holds its connection while it
-    waits for the provider, so the pool must be as large as a worker's threads (``-c``).
+    waits for the provider, so the pool must be as large as a worker's threads (``-c``). The
+    default suits README's ``-P threads -c 32`` workers; run a prefork worker with 0, as Celery
+    closes a prefork process's pool too after every task.
     """
     if not pool_size:
         return {"CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))}
