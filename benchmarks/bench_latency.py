@@ -55,9 +55,10 @@ BARE_TASK = "example_project.bench_tasks.bare_send"
 class CpuMeter:
     """CPU seconds used by a set of processes between start() and stop().
 
-    ``roots()`` gives (pid, with its children) pairs. A process that ends in between loses its
-    share: the measured processes keep theirs (the workers, their pooled database connections,
-    Redis), so that share is small.
+    ``roots()`` gives (pid, with its children) pairs. With its children, a process's own figure
+    includes the CPU of the children it has reaped, so a process that ends in between (a
+    PostgreSQL backend opened and closed by a task) is counted through its parent: the total is
+    what the members hold at stop() less what they held at start().
     """
 
     def __init__(self, roots) -> None:
@@ -74,7 +75,10 @@ class CpuMeter:
             for member in family:
                 try:
                     times = member.cpu_times()
-                    seen[(member.pid, member.create_time())] = times.user + times.system
+                    cpu = times.user + times.system
+                    if with_children:
+                        cpu += times.children_user + times.children_system
+                    seen[(member.pid, member.create_time())] = cpu
                 except psutil.NoSuchProcess:
                     continue
         return seen
@@ -83,8 +87,8 @@ class CpuMeter:
         self._before = self._snapshot()
 
     def stop(self) -> float:
-        after = self._snapshot()
-        return sum(cpu - self._before.get(key, 0.0) for key, cpu in after.items())
+        # A member gone since start() is in its parent's reaped children's figure, whole.
+        return sum(self._snapshot().values()) - sum(self._before.values())
 
 
 def measured_processes(stack, postgres_server):
