@@ -128,7 +128,10 @@ def database_connections(pool_size: int) -> dict:
     """
     if not pool_size:
         return {"CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))}
-    return {"OPTIONS": {"pool": {"min_size": 1, "max_size": pool_size}}}
+    # min_size 0: connections are opened as threads first ask, no more. With a minimum, the
+    # first request can arrive before the pool's own first connection is ready and open a
+    # second one, so a one-thread web process would hold two.
+    return {"OPTIONS": {"pool": {"min_size": 0, "max_size": pool_size}}}
 
 
 if os.environ.get("DATABASE_URL"):
