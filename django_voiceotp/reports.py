@@ -46,12 +46,18 @@ class Day:
         return success_rate(self.success, self.failed)
 
 
+def _window(days: int, today: date | None) -> tuple[list[date], datetime]:
+    """The last ``days`` calendar days (in the current time zone), oldest first, and the moment
+    the first of them began."""
+    first = (today or timezone.localdate()) - timedelta(days=days - 1)
+    calendar = [first + timedelta(days=offset) for offset in range(days)]
+    return calendar, timezone.make_aware(datetime.combine(first, time.min))
+
+
 def daily_stats(campaign: Campaign, days: int, *, today: date | None = None) -> list[Day]:
     """One ``Day`` per calendar day (in the current time zone) of the last ``days``, oldest first,
     days without calls included. Test calls are counted apart (``Day.test``)."""
-    today = today or timezone.localdate()
-    first = today - timedelta(days=days - 1)
-    start = timezone.make_aware(datetime.combine(first, time.min))
+    calendar, start = _window(days, today)
     rows = (
         Call.objects.filter(campaign=campaign, created_at__gte=start)
         .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
@@ -65,8 +71,7 @@ def daily_stats(campaign: Campaign, days: int, *, today: date | None = None) -> 
     )
     by_day: dict = {row["day"]: row for row in rows}
     result = []
-    for offset in range(days):
-        day = first + timedelta(days=offset)
+    for day in calendar:
         row = by_day.get(day, {})
         result.append(
             Day(
@@ -101,9 +106,7 @@ def daily_conversion(
     campaign: Campaign, days: int, *, today: date | None = None
 ) -> list[Conversion]:
     """One ``Conversion`` per calendar day of the last ``days``, oldest first, empty days too."""
-    today = today or timezone.localdate()
-    first = today - timedelta(days=days - 1)
-    start = timezone.make_aware(datetime.combine(first, time.min))
+    calendar, start = _window(days, today)
     zone = timezone.get_current_timezone()
     calls = (
         Call.objects.filter(campaign=campaign, created_at__gte=start)
@@ -130,8 +133,7 @@ def daily_conversion(
     by_day: dict = {row["day"]: row for row in calls}
     verified_by_day = {row["day"]: row["count"] for row in verified}
     result = []
-    for offset in range(days):
-        day = first + timedelta(days=offset)
+    for day in calendar:
         row = by_day.get(day, {})
         result.append(
             Conversion(

@@ -58,6 +58,22 @@ def voiceotp(settings):
 
 
 @pytest.fixture
+def callbacks_on(voiceotp):
+    """Callback URLs go out with each call (a CALLBACK_BASE_URL is set)."""
+    voiceotp(CALLBACK_BASE_URL="https://app.example.com")
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """The calls handed to Celery, kept here: the send task itself would need a provider."""
+    from django_voiceotp import services
+
+    sent: list[int] = []
+    monkeypatch.setattr(services, "enqueue_send", sent.append)
+    return sent
+
+
+@pytest.fixture
 def sandbox(live_server, voiceotp):
     """The sandbox provider served over loopback HTTP, with the app pointed at it."""
     from django_voiceotp.sandbox.state import provider

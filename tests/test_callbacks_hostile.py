@@ -33,12 +33,7 @@ from .hostile_cases import (
     stored_text,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _callbacks_on(voiceotp):
-    voiceotp(CALLBACK_BASE_URL="https://app.example.com")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("callbacks_on")]
 
 
 def admin_pages_render(admin_client, call: Call | None = None) -> None:

@@ -8,12 +8,7 @@ from hypothesis import HealthCheck, given, settings
 
 from .hostile_requests import HostileRequest, check_hostile_request, hostile_requests
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _callbacks_on(voiceotp):
-    voiceotp(CALLBACK_BASE_URL="https://app.example.com")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("callbacks_on")]
 
 
 @given(request=hostile_requests)

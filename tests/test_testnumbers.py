@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from django_voiceotp import reports, services
+from django_voiceotp import reports
 from django_voiceotp import verification as verification_module
 from django_voiceotp.checks import check_test_numbers
 from django_voiceotp.models import Call, Campaign, Verification
@@ -24,14 +24,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _test_numbers_configured(voiceotp):
     voiceotp(TEST_NUMBERS={TEST_NUMBER: FIXED_CODE})
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    """The calls sent to the provider's queue; the send task itself would need a provider."""
-    sent: list[int] = []
-    monkeypatch.setattr(services, "enqueue_send", sent.append)
-    return sent
 
 
 @pytest.fixture

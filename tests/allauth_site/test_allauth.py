@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from django_voiceotp import services, verification
+from django_voiceotp import verification
 from django_voiceotp.contrib.allauth import adapter as adapter_module
 from django_voiceotp.models import Call
 
@@ -22,14 +22,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def known_code(monkeypatch):
     monkeypatch.setattr(adapter_module, "generate_code", lambda: CODE)
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    """The calls handed to Celery (the send task itself would need a provider)."""
-    sent: list[int] = []
-    monkeypatch.setattr(services, "enqueue_send", sent.append)
-    return sent
 
 
 @pytest.fixture

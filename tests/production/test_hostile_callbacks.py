@@ -34,12 +34,7 @@ from ..hostile_cases import (
 )
 from ..hostile_requests import HostileRequest, check_hostile_request, hostile_requests
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _callbacks_on(voiceotp):
-    voiceotp(CALLBACK_BASE_URL="https://app.example.com")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("callbacks_on")]
 
 
 def test_this_runs_on_postgresql():
