@@ -1,155 +1,41 @@
 """The README's quickstart, built as a new user would: a startproject project and README's blocks.
 
-Each block the README marks with a comment ``.. quickstart: ACTION [FILE]`` is taken as written:
-``append`` adds it to a file of the new project, ``replace`` writes the file, ``production`` is
-the settings block for a real provider (checked in a settings module of its own), ``shell`` runs
-in ``manage.py shell``. The one change made to the README's text is the port: its
-``127.0.0.1:8000`` becomes a free port, so the test never meets another server.
-
-Every step is a subprocess of this venv's Python, as a user's shell would run it: no setting,
-Celery app or import of the test suite reaches the project.
+Each block the README marks with a comment ``.. quickstart: ACTION [FILE]`` is taken as written
+(``tests/recipes.py`` says what each action does). The one change made to the README's text is
+the port: its ``127.0.0.1:8000`` becomes a free port, so the test never meets another server.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 import django_voiceotp
 
+from .recipes import Project, marked_blocks
+
 README = Path(__file__).resolve().parent.parent / "README.rst"
-MARKER = re.compile(
-    r"^\.\. quickstart: (?P<action>append|replace|production|shell)(?: (?P<path>\S+))?$"
-)
-README_ADDRESS = "127.0.0.1:8000"
 SANDBOX_SECRET_KEY = "30511f666-f888-411b-a6e0-11111fb6gg7a"
 
 
-@dataclass
-class Block:
-    action: str
-    path: str | None
-    code: str
-
-
-def quickstart_blocks(text: str) -> list[Block]:
-    """The marked blocks, in README order: the marker, then ``.. code-block::``, then the code."""
-    lines = text.splitlines()
-    blocks = []
-    for number, line in enumerate(lines):
-        match = MARKER.match(line)
-        if not match:
-            continue
-        assert lines[number + 1].startswith(".. code-block:: "), f"README line {number + 2}"
-        body = []
-        for body_line in lines[number + 2 :]:
-            if body_line and not body_line.startswith(" "):
-                break
-            body.append(body_line)
-        code = textwrap.dedent("\n".join(body)).strip("\n") + "\n"
-        blocks.append(Block(match["action"], match["path"], code))
-    return blocks
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Project:
-    """A startproject project in ``root``, driven through manage.py with this venv's Python."""
-
-    def __init__(self, root: Path, env: dict[str, str], port: int, blocks: list[Block]):
-        self.root = root
-        self.env = env
-        self.port = port
-        self.blocks = blocks
-        self.server: subprocess.Popen | None = None
-
-    def manage(self, *args: str, env: dict[str, str] | None = None, check: bool = True):
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=self.root,
-            env={**self.env, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if check:
-            assert result.returncode == 0, f"manage.py {args[0]}:\n{result.stdout}{result.stderr}"
-        return result
-
-    def shell(self, code: str) -> str:
-        # Verbosity 0: without the line on the objects the shell imported by itself.
-        return self.manage("shell", "--verbosity=0", "-c", code).stdout
+def quickstart_blocks(text: str):
+    return marked_blocks(text, mark="quickstart")
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    root = tmp_path_factory.mktemp("quickstart")
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    # What a user's shell would have: no DJANGO_SETTINGS_MODULE from this suite, no CI switches.
-    env = {"PATH": os.environ["PATH"], "HOME": str(root), "PYTHONDONTWRITEBYTECODE": "1"}
-    subprocess.run(
-        [sys.executable, "-m", "django", "startproject", "mysite", str(root)],
-        env=env,
-        check=True,
-        timeout=60,
-    )
-    blocks = quickstart_blocks(README.read_text())
-    for block in blocks:
-        code = block.code.replace(README_ADDRESS, address)
-        if block.action == "append":
-            with (root / block.path).open("a") as file:
-                file.write("\n" + code)
-        elif block.action == "replace":
-            (root / block.path).write_text(code)
-        elif block.action == "production":
-            # In place of the sandbox's settings, as the README says: the same project otherwise.
-            (root / "mysite" / "production.py").write_text(
-                "from mysite.settings import *  # noqa: F403\n\n" + code
-            )
-    server_log = (root / "runserver.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--noreload", address],
-        cwd=root,
-        env=env,
-        stdout=server_log,
-        stderr=subprocess.STDOUT,
-    )
-    built = Project(root, env, port, blocks)
-    built.server = server
+    built = Project(tmp_path_factory.mktemp("quickstart"))
+    built.apply(quickstart_blocks(README.read_text()))
+    built.start_server()
     yield built
-    server.terminate()
-    server.wait(timeout=30)
-    server_log.close()
-
-
-def wait_until_serving(project) -> None:
-    """Readiness, not a measure: the server has up to 30 s to answer once."""
-    deadline = time.monotonic() + 30
-    while True:
-        assert project.server.poll() is None, (project.root / "runserver.log").read_text()
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{project.port}/admin/login/"):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    built.stop()
 
 
 def sandbox_calls(project, phone_number: str) -> list[dict]:
@@ -177,16 +63,14 @@ def test_the_quickstart_works_as_pasted(project):
     checked = project.manage("check")
     assert "django_voiceotp.W003" not in checked.stdout + checked.stderr
     project.manage("migrate")
-    wait_until_serving(project)
+    project.wait_until_serving()
 
     token_trip = project.manage("voiceotp_check")
     assert "✓ Celery: eager" in token_trip.stdout
     assert "✓ provider: access token obtained" in token_trip.stdout
 
     # The README's shell sessions: request_code then verify_code, then send_otp.
-    shells = [block.code for block in project.blocks if block.action == "shell"]
-    address = f"127.0.0.1:{project.port}"
-    verified, sent = (project.shell(code.replace(README_ADDRESS, address)) for code in shells)
+    verified, sent = (project.shell(code) for code in project.codes("shell"))
     assert verified.strip() == "True"
     assert sent.strip() == "pending"
 
