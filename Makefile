@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
 
-.PHONY: venv demo test test-allauth test-production test-fast lint format bench tox clean schemathesis
+.PHONY: venv demo test test-allauth test-production test-fast lint format bench tox clean schemathesis docs
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,7 @@ test: venv lint
 	$(VENV)/bin/pytest
 	$(MAKE) test-allauth
 	$(MAKE) test-production
+	$(MAKE) docs
 
 # django-allauth's phone flows: a project of their own (allauth's middleware, backends, tables).
 test-allauth: venv
@@ -53,6 +54,15 @@ schemathesis: venv
 	for try in $$(seq 100); do curl -s -o /dev/null $(SCHEMATHESIS_URL)/ && break; sleep 0.2; done; \
 	$(VENV)/bin/st --config-file schemathesis.toml run django_voiceotp/openapi.yaml \
 		--url $(SCHEMATHESIS_URL)/voiceotp --checks all --workers 1
+
+# The documentation site (Sphinx, furo) in docs/_build/html: every warning is an error, and
+# nothing is fetched from the network.
+$(VENV)/.docs-installed: $(VENV)/.installed setup.cfg
+	$(VENV)/bin/pip install --quiet -e '.[docs]'
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 lint: venv
 	$(VENV)/bin/ruff check .

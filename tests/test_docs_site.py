@@ -1,0 +1,147 @@
+"""The documentation site (docs/): every setting documented, every recipe marked and run.
+
+``make docs`` builds the site with warnings as errors; these tests hold what a build cannot see:
+that the settings page names every key of ``DEFAULTS`` with its real default, that a page with
+recipes marks each of its blocks, that the HTTP API page renders every operation of
+``openapi.yaml``, and that the quickstart builds and runs a new project as written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from django_voiceotp.conf import DEFAULTS
+
+from .recipes import DOCS, Project, marked_blocks, unmarked_blocks
+
+SETTINGS_PAGE = DOCS / "settings.rst"
+#: A settings entry: the key as a definition term, its text indented below it.
+SETTING_ENTRY = re.compile(r"^``(?P<key>[A-Z_]+)``\n(?P<text>(?:    .*\n|\n)+)", re.MULTILINE)
+
+
+def documented_settings(text: str) -> dict[str, str]:
+    """Each documented key, with its entry's text on one line."""
+    return {match["key"]: " ".join(match["text"].split()) for match in SETTING_ENTRY.finditer(text)}
+
+
+def undocumented(keys, text: str) -> list[str]:
+    documented = documented_settings(text)
+    return [key for key in keys if key not in documented]
+
+
+def test_every_setting_is_documented():
+    assert undocumented(DEFAULTS, SETTINGS_PAGE.read_text()) == []
+
+
+def test_a_setting_missing_from_the_page_is_found():
+    keys = {**DEFAULTS, "NEW_SETTING": 1}
+    assert undocumented(keys, SETTINGS_PAGE.read_text()) == ["NEW_SETTING"]
+    # One removed entry is missed too.
+    text = SETTINGS_PAGE.read_text().replace("``REDIAL_DELAY``\n", "REDIAL_DELAY\n")
+    assert undocumented(DEFAULTS, text) == ["REDIAL_DELAY"]
+
+
+def test_every_setting_states_its_real_default_and_its_check():
+    entries = documented_settings(SETTINGS_PAGE.read_text())
+    wrong = []
+    for key, default in DEFAULTS.items():
+        # The page writes Python literals with double quotes, as the project's code does.
+        stated = f"Default: ``{repr(default).replace(chr(39), chr(34))}``."
+        text = entries.get(key, "")
+        if stated not in text or not re.search(r"Checks?: ``[EWI]\d{3}``|No check", text):
+            wrong.append(key)
+    assert wrong == []
+    assert list(entries) == list(DEFAULTS), "the page lists the keys in DEFAULTS' order"
+
+
+def recipe_pages() -> list[Path]:
+    return sorted(path for path in DOCS.rglob("*.rst") if ".. recipe: " in path.read_text())
+
+
+def test_the_quickstarts_are_recipe_pages():
+    pages = [path.relative_to(DOCS).as_posix() for path in recipe_pages()]
+    assert {"quickstart.rst", "vi/quickstart.rst"} <= set(pages)
+
+
+@pytest.mark.parametrize("page", recipe_pages(), ids=lambda path: path.relative_to(DOCS).as_posix())
+def test_a_recipe_page_marks_every_block(page):
+    # Marked to be run, or marked not-run with the reason: never silently left out.
+    assert unmarked_blocks(page.read_text()) == []
+    for block in marked_blocks(page.read_text()):
+        if block.action == "not-run":
+            assert block.path, f"line {block.line}: a not-run block says why"
+
+
+def test_the_api_page_renders_every_operation_and_schema():
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        from openapi_paths import Renderer
+    finally:
+        sys.path.remove(str(DOCS / "_ext"))
+    document = yaml.safe_load((DOCS.parent / "django_voiceotp" / "openapi.yaml").read_text())
+    rendered = Renderer(document).render()
+    titles = {line for line in rendered if line and not line.startswith((" ", "-", "*"))}
+    for path, item in document["paths"].items():
+        for method in ("get", "put", "post", "patch", "delete"):
+            if method in item:
+                assert f"{method.upper()} {path}" in titles
+                for status in item[method]["responses"]:
+                    assert any(line.startswith(f"- **{status}**") for line in rendered)
+    for name in document["components"]["schemas"]:
+        assert f".. _openapi-schema-{name.lower()}:" in rendered
+    assert ".. openapi-paths:: ../django_voiceotp/openapi.yaml" in (DOCS / "api.rst").read_text()
+
+
+# -- the quickstart, built and run as written --------------------------------------------------
+
+
+def run_quickstart(page: Path, root: Path) -> None:
+    """Build a ``startproject`` project from ``page``'s recipes and run them in order: the files,
+    ``check``, the commands (the server started after the first, ``migrate``, as the page says),
+    then the shell sessions. The one change to the page's text is the server's port."""
+    # A user's shell with the virtualenv active: ``python`` is this one.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    project = Project(root, env={"PATH": path})
+    blocks = marked_blocks(page.read_text())
+    project.apply(blocks)
+    try:
+        checked = project.manage("check")
+        assert "django_voiceotp.W003" not in checked.stdout + checked.stderr
+
+        migrate, *commands = project.codes("command")
+        assert migrate.strip() == "python manage.py migrate"
+        project.run("sh", "-c", migrate)
+        project.start_server()
+        project.wait_until_serving()
+        outputs = [project.run("sh", "-c", command).stdout for command in commands]
+        assert any(
+            "✓ Celery: eager" in out and "✓ provider: access token obtained" in out
+            for out in outputs
+        ), outputs
+
+        verified, sent = (project.shell(code) for code in project.codes("shell"))
+        assert verified.strip() == "True"
+        assert sent.strip() == "pending"
+
+        # Both calls went through the sandbox: none left pending, each has the provider's id.
+        calls = project.shell(
+            "import json\n"
+            "from django_voiceotp.models import Call\n"
+            "print(json.dumps(list(Call.objects.values_list('status', 'provider_call_id'))))"
+        )
+        placed = json.loads(calls)
+        assert len(placed) == 2
+        assert all(status != "pending" and provider_call_id for status, provider_call_id in placed)
+    finally:
+        project.stop()
+
+
+def test_the_quickstart_works_as_written(tmp_path):
+    run_quickstart(DOCS / "quickstart.rst", tmp_path)
