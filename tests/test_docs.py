@@ -1,14 +1,23 @@
-"""The README: valid reStructuredText (the package's long description), naming every setting."""
+"""The README: short, valid reStructuredText (the package's long description on PyPI, checked as
+``twine check --strict`` checks it), and linking to pages the docs have.
 
+The settings are documented in docs/settings.rst (tests/test_docs_site.py).
+"""
+
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import docutils.core
 import docutils.nodes
 import docutils.utils
 
-from django_voiceotp.conf import DEFAULTS
-
-README = Path(__file__).resolve().parent.parent / "README.rst"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.rst"
+DOCS_URL = "https://django-voiceotp.readthedocs.io/en/latest/"
+#: What the README may weigh: what it is, the two commands, the shortest quickstart, links.
+MAX_README_BYTES = 12_000
 
 
 def test_readme_is_valid_restructuredtext():
@@ -22,6 +31,31 @@ def test_readme_is_valid_restructuredtext():
     assert problems == []
 
 
-def test_every_setting_is_documented():
-    text = README.read_text()
-    assert [key for key in DEFAULTS if f"``{key}``" not in text] == []
+def test_readme_is_at_most_12_kb():
+    assert len(README.read_bytes()) <= MAX_README_BYTES
+
+
+def test_readme_links_to_pages_the_docs_have():
+    linked = re.findall(re.escape(DOCS_URL) + r"([\w/-]+)\.html", README.read_text())
+    assert len(linked) >= 10
+    assert [page for page in linked if not (ROOT / "docs" / f"{page}.rst").exists()] == []
+
+
+def test_the_distributions_pass_twine_check_strict(tmp_path):
+    # The sdist and the wheel as a release builds them: their long description is README.rst.
+    subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    built = sorted(tmp_path.iterdir())
+    assert sorted(path.suffix for path in built) == [".gz", ".whl"]
+    checked = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *map(str, built)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.count("PASSED") == 2

@@ -102,46 +102,54 @@ def test_the_api_page_renders_every_operation_and_schema():
 # -- the quickstart, built and run as written --------------------------------------------------
 
 
-def run_quickstart(page: Path, root: Path) -> None:
-    """Build a ``startproject`` project from ``page``'s recipes and run them in order: the files,
-    ``check``, the commands (the server started after the first, ``migrate``, as the page says),
-    then the shell sessions. The one change to the page's text is the server's port."""
+def quickstart_project(root: Path, text: str, mark: str = "recipe") -> Project:
+    """A ``startproject`` project with the files of ``text``'s marked blocks written in."""
     # A user's shell with the virtualenv active: ``python`` is this one.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     project = Project(root, env={"PATH": path})
-    blocks = marked_blocks(page.read_text())
-    project.apply(blocks)
+    project.apply(marked_blocks(text, mark=mark))
+    return project
+
+
+def run_quickstart(project: Project) -> None:
+    """Run a quickstart's recipes in order: ``check``, the commands (the server started after the
+    first, ``migrate``, as the page says), then the shell sessions. The one change to the page's
+    text is the server's port. The server is left running for the caller to stop."""
+    checked = project.manage("check")
+    assert "django_voiceotp.W003" not in checked.stdout + checked.stderr
+
+    migrate, *commands = project.codes("command")
+    assert migrate.strip() == "python manage.py migrate"
+    project.run("sh", "-c", migrate)
+    project.start_server()
+    project.wait_until_serving()
+    outputs = [project.run("sh", "-c", command).stdout for command in commands]
+    assert any(
+        "✓ Celery: eager" in out and "✓ provider: access token obtained" in out for out in outputs
+    ), outputs
+
+    verified, sent = (project.shell(code) for code in project.codes("shell"))
+    assert verified.strip() == "True"
+    assert sent.strip() == "pending"
+
+    # Both calls went through the sandbox: none left pending, each has the provider's id.
+    calls = project.shell(
+        "import json\n"
+        "from django_voiceotp.models import Call\n"
+        "print(json.dumps(list(Call.objects.values_list('status', 'provider_call_id'))))"
+    )
+    placed = json.loads(calls)
+    assert len(placed) == 2
+    assert all(status != "pending" and provider_call_id for status, provider_call_id in placed)
+
+
+def run_quickstart_page(page: Path, root: Path) -> None:
+    project = quickstart_project(root, page.read_text())
     try:
-        checked = project.manage("check")
-        assert "django_voiceotp.W003" not in checked.stdout + checked.stderr
-
-        migrate, *commands = project.codes("command")
-        assert migrate.strip() == "python manage.py migrate"
-        project.run("sh", "-c", migrate)
-        project.start_server()
-        project.wait_until_serving()
-        outputs = [project.run("sh", "-c", command).stdout for command in commands]
-        assert any(
-            "✓ Celery: eager" in out and "✓ provider: access token obtained" in out
-            for out in outputs
-        ), outputs
-
-        verified, sent = (project.shell(code) for code in project.codes("shell"))
-        assert verified.strip() == "True"
-        assert sent.strip() == "pending"
-
-        # Both calls went through the sandbox: none left pending, each has the provider's id.
-        calls = project.shell(
-            "import json\n"
-            "from django_voiceotp.models import Call\n"
-            "print(json.dumps(list(Call.objects.values_list('status', 'provider_call_id'))))"
-        )
-        placed = json.loads(calls)
-        assert len(placed) == 2
-        assert all(status != "pending" and provider_call_id for status, provider_call_id in placed)
+        run_quickstart(project)
     finally:
         project.stop()
 
 
 def test_the_quickstart_works_as_written(tmp_path):
-    run_quickstart(DOCS / "quickstart.rst", tmp_path)
+    run_quickstart_page(DOCS / "quickstart.rst", tmp_path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from .recipes import DOCS, marked_blocks
-from .test_docs_site import run_quickstart
+from .test_docs_site import run_quickstart_page
 
 PAGE = DOCS / "vi" / "quickstart.rst"
 ENGLISH = DOCS / "quickstart.rst"
@@ -58,4 +58,4 @@ def test_the_comments_are_in_vietnamese():
 
 
 def test_the_vietnamese_quickstart_works_as_written(tmp_path):
-    run_quickstart(PAGE, tmp_path)
+    run_quickstart_page(PAGE, tmp_path)
