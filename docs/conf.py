@@ -6,6 +6,7 @@ with it. Autodoc imports the app, so Django is configured here with the least a 
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -54,3 +55,38 @@ intersphinx_mapping: dict[str, tuple[str, str | None]] = {}
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"members": True}
+
+
+def describe_model_fields(app, what, name, obj, options, lines):
+    """A model's fields, listed under its docstring: autodoc does not see Django's fields."""
+    from django.db import models
+
+    if what != "class" or not (isinstance(obj, type) and issubclass(obj, models.Model)):
+        return
+    if lines and lines[0].startswith(f"{obj.__name__}("):
+        lines.clear()  # Django's generated docstring: the field names only
+    lines += ["", "Fields:", ""]
+    for field in obj._meta.get_fields():
+        if field.auto_created and not field.concrete:
+            continue  # reverse relations
+        text = str(getattr(field, "verbose_name", field.name))
+        if getattr(field, "help_text", ""):
+            text += f": {field.help_text}"
+        if getattr(field, "choices", None):
+            text += " (" + ", ".join(f"``{json.dumps(value)}``" for value, _ in field.choices) + ")"
+        lines.append(f"- ``{field.name}`` ({field.get_internal_type()}): {text}")
+    lines.append("")
+
+
+def hide_model_signature(app, what, name, obj, options, signature, return_annotation):
+    """A model's constructor takes its fields as keywords: its signature says nothing more."""
+    from django.db import models
+
+    if what == "class" and isinstance(obj, type) and issubclass(obj, models.Model):
+        return "", None
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", describe_model_fields)
+    app.connect("autodoc-process-signature", hide_model_signature)
