@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -153,3 +154,39 @@ def run_quickstart_page(page: Path, root: Path) -> None:
 
 def test_the_quickstart_works_as_written(tmp_path):
     run_quickstart_page(DOCS / "quickstart.rst", tmp_path)
+
+
+# -- the build, offline ----------------------------------------------------------------------
+
+#: Run in the child Python: any connection attempt fails the build loudly.
+OFFLINE_BUILD = """
+import socket, sys
+
+def refuse(*args, **kwargs):
+    raise OSError("the docs build tried to reach the network")
+
+socket.socket.connect = refuse
+socket.socket.connect_ex = refuse
+socket.create_connection = refuse
+
+from sphinx.cmd.build import main
+
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_the_site_builds_offline_with_warnings_as_errors(tmp_path):
+    built = subprocess.run(
+        [sys.executable, "-c", OFFLINE_BUILD, "-W", "--keep-going", "-q", "-b", "html"]
+        + ["-d", str(tmp_path / "doctrees"), str(DOCS), str(tmp_path / "html")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    pages = list((tmp_path / "html").rglob("*.html"))
+    assert {"index.html", "settings.html", "api.html", "quickstart.html"} <= {p.name for p in pages}
+    assert (tmp_path / "html" / "vi" / "quickstart.html").exists()
+    # Nothing the pages load comes from elsewhere: no script or stylesheet from a CDN.
+    remote = re.compile(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//', re.IGNORECASE)
+    assert [page.name for page in pages if remote.search(page.read_text())] == []
