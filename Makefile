@@ -55,14 +55,18 @@ schemathesis: venv
 	$(VENV)/bin/st --config-file schemathesis.toml run django_voiceotp/openapi.yaml \
 		--url $(SCHEMATHESIS_URL)/voiceotp --checks all --workers 1
 
-# The documentation site (Sphinx, furo) in docs/_build/html: every warning is an error, and
-# nothing is fetched from the network.
+# The documentation site (Sphinx, furo) in docs/_build/html: every warning is an error, and the
+# network is shut (docs/build.py). Then README.rst as PyPI shows it: the sdist and the wheel, built
+# as a release builds them, pass twine check --strict.
 $(VENV)/.docs-installed: $(VENV)/.installed setup.cfg
 	$(VENV)/bin/pip install --quiet -e '.[docs]'
 	touch $@
 
 docs: $(VENV)/.docs-installed
-	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	$(PY) docs/build.py -W --keep-going -q -b html docs docs/_build/html
+	rm -rf docs/_build/dist
+	$(PY) -m build --outdir docs/_build/dist . >/dev/null
+	$(VENV)/bin/twine check --strict docs/_build/dist/*
 
 lint: venv
 	$(VENV)/bin/ruff check .
