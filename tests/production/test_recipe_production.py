@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -40,6 +41,16 @@ def quickstart_blocks() -> list[Block]:
             break
         blocks.append(block)
     return blocks
+
+
+@dataclass
+class Running:
+    #: The page's long-running commands (gunicorn, the workers, beat), started in its order.
+    processes: list[subprocess.Popen]
+    #: The command that asks every worker to answer.
+    ping: str
+    #: What the commands that end (check --deploy, migrate) printed.
+    finished: list[subprocess.CompletedProcess]
 
 
 def command_lines(code: str) -> list[str]:
@@ -95,8 +106,7 @@ def project(environment, tmp_path_factory):
 def running(project):
     """The page's commands in order: those that end are run, those that serve are started."""
     check_and_migrate, serve, ping = project.codes("command")
-    for line in command_lines(check_and_migrate):
-        project.run("sh", "-c", line)
+    finished = [project.run("sh", "-c", line) for line in command_lines(check_and_migrate)]
     processes = []
     for number, line in enumerate(command_lines(serve)):
         log = (project.root / f"process-{number}.log").open("w")
@@ -110,7 +120,7 @@ def running(project):
                 start_new_session=True,
             )
         )
-    yield processes, ping
+    yield Running(processes, ping, finished)
     for process in processes:
         stop_process(process, group=True)
 
@@ -135,8 +145,8 @@ def test_the_redis_extra_brings_celerys_redis_transport():
 def test_the_page_runs_a_code_to_success_on_postgresql_redis_and_threads_workers(
     project, running, sandbox_server
 ):
-    processes, ping = running
-    web, worker1, worker2, beat = processes
+    web, worker1, worker2, beat = running.processes
+    ping = running.ping
 
     # Every worker answers by a name of its own (readiness: they connect within seconds).
     deadline = time.monotonic() + 60
@@ -204,8 +214,19 @@ def test_the_quickstarts_sqlite_options_left_on_postgresql_are_reported(project)
     assert "Traceback" not in checked.stderr
 
 
-def test_an_unset_callback_base_url_is_an_error(project):
-    checked = project.manage("check", env={"VOICEOTP_CALLBACK_BASE_URL": ""}, check=False)
+def test_the_provider_variables_left_unset_are_named_by_check(project):
+    unset = {"VOICEOTP_API_URL": "", "VOICEOTP_SECRET_KEY": "", "VOICEOTP_CALLBACK_BASE_URL": ""}
+    checked = project.manage("check", env=unset, check=False)
     assert checked.returncode == 1
+    assert "VOICEOTP['API_URL'] is required" in checked.stderr
+    assert "VOICEOTP['SECRET_KEY'] is required" in checked.stderr
     assert "django_voiceotp.E041" in checked.stderr
     assert "CALLBACK_BASE_URL'] is empty" in checked.stderr
+    assert "Traceback" not in checked.stderr
+
+
+def test_the_settings_pass_the_apps_checks_and_show_no_secret(project, running):
+    checked = running.finished[0]
+    assert "check --deploy" in checked.args[-1]
+    assert "django_voiceotp" not in checked.stdout + checked.stderr  # no finding of the app's
+    assert SECRET_KEY not in checked.stdout + checked.stderr
