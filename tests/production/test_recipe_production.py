@@ -230,3 +230,12 @@ def test_the_settings_pass_the_apps_checks_and_show_no_secret(project, running):
     assert "check --deploy" in checked.args[-1]
     assert "django_voiceotp" not in checked.stdout + checked.stderr  # no finding of the app's
     assert SECRET_KEY not in checked.stdout + checked.stderr
+
+
+def test_the_database_is_postgresql_with_the_pool_and_no_option_of_sqlites(project):
+    read = project.shell(
+        "import json\n"
+        "from django.db import connection\n"
+        "print(json.dumps([connection.vendor, connection.settings_dict['OPTIONS']]))\n"
+    )
+    assert json.loads(read) == ["postgresql", {"pool": {"min_size": 0, "max_size": 32}}]
