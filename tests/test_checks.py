@@ -277,3 +277,95 @@ def test_the_console_sender_with_debug_off_is_a_warning(voiceotp, settings):
     voiceotp(FALLBACK_SENDER="tests.fallback_senders.record", REDIAL_MAX=2, REDIAL_STATUSES=["x"])
     settings.DEBUG = False
     assert check_delivery_settings() == []
+
+
+# -- SQLite's options on another engine; CALLBACK_BASE_URL in production -------------------------
+
+
+def databases_with(engine: str, options) -> dict:
+    return {"default": {"ENGINE": engine, "NAME": "mysite", "OPTIONS": options}}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"transaction_mode": "IMMEDIATE"},  # the quickstart's line, left after the move
+        {"pool": {"min_size": 0, "max_size": 32}, "check_same_thread": False},
+    ],
+)
+def test_sqlite_only_options_on_postgresql_are_an_error(options):
+    from django_voiceotp.checks import check_sqlite_options_on_other_engines
+
+    databases = databases_with("django.db.backends.postgresql", options)
+    with pytest.warns(UserWarning, match="Overriding setting DATABASES"):
+        with override_settings(DATABASES=databases):
+            messages = check_sqlite_options_on_other_engines()
+    assert ids(messages) == ["django_voiceotp.E040"]
+    assert messages[0].is_serious()
+    assert "DATABASES['default'] is postgresql" in messages[0].msg
+    assert next(key for key in options if key != "pool") in messages[0].msg
+
+
+@pytest.mark.parametrize(
+    "databases",
+    [
+        databases_with("django.db.backends.sqlite3", {"transaction_mode": "IMMEDIATE"}),
+        databases_with("django.db.backends.postgresql", {"pool": {"min_size": 0}}),
+        databases_with("django.db.backends.postgresql", None),
+        databases_with("django.db.backends.postgresql", "transaction_mode"),
+        databases_with("no.such.backend", {"transaction_mode": "IMMEDIATE"}),
+        {"default": "not a dict"},
+        "not a dict",
+    ],
+)
+def test_sqlite_options_where_they_belong_and_odd_values_pass(databases):
+    from django_voiceotp.checks import check_sqlite_options_on_other_engines
+
+    with pytest.warns(UserWarning, match="Overriding setting DATABASES"):
+        with override_settings(DATABASES=databases):
+            assert check_sqlite_options_on_other_engines() == []
+
+
+@pytest.mark.parametrize(
+    ("base_url", "says"),
+    [
+        ("", "is empty"),
+        ("  ", "is empty"),
+        ("https://www.example.com", "www.example.com, a domain reserved for documentation"),
+        ("https://example.org/", "example.org, a domain reserved for documentation"),
+        ("http://shop.example:8000", "shop.example, a domain reserved for documentation"),
+    ],
+)
+def test_an_empty_or_documentation_callback_base_url_is_an_error_with_debug_off(
+    voiceotp, settings, base_url, says
+):
+    from django_voiceotp.checks import check_callback_base_url_in_production
+
+    voiceotp(CALLBACK_BASE_URL=base_url)
+    settings.DEBUG = False
+    messages = check_callback_base_url_in_production()
+    assert ids(messages) == ["django_voiceotp.E041"]
+    assert says in messages[0].msg
+    assert "VOICEOTP_CALLBACK_BASE_URL" in messages[0].hint
+    settings.DEBUG = True  # in development the sandbox's address is fine; E006 still checks it
+    assert check_callback_base_url_in_production() == []
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [None, "https://otp.shop.vn", "https://notexample.com", "https://example.com.vn", 5, ["x"]],
+)
+def test_a_real_or_absent_callback_base_url_passes_in_production(voiceotp, settings, base_url):
+    from django_voiceotp.checks import check_callback_base_url_in_production
+
+    voiceotp(CALLBACK_BASE_URL=base_url)
+    settings.DEBUG = False
+    assert check_callback_base_url_in_production() == []
+
+
+def test_the_production_callback_check_survives_a_voiceotp_that_is_not_a_dict(settings):
+    from django_voiceotp.checks import check_callback_base_url_in_production
+
+    settings.DEBUG = False
+    settings.VOICEOTP = "not a dict"
+    assert check_callback_base_url_in_production() == []

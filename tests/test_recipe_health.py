@@ -1,0 +1,141 @@
+"""docs/integrations/health.rst, built as a new user would: the quickstart, then the page's blocks.
+
+The endpoint is probed over real HTTP as monitors probe it: with curl's ``Accept: */*``, with no
+``Accept`` (Kubernetes, load balancers) and with a browser's. Healthy, it answers 200 to each;
+with the provider unreachable, django-health-check's failure status (500) and the reason.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .recipes import DOCS, ROOT, Block, Project, free_port, marked_blocks, unmarked_blocks
+
+PAGE = DOCS / "integrations" / "health.rst"
+ENDPOINT = "/health/voiceotp/"
+ACCEPTS = {
+    "curl": "*/*",
+    "none": None,
+    "browser": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+}
+
+
+def quickstart_blocks() -> list[Block]:
+    """The sandbox quickstart's files: README's marked file blocks before its first shell block."""
+    blocks = []
+    for block in marked_blocks((ROOT / "README.rst").read_text(), mark="quickstart"):
+        if block.action == "shell":
+            break
+        blocks.append(block)
+    return blocks
+
+
+def user_env() -> dict[str, str]:
+    # A shell with the virtualenv activated: its python, celery and gunicorn come first.
+    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+
+def run_commands(project: Project, code: str, env: dict[str, str] | None = None) -> None:
+    """Each line of a ``command`` block, as a shell runs it in the project's folder."""
+    for line in code.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            project.run("sh", "-c", line, env=env)
+
+
+def probe(project: Project, accept: str | None, query: str = "") -> tuple[int, str, str]:
+    """Status, content type and body of a GET of the endpoint, as urllib sends it (no Accept
+    unless given)."""
+    request = urllib.request.Request(f"http://{project.address}{ENDPOINT}{query}")
+    if accept is not None:
+        request.add_header("Accept", accept)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers["Content-Type"], response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers["Content-Type"], err.read().decode()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    built = Project(tmp_path_factory.mktemp("health"), env=user_env())
+    built.apply(quickstart_blocks())
+    built.apply(marked_blocks(PAGE.read_text()))
+    built.manage("migrate")  # the quickstart's first command
+    for code in built.codes("command"):
+        run_commands(built, code)
+    built.start_server()
+    yield built
+    built.stop()
+
+
+def test_every_block_of_the_page_is_marked():
+    text = PAGE.read_text()
+    assert unmarked_blocks(text) == []
+    actions = [(block.action, block.path) for block in marked_blocks(text)]
+    assert ("append", "mysite/settings.py") in actions
+    assert ("append", "mysite/urls.py") in actions
+    assert ("command", None) in actions
+
+
+@pytest.mark.parametrize("accept", ACCEPTS.values(), ids=ACCEPTS.keys())
+def test_healthy_it_answers_200_whatever_the_accept_header(project, accept):
+    project.wait_until_serving(ENDPOINT)
+    status, content_type, body = probe(project, accept)
+    assert (status, content_type) == (200, "text/html; charset=utf-8"), body[:500]
+    assert "TemplateDoesNotExist" not in body
+    for check in ("Provider", "Sweeper", "Backlog"):
+        assert check in body
+
+
+def test_healthy_the_findings_are_ok_as_json(project):
+    project.wait_until_serving(ENDPOINT)
+    status, _, body = probe(project, "application/json")
+    assert status == 200
+    assert json.loads(body) == {"Provider()": "OK", "Sweeper()": "OK", "Backlog()": "OK"}
+
+
+@pytest.fixture(scope="module")
+def unreachable(project):
+    """The same project, served by a second process whose provider address nothing listens on:
+    its own cache table, so the first's remembered provider answer does not stand for it."""
+    closed_port = free_port()
+    (project.root / "mysite" / "unreachable.py").write_text(
+        "from mysite.settings import *  # noqa: F403\n\n"
+        f'VOICEOTP = {{**VOICEOTP, "API_URL": "http://127.0.0.1:{closed_port}/"}}\n'
+        'CACHES = {**CACHES, "voiceotp": {**CACHES["voiceotp"], "LOCATION": "unreachable"}}\n'
+    )
+    env = {"DJANGO_SETTINGS_MODULE": "mysite.unreachable"}
+    project.manage("createcachetable", env=env)
+    project.manage("voiceotp_sweep", env=env)  # the sweeper is on time: only the provider fails
+    down = copy.copy(project)  # the same folder, a server of its own
+    down.port = free_port()
+    down.address = f"127.0.0.1:{down.port}"
+    down.server = None
+    down.start_server(env=env)
+    down.wait_until_serving(ENDPOINT)
+    yield down
+    down.stop()
+
+
+@pytest.mark.parametrize("accept", ACCEPTS.values(), ids=ACCEPTS.keys())
+def test_with_the_provider_unreachable_it_answers_the_failure_status(unreachable, accept):
+    status, content_type, body = probe(unreachable, accept)
+    assert (status, content_type) == (500, "text/html; charset=utf-8"), body[:500]
+    assert "TemplateDoesNotExist" not in body
+    assert "Could not reach the provider" in body
+
+
+def test_with_the_provider_unreachable_the_finding_says_why(unreachable):
+    status, _, body = probe(unreachable, None, "?format=json")
+    assert status == 500
+    findings = json.loads(body)
+    assert findings["Provider()"].startswith("Unavailable: Could not reach the provider")
+    assert (findings["Sweeper()"], findings["Backlog()"]) == ("OK", "OK")
