@@ -61,6 +61,8 @@ DEFAULTS: dict[str, Any] = {
     # Names of phonenumbers.PhoneNumberType; None allows every type.
     "ALLOWED_NUMBER_TYPES": ("MOBILE", "FIXED_LINE", "FIXED_LINE_OR_MOBILE"),
     "TRUSTED_PROXY_HEADER": None,
+    # Proxies of your own in front of the site that each append to TRUSTED_PROXY_HEADER.
+    "TRUSTED_PROXY_HOPS": 1,
     "LIMITS_CACHE_ALIAS": "default",
 }
 

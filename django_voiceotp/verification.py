@@ -30,6 +30,7 @@ from .models import Campaign, Verification
 from .phone import mask_phone_number, normalize_phone_number
 from .services import resolve_campaign, send_otp
 from .signals import code_failed, code_locked, code_requested, code_verified, send_robust
+from .throttling import UNKNOWN_CLIENT
 
 logger = logging.getLogger("django_voiceotp")
 
@@ -104,27 +105,30 @@ def request_code(
 
     :param phone_number: any common spelling.
     :param campaign: as for :func:`~django_voiceotp.send_otp`.
-    :param client_ip: the address asking, counted against ``SENDS_PER_IP_PER_HOUR``.
+    :param client_ip: the address asking, counted against ``SENDS_PER_IP_PER_HOUR``; or
+        ``"unknown"`` (``throttling.UNKNOWN_CLIENT``) for a client whose address is not known,
+        counted with every other such client. ``None`` (the default, for code that answers no
+        client) counts no client.
     :raises InvalidPhoneNumber: (``PhoneNumberNotAllowed`` for a number this site does not call).
     :raises RateLimited: with ``retry_after`` seconds, when a limit refuses; no call is placed.
     :raises CampaignUnavailable: as ``send_otp``.
+    :raises ValueError: for a ``client_ip`` that is none of these.
     """
-    if client_ip is not None:
-        client_ip = str(ipaddress.ip_address(client_ip))  # ValueError for anything else
+    address = _client_address(client_ip)
     number = limits.allowed_number(phone_number)  # parsed here once, for good
     resolved_campaign = resolve_campaign(campaign)
     fixed_code = testnumbers.fixed_code_for(number)
     code = fixed_code or generate_code()
 
     # Counted first and given back if anything below fails, so a refusal places no call.
-    with limits.admit(number, client_ip=client_ip) as phone_number, write_transaction():
+    with limits.admit(number, client_ip=address or client_ip) as phone_number, write_transaction():
         now = timezone.now()
         Verification.objects.filter(
             phone_number=phone_number, state=Verification.State.PENDING
         ).update(state=Verification.State.SUPERSEDED)
         verification = Verification(
             phone_number=phone_number,
-            client_ip=client_ip,
+            client_ip=address,
             created_at=now,
             expires_at=now + timedelta(seconds=voiceotp_settings.CODE_TTL),
         )
@@ -141,6 +145,16 @@ def request_code(
         _log(verification, "code requested")
         _announce(code_requested, verification)
     return verification
+
+
+def _client_address(client_ip: str | None) -> str | None:
+    """The address to store for ``client_ip``: None for an unknown client (or none at all).
+
+    :raises ValueError: for anything but an address, ``UNKNOWN_CLIENT`` or None.
+    """
+    if client_ip is None or client_ip == UNKNOWN_CLIENT:
+        return None
+    return str(ipaddress.ip_address(client_ip))
 
 
 # -- checking a code -----------------------------------------------------------------------------
