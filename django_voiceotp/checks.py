@@ -494,7 +494,7 @@ def _proxy_signals() -> list[str]:
 
 @register(Tags.security)
 def check_client_address(app_configs=None, **kwargs):
-    """The client address the limits count: TRUSTED_PROXY_HOPS, and a proxy left unnamed."""
+    """Who is asking: TRUSTED_PROXY_HOPS, OWNER_MAX_AGE, and a proxy left unnamed."""
     try:
         voiceotp_settings.user_settings  # noqa: B018 - check_settings reports a non-dict
     except ImproperlyConfigured:
@@ -503,6 +503,11 @@ def check_client_address(app_configs=None, **kwargs):
     hops = voiceotp_settings.TRUSTED_PROXY_HOPS
     if not isinstance(hops, int) or isinstance(hops, bool) or hops < 1:
         messages.append(_malformed("TRUSTED_PROXY_HOPS", "a whole number of at least 1"))
+    owner_max_age = voiceotp_settings.OWNER_MAX_AGE
+    if not isinstance(owner_max_age, int) or isinstance(owner_max_age, bool) or owner_max_age < 0:
+        messages.append(
+            _malformed("OWNER_MAX_AGE", "a whole number of seconds (0 recognises no owner)")
+        )
     if voiceotp_settings.TRUSTED_PROXY_HEADER:
         return messages
     signals = _proxy_signals()

@@ -64,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXY_HEADER": None,
     # Proxies of your own in front of the site that each append to TRUSTED_PROXY_HEADER.
     "TRUSTED_PROXY_HOPS": 1,
+    # A client that verified a number within this many seconds is its owner (a cookie, or its
+    # address): it keeps SENDS_RESERVED_FOR_OWNER_PER_DAY of the number's day. 0: no owners.
+    "OWNER_MAX_AGE": 90 * 24 * 3600,
     "LIMITS_CACHE_ALIAS": "default",
 }
 

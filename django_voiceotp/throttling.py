@@ -1,16 +1,22 @@
-"""Who is asking (the client's address, taken safely) and DRF throttles over the abuse limits."""
+"""Who is asking (the client's address, taken safely; whether it owns the number) and DRF
+throttles over the abuse limits."""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
 import threading
+from datetime import timedelta
 
+from django.conf import settings
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from rest_framework.throttling import BaseThrottle
 
 from . import limits
 from .conf import SETTINGS_NAME, voiceotp_settings
-from .exceptions import ImproperlyConfigured
+from .exceptions import ImproperlyConfigured, InvalidPhoneNumber
+from .models import Verification
 
 logger = logging.getLogger("django_voiceotp")
 
@@ -18,6 +24,14 @@ logger = logging.getLogger("django_voiceotp")
 #: subject of the per-client limit, so a server that cannot see addresses (gunicorn on a UNIX
 #: socket with no trusted proxy header) counts them together instead of not at all.
 UNKNOWN_CLIENT = "unknown"
+
+#: The cookie that tells a number's owner: the keyed hashes of the numbers this browser verified.
+OWNER_COOKIE = "voiceotp_owner"
+# Key the cookie's signature and the numbers' hashes to this purpose: SECRET_KEY signs other things.
+OWNER_COOKIE_SALT = "django_voiceotp.throttling.owner_cookie"
+OWNER_NUMBER_SALT = "django_voiceotp.throttling.owner_number"
+#: Numbers one cookie remembers, the latest verified first: a browser verifies few numbers.
+OWNER_COOKIE_NUMBERS = 5
 
 _unknown_client_warned = False
 _unknown_client_lock = threading.Lock()
@@ -87,6 +101,94 @@ def _warn_unknown_client(remote_addr: object) -> None:
         repr(remote_addr)[:80],
         SETTINGS_NAME,
     )
+
+
+# -- the number's owner --------------------------------------------------------------------------
+
+
+def is_owner(request, phone_number: str) -> bool:
+    """True when the client behind ``request`` has verified ``phone_number`` before.
+
+    It holds the owner cookie for the number (set by :func:`remember_owner` when it checked a
+    code right), or its address asked for a code of the number that was verified. Either within
+    ``OWNER_MAX_AGE`` seconds; 0 recognises no owner. Pass the answer as ``owner`` to
+    ``request_code`` or ``limits.admit``: an owner may spend the share of the number's day that
+    strangers cannot (``SENDS_RESERVED_FOR_OWNER_PER_DAY``).
+
+    :param phone_number: any spelling; what the gate handed back is not parsed again. A number
+        that is not callable has no owner.
+    """
+    max_age = voiceotp_settings.OWNER_MAX_AGE
+    if not max_age:
+        return False
+    try:
+        number = limits.allowed_number(phone_number)
+    except InvalidPhoneNumber:
+        return False
+    owned = set(_owned_numbers(request, max_age))
+    if any(_number_hash(number, secret) in owned for secret in _secrets()):
+        return True
+    address = client_ip(request)
+    if address == UNKNOWN_CLIENT:
+        return False  # shared by every unknown client: it proves nothing
+    return Verification.objects.filter(
+        phone_number=number,
+        client_ip=address,
+        state=Verification.State.VERIFIED,
+        verified_at__gte=timezone.now() - timedelta(seconds=max_age),
+    ).exists()
+
+
+def remember_owner(request, response, phone_number: str) -> None:
+    """Set the owner cookie on ``response``: the client behind ``request`` has just verified
+    ``phone_number``.
+
+    Signed and salted (``django.core.signing``), it holds a keyed hash of the number, never the
+    number; ``HttpOnly``, ``SameSite=Lax``, ``Secure`` when the request is, and it lasts
+    ``OWNER_MAX_AGE`` seconds from the last verification. It keeps the latest
+    ``OWNER_COOKIE_NUMBERS`` numbers.
+    """
+    max_age = voiceotp_settings.OWNER_MAX_AGE
+    if not max_age:
+        return
+    try:
+        number = limits.allowed_number(phone_number)
+    except InvalidPhoneNumber:
+        return  # the destination rules changed since the code was sent: no owner to remember
+    digest = _number_hash(number, settings.SECRET_KEY)
+    kept = [owned for owned in _owned_numbers(request, max_age) if owned != digest]
+    response.set_signed_cookie(
+        OWNER_COOKIE,
+        ".".join([digest, *kept][:OWNER_COOKIE_NUMBERS]),
+        salt=OWNER_COOKIE_SALT,
+        max_age=max_age,
+        httponly=True,
+        secure=request.is_secure(),
+        samesite="Lax",
+    )
+
+
+def _owned_numbers(request, max_age: int) -> list[str]:
+    """The hashes in the request's owner cookie; none if it is missing, forged or too old."""
+    value = request.get_signed_cookie(
+        OWNER_COOKIE, default="", salt=OWNER_COOKIE_SALT, max_age=max_age
+    )
+    return [digest for digest in value.split(".") if digest]
+
+
+def _number_hash(number: str, secret: str) -> str:
+    # 128 bits: enough to tell numbers apart, short enough for several in one cookie.
+    return salted_hmac(OWNER_NUMBER_SALT, number, secret=secret, algorithm="sha256").hexdigest()[
+        :32
+    ]
+
+
+def _secrets() -> list[str]:
+    # A cookie set before a key rotation still counts while the old key is a fallback.
+    return [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+
+
+# -- throttles ------------------------------------------------------------------------------------
 
 
 class VerificationRequestThrottle(BaseThrottle):

@@ -198,3 +198,14 @@ def test_malformed_hops_are_an_error(voiceotp, hops):
 def test_the_check_survives_any_voiceotp(settings, value):
     settings.VOICEOTP = value
     assert check_client_address() == []
+
+
+@pytest.mark.parametrize("max_age", [-1, "90", 1.5, True, None])
+def test_malformed_owner_max_age_is_an_error(voiceotp, max_age):
+    voiceotp(OWNER_MAX_AGE=max_age)
+    assert ids(check_client_address()) == ["django_voiceotp.E006"]
+
+
+def test_owner_max_age_0_is_allowed(voiceotp):
+    voiceotp(OWNER_MAX_AGE=0)
+    assert check_client_address() == []
