@@ -265,3 +265,14 @@ def test_a_first_time_owner_is_a_stranger(clock, voiceotp):
     assert int(response.headers["Retry-After"]) == int(
         (end_of_day - timezone.now()).total_seconds()
     )
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "garbage", "a:b:c", "x" * 4000, "é\xff", ".....", "0771122330:1abc:forged"],
+)
+def test_a_hostile_owner_cookie_is_ignored(clock, value):
+    client = APIClient(REMOTE_ADDR=OWNER_ADDRESS)
+    client.cookies[OWNER_COOKIE] = value
+    assert ask(client).status_code == 201
+    assert is_owner(request_with_cookies(client), PHONE) is False
