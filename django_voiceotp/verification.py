@@ -106,9 +106,9 @@ def request_code(
     A code another client asked for is not cancelled while it is valid: a stranger could
     otherwise spoil every code its owner asks for. A request from another client waits instead
     (``RateLimited``, limit ``pending_code``) until that code is used or expires, unless it
-    comes from the number's owner (``owner=True``), whose request replaces any pending code.
-    Clients are told apart by ``client_ip`` (IPv6 by /64, as the limits count them); calls
-    without one are one client.
+    comes from the number's owner (``owner=True``), whose request replaces any pending code,
+    or is for a test number. Clients are told apart by ``client_ip`` (IPv6 by /64, as the limits
+    count them); calls without one are one client.
 
     A number in ``TEST_NUMBERS`` gets its fixed code and no call (a ``Call`` marked ``is_test``
     is recorded instead); the limits apply to it as to any number.
@@ -141,7 +141,11 @@ def request_code(
         write_transaction(),
     ):
         now = timezone.now()
-        _supersede_pending(phone_number, address, owner=owner, now=now)
+        # The owner's request replaces any pending code; so does one for a test number, which
+        # calls nobody and whose testers share it.
+        _supersede_pending(
+            phone_number, address, replace_others=owner or fixed_code is not None, now=now
+        )
         verification = Verification(
             phone_number=phone_number,
             client_ip=address,
@@ -163,17 +167,19 @@ def request_code(
     return verification
 
 
-def _supersede_pending(phone_number: str, client_ip: str | None, *, owner: bool, now) -> None:
+def _supersede_pending(
+    phone_number: str, client_ip: str | None, *, replace_others: bool, now
+) -> None:
     """Supersede the number's pending codes, unless another client's is still valid.
 
     :raises RateLimited: (limit ``pending_code``, ``retry_after`` until that code expires) when
-        a client other than the one asking, and not the owner, holds a valid pending code. Raised
-        inside the gate, so the quota is given back and no call is placed.
+        a client other than the one asking holds a valid pending code and ``replace_others`` is
+        false. Raised inside the gate, so the quota is given back and no call is placed.
     """
     pending = Verification.objects.filter(
         phone_number=phone_number, state=Verification.State.PENDING
     )
-    if not owner:
+    if not replace_others:
         asking = _client_subject(client_ip)
         others = [
             expires_at

@@ -303,6 +303,18 @@ def test_the_owner_replaces_a_strangers_pending_code(known_code, clock):
 
 
 @pytest.mark.django_db
+def test_testers_of_a_test_number_replace_each_others_codes(voiceotp, clock):
+    """A test number calls nobody and its testers (QA, app-store review) share it: a tester
+    elsewhere does not wait for another's code."""
+    voiceotp(TEST_NUMBERS={PHONE: "135790"})
+    first = request_code(PHONE, client_ip=VICTIM)
+    clock.shift(timedelta(seconds=61))
+    request_code(PHONE, client_ip=STRANGER)
+    assert check_code(PHONE, "135790", verification=first) is CheckResult.SUPERSEDED
+    assert verify_code(PHONE, "135790") is True
+
+
+@pytest.mark.django_db
 def test_callers_without_an_address_are_one_client(known_code, clock):
     known_code("111111")
     first = request_code(PHONE)
