@@ -177,10 +177,8 @@ def _owned_numbers(request, max_age: int) -> list[str]:
 
 
 def _number_hash(number: str, secret: str) -> str:
-    # 128 bits: enough to tell numbers apart, short enough for several in one cookie.
-    return salted_hmac(OWNER_NUMBER_SALT, number, secret=secret, algorithm="sha256").hexdigest()[
-        :32
-    ]
+    digest = salted_hmac(OWNER_NUMBER_SALT, number, secret=secret, algorithm="sha256").hexdigest()
+    return digest[:32]  # 128 bits tell numbers apart, and several fit in one cookie
 
 
 def _secrets() -> list[str]:
