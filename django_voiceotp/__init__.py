@@ -28,6 +28,7 @@ def request_code(
     *,
     campaign: Campaign | str | None = None,
     client_ip: str | None = None,
+    owner: bool = False,
 ) -> Verification:
     """Call ``phone_number`` with a new code and return the :class:`Verification` to check it by.
 
@@ -36,7 +37,7 @@ def request_code(
     """
     from .verification import request_code as _request_code
 
-    return _request_code(phone_number, campaign=campaign, client_ip=client_ip)
+    return _request_code(phone_number, campaign=campaign, client_ip=client_ip, owner=owner)
 
 
 def verify_code(

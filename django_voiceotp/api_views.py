@@ -25,7 +25,7 @@ from .serializers import (
     VerificationRequestSerializer,
     VerificationStatusSerializer,
 )
-from .throttling import VerificationRequestThrottle, client_ip
+from .throttling import VerificationRequestThrottle, client_ip, is_owner, remember_owner
 from .verification import CheckResult, check_code, request_code
 from .views import JSONWhateverAccept
 
@@ -106,7 +106,8 @@ class VerificationCreateView(VerificationAPIView):
     """``POST verifications/`` ``{"phone_number"}``: call the number with a new code.
 
     Open to anonymous clients (phone verification usually comes before an account); subclass
-    and set ``permission_classes`` to restrict it.
+    and set ``permission_classes`` to restrict it. A client that verified the number before
+    (``throttling.is_owner``) asks as its owner.
     """
 
     throttle_classes = [VerificationRequestThrottle]
@@ -114,9 +115,10 @@ class VerificationCreateView(VerificationAPIView):
     def post(self, request):
         serializer = VerificationRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        number = serializer.validated_data["phone_number"]
         try:
             verification = request_code(
-                serializer.validated_data["phone_number"], client_ip=client_ip(request)
+                number, client_ip=client_ip(request), owner=is_owner(request, number)
             )
         except RateLimited as err:
             raise Throttled(wait=err.retry_after) from err
@@ -144,7 +146,11 @@ class VerificationDetailView(VerificationAPIView):
 
 
 class VerificationCheckView(VerificationAPIView):
-    """``POST verifications/<id>/check/`` ``{"code"}``: 200 when verified, else one same 400."""
+    """``POST verifications/<id>/check/`` ``{"code"}``: 200 when verified, else one same 400.
+
+    A verified check sets the owner cookie (``throttling.remember_owner``): the client asks as
+    the number's owner from then on.
+    """
 
     def post(self, request, pk):
         serializer = CodeCheckSerializer(data=request.data)
@@ -158,5 +164,7 @@ class VerificationCheckView(VerificationAPIView):
             verification=verification,
         )
         if result is CheckResult.VERIFIED:
-            return Response({"verified": True})
+            response = Response({"verified": True})
+            remember_owner(request, response, verification.phone_number)
+            return response
         return Response(CHECK_FAILED, status=status.HTTP_400_BAD_REQUEST)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from numbers import Real
 from urllib.parse import urlparse
@@ -565,3 +566,63 @@ def check_callback_base_url_in_production(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+#: Django settings that are only set behind a proxy (it rewrites the host, port or scheme).
+PROXY_SETTINGS = ("USE_X_FORWARDED_HOST", "USE_X_FORWARDED_PORT", "SECURE_PROXY_SSL_HEADER")
+
+
+def _proxy_signals() -> list[str]:
+    """What in the set-up says the site is served behind a proxy or on a UNIX socket."""
+    signals = [name for name in PROXY_SETTINGS if getattr(settings, name, None)]
+    # gunicorn and uvicorn read these from the environment: addresses of proxies they trust, and
+    # command-line options that may bind a UNIX socket (where REMOTE_ADDR is empty).
+    if os.environ.get("FORWARDED_ALLOW_IPS"):
+        signals.append("FORWARDED_ALLOW_IPS in the environment")
+    if "unix:" in os.environ.get("GUNICORN_CMD_ARGS", ""):
+        signals.append("a UNIX socket in GUNICORN_CMD_ARGS")
+    return signals
+
+
+@register(Tags.security)
+def check_client_address(app_configs=None, **kwargs):
+    """Who is asking: TRUSTED_PROXY_HOPS, OWNER_MAX_AGE, and a proxy left unnamed."""
+    try:
+        voiceotp_settings.user_settings  # noqa: B018 - check_settings reports a non-dict
+    except ImproperlyConfigured:
+        return []
+    messages = []
+    hops = voiceotp_settings.TRUSTED_PROXY_HOPS
+    if not isinstance(hops, int) or isinstance(hops, bool) or hops < 1:
+        messages.append(_malformed("TRUSTED_PROXY_HOPS", "a whole number of at least 1"))
+    owner_max_age = voiceotp_settings.OWNER_MAX_AGE
+    if not isinstance(owner_max_age, int) or isinstance(owner_max_age, bool) or owner_max_age < 0:
+        messages.append(
+            _malformed("OWNER_MAX_AGE", "a whole number of seconds (0 recognises no owner)")
+        )
+    if voiceotp_settings.TRUSTED_PROXY_HEADER:
+        return messages
+    signals = _proxy_signals()
+    if signals:
+        messages.append(
+            Warning(
+                f"The site looks served behind a proxy or on a UNIX socket ({', '.join(signals)}) "
+                f"but {SETTINGS_NAME}['TRUSTED_PROXY_HEADER'] is not set: every client is counted "
+                "as the proxy's address, or as one unknown client, so one client can use up the "
+                "per-client limit for all.",
+                hint="Name the header your proxy sets (e.g. X-Forwarded-For) in "
+                "TRUSTED_PROXY_HEADER, and the number of your proxies in TRUSTED_PROXY_HOPS. "
+                "See docs/client-address.rst.",
+                id="django_voiceotp.W030",
+            )
+        )
+    if isinstance(hops, int) and not isinstance(hops, bool) and hops > 1:
+        messages.append(
+            Warning(
+                f"{SETTINGS_NAME}['TRUSTED_PROXY_HOPS'] is {hops} but TRUSTED_PROXY_HEADER is not "
+                "set: the hops are not used, and clients are counted by REMOTE_ADDR.",
+                hint="Set TRUSTED_PROXY_HEADER to the header your proxies append to.",
+                id="django_voiceotp.W031",
+            )
+        )
+    return messages

@@ -55,12 +55,18 @@ DEFAULTS: dict[str, Any] = {
     "RESEND_COOLDOWN": 60,
     "SENDS_PER_NUMBER_PER_HOUR": 5,
     "SENDS_PER_NUMBER_PER_DAY": 10,
+    "SENDS_RESERVED_FOR_OWNER_PER_DAY": 3,
     "SENDS_PER_IP_PER_HOUR": 20,
     "ALLOWED_COUNTRY_CODES": (84,),
     "DENIED_PREFIXES": ("+841900",),
     # Names of phonenumbers.PhoneNumberType; None allows every type.
     "ALLOWED_NUMBER_TYPES": ("MOBILE", "FIXED_LINE", "FIXED_LINE_OR_MOBILE"),
     "TRUSTED_PROXY_HEADER": None,
+    # Proxies of your own in front of the site that each append to TRUSTED_PROXY_HEADER.
+    "TRUSTED_PROXY_HOPS": 1,
+    # A client that verified a number within this many seconds is its owner (a cookie, or its
+    # address): it keeps SENDS_RESERVED_FOR_OWNER_PER_DAY of the number's day. 0: no owners.
+    "OWNER_MAX_AGE": 90 * 24 * 3600,
     "LIMITS_CACHE_ALIAS": "default",
 }
 

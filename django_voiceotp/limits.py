@@ -80,7 +80,9 @@ def allowed_number(phone_number: str) -> AllowedNumber:
 
 
 @contextmanager
-def admit(phone_number: str, *, client_ip: str | None = None) -> Iterator[AllowedNumber]:
+def admit(
+    phone_number: str, *, client_ip: str | None = None, owner: bool = False
+) -> Iterator[AllowedNumber]:
     """The admission gate: parse the number once, apply the destination policy, count one send
     against the limits, and hand back the number to call.
 
@@ -93,7 +95,7 @@ def admit(phone_number: str, *, client_ip: str | None = None) -> Iterator[Allowe
     :raises RateLimited: with ``retry_after`` seconds, when a limit refuses; place no call.
     """
     number = allowed_number(phone_number)
-    with consume_send(number, client_ip):
+    with consume_send(number, client_ip, owner=owner):
         yield number
 
 
@@ -139,21 +141,31 @@ def allowed_number_types() -> set[int] | None:
 # -- how often -----------------------------------------------------------------------------------
 
 
-def send_limits(phone_number: str, client_ip: str | None = None) -> list[Limit]:
+def send_limits(
+    phone_number: str, client_ip: str | None = None, *, owner: bool = False
+) -> list[Limit]:
     """The counters one send uses, most general first. A limit set to 0 or None is off."""
     day, hour = 24 * 3600, 3600
+    per_day = voiceotp_settings.SENDS_PER_NUMBER_PER_DAY
+    if per_day and not owner:
+        # A share of the number's day that only its owner may spend.
+        per_day = max(per_day - (voiceotp_settings.SENDS_RESERVED_FOR_OWNER_PER_DAY or 0), 0)
     candidates = [
         Limit("ip_hour", ip_subject(client_ip), voiceotp_settings.SENDS_PER_IP_PER_HOUR, hour)
         if client_ip
         else None,
-        Limit("number_day", phone_number, voiceotp_settings.SENDS_PER_NUMBER_PER_DAY, day),
+        Limit("number_day", phone_number, per_day, day)
+        if voiceotp_settings.SENDS_PER_NUMBER_PER_DAY
+        else None,
         Limit("number_hour", phone_number, voiceotp_settings.SENDS_PER_NUMBER_PER_HOUR, hour),
     ]
-    return [limit for limit in candidates if limit and limit.count]
+    return [limit for limit in candidates if limit and (limit.count or limit.name == "number_day")]
 
 
 @contextmanager
-def consume_send(phone_number: str, client_ip: str | None = None) -> Iterator[None]:
+def consume_send(
+    phone_number: str, client_ip: str | None = None, *, owner: bool = False
+) -> Iterator[None]:
     """Count one send to ``phone_number`` from ``client_ip``, or raise ``RateLimited``.
 
     The ``retry_after`` of a refusal is the longest wait among the limits that refuse. A
@@ -179,10 +191,10 @@ def consume_send(phone_number: str, client_ip: str | None = None) -> Iterator[No
             # Refused already: the counters are read, not counted, so a burst of requests
             # for one number does not inflate them for the requests that come after it.
             waits = [(_seconds(started + cooldown - now), "cooldown")]
-            waits += _exhausted(cache, send_limits(phone_number, client_ip), now)
+            waits += _exhausted(cache, send_limits(phone_number, client_ip, owner=owner), now)
             raise _refusal(waits)
 
-    for limit in send_limits(phone_number, client_ip):
+    for limit in send_limits(phone_number, client_ip, owner=owner):
         key, window_end = _window_key(limit, now)
         # The key outlives its window a little, so a late incr never finds it gone mid-window.
         cache.add(key, 0, timeout=math.ceil(window_end - now) + 60)

@@ -10,6 +10,7 @@ import enum
 import hmac
 import ipaddress
 import logging
+import math
 import secrets
 from datetime import timedelta
 from functools import partial
@@ -22,14 +23,15 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from . import limits, testnumbers
+from . import limits, metrics, testnumbers
 from .conf import voiceotp_settings
 from .db import write_transaction
-from .exceptions import InvalidOTP
+from .exceptions import InvalidOTP, RateLimited
 from .models import Campaign, Verification
 from .phone import mask_phone_number, normalize_phone_number
 from .services import resolve_campaign, send_otp
 from .signals import code_failed, code_locked, code_requested, code_verified, send_robust
+from .throttling import UNKNOWN_CLIENT
 
 logger = logging.getLogger("django_voiceotp")
 
@@ -96,35 +98,57 @@ def request_code(
     *,
     campaign: Campaign | str | None = None,
     client_ip: str | None = None,
+    owner: bool = False,
 ) -> Verification:
-    """Call ``phone_number`` with a new code; earlier pending codes for the number stop working.
+    """Call ``phone_number`` with a new code; the pending code this client asked for before
+    stops working.
+
+    A code another client asked for is not cancelled while it is valid: a stranger could
+    otherwise spoil every code its owner asks for. A request from another client waits instead
+    (``RateLimited``, limit ``pending_code``) until that code is used or expires, unless it
+    comes from the number's owner (``owner=True``), whose request replaces any pending code,
+    or is for a test number. Clients are told apart by ``client_ip`` (IPv6 by /64, as the limits
+    count them); calls without one are one client.
 
     A number in ``TEST_NUMBERS`` gets its fixed code and no call (a ``Call`` marked ``is_test``
     is recorded instead); the limits apply to it as to any number.
 
     :param phone_number: any common spelling.
     :param campaign: as for :func:`~django_voiceotp.send_otp`.
-    :param client_ip: the address asking, counted against ``SENDS_PER_IP_PER_HOUR``.
+    :param client_ip: the address asking, counted against ``SENDS_PER_IP_PER_HOUR``; or
+        ``"unknown"`` (``throttling.UNKNOWN_CLIENT``) for a client whose address is not known,
+        counted with every other such client. ``None`` (the default, for code that answers no
+        client) counts no client.
+    :param owner: True when the client asking has verified this number before (the HTTP API
+        decides it with ``throttling.is_owner``): it may spend the share of the number's daily
+        quota kept for its owner (``SENDS_RESERVED_FOR_OWNER_PER_DAY``), which other clients
+        cannot, and its request replaces a pending code another client asked for. Pass True only
+        for a client you recognise so; the default, False, is right for anyone else.
     :raises InvalidPhoneNumber: (``PhoneNumberNotAllowed`` for a number this site does not call).
     :raises RateLimited: with ``retry_after`` seconds, when a limit refuses; no call is placed.
     :raises CampaignUnavailable: as ``send_otp``.
+    :raises ValueError: for a ``client_ip`` that is none of these.
     """
-    if client_ip is not None:
-        client_ip = str(ipaddress.ip_address(client_ip))  # ValueError for anything else
+    address = _client_address(client_ip)
     number = limits.allowed_number(phone_number)  # parsed here once, for good
     resolved_campaign = resolve_campaign(campaign)
     fixed_code = testnumbers.fixed_code_for(number)
     code = fixed_code or generate_code()
 
     # Counted first and given back if anything below fails, so a refusal places no call.
-    with limits.admit(number, client_ip=client_ip) as phone_number, write_transaction():
+    with (
+        limits.admit(number, client_ip=address or client_ip, owner=owner) as phone_number,
+        write_transaction(),
+    ):
         now = timezone.now()
-        Verification.objects.filter(
-            phone_number=phone_number, state=Verification.State.PENDING
-        ).update(state=Verification.State.SUPERSEDED)
+        # The owner's request replaces any pending code; so does one for a test number, which
+        # calls nobody and whose testers share it.
+        _supersede_pending(
+            phone_number, address, replace_others=owner or fixed_code is not None, now=now
+        )
         verification = Verification(
             phone_number=phone_number,
-            client_ip=client_ip,
+            client_ip=address,
             created_at=now,
             expires_at=now + timedelta(seconds=voiceotp_settings.CODE_TTL),
         )
@@ -141,6 +165,49 @@ def request_code(
         _log(verification, "code requested")
         _announce(code_requested, verification)
     return verification
+
+
+def _supersede_pending(
+    phone_number: str, client_ip: str | None, *, replace_others: bool, now
+) -> None:
+    """Supersede the number's pending codes, unless another client's is still valid.
+
+    :raises RateLimited: (limit ``pending_code``, ``retry_after`` until that code expires) when
+        a client other than the one asking holds a valid pending code and ``replace_others`` is
+        false. Raised inside the gate, so the quota is given back and no call is placed.
+    """
+    pending = Verification.objects.filter(
+        phone_number=phone_number, state=Verification.State.PENDING
+    )
+    if not replace_others:
+        asking = _client_subject(client_ip)
+        others = [
+            expires_at
+            for address, expires_at in pending.filter(expires_at__gt=now).values_list(
+                "client_ip", "expires_at"
+            )
+            if _client_subject(address) != asking
+        ]
+        if others:
+            metrics.limit_refused("pending_code")
+            wait = math.ceil((max(others) - now).total_seconds())
+            raise RateLimited(max(wait, 1), limit="pending_code")
+    pending.update(state=Verification.State.SUPERSEDED)
+
+
+def _client_subject(address: str | None) -> str | None:
+    # One client as the limits count one: an IPv6 subscriber holds a whole /64.
+    return limits.ip_subject(address) if address else None
+
+
+def _client_address(client_ip: str | None) -> str | None:
+    """The address to store for ``client_ip``: None for an unknown client (or none at all).
+
+    :raises ValueError: for anything but an address, ``UNKNOWN_CLIENT`` or None.
+    """
+    if client_ip is None or client_ip == UNKNOWN_CLIENT:
+        return None
+    return str(ipaddress.ip_address(client_ip))
 
 
 # -- checking a code -----------------------------------------------------------------------------

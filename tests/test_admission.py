@@ -179,3 +179,61 @@ def test_the_gate_gives_the_quota_back_when_the_call_is_not_placed(voiceotp):
         assert number == "0771122330"
     with pytest.raises(RateLimited), limits.admit(MOBILE):
         pass
+
+
+# -- who asks, as the gate is told -----------------------------------------------------------------
+
+
+@pytest.fixture
+def gate_calls(monkeypatch):
+    """The keyword arguments each limits.admit call gets, the gate still doing its work."""
+    calls = []
+    real_admit = limits.admit
+
+    def recording_admit(phone_number, **kwargs):
+        calls.append(kwargs)
+        return real_admit(phone_number, **kwargs)
+
+    monkeypatch.setattr(limits, "admit", recording_admit)
+    return calls
+
+
+def test_request_code_tells_the_gate_the_client_and_the_owner(gate_calls, voiceotp):
+    voiceotp(RESEND_COOLDOWN=0)
+    request_code(MOBILE, client_ip="203.0.113.7")
+    request_code(MOBILE, client_ip="203.0.113.7", owner=True)
+    request_code("0901234567", client_ip="unknown")
+    assert gate_calls == [
+        {"client_ip": "203.0.113.7", "owner": False},
+        {"client_ip": "203.0.113.7", "owner": True},
+        {"client_ip": "unknown", "owner": False},
+    ]
+
+
+def test_the_http_api_tells_the_gate_the_client_and_the_owner(gate_calls, voiceotp, monkeypatch):
+    from django_voiceotp import verification
+
+    voiceotp(RESEND_COOLDOWN=0)
+    monkeypatch.setattr(verification, "generate_code", lambda length=None: "482915")
+    owner = APIClient(REMOTE_ADDR="203.0.113.7")
+    asked = owner.post(
+        reverse("django_voiceotp:verification-list"), {"phone_number": MOBILE}, format="json"
+    )
+    checked = owner.post(
+        reverse("django_voiceotp:verification-check", kwargs={"pk": asked.json()["id"]}),
+        {"code": "482915"},
+        format="json",
+    )
+    assert checked.status_code == 200
+    again = owner.post(
+        reverse("django_voiceotp:verification-list"), {"phone_number": MOBILE}, format="json"
+    )
+    unknown = APIClient(REMOTE_ADDR="").post(
+        reverse("django_voiceotp:verification-list"), {"phone_number": "0901234567"}, format="json"
+    )
+    assert again.status_code == unknown.status_code == 201
+    assert gate_calls == [
+        {"client_ip": "203.0.113.7", "owner": False},  # not yet verified
+        {"client_ip": "203.0.113.7", "owner": True},
+        {"client_ip": "unknown", "owner": False},
+    ]

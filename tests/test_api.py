@@ -166,6 +166,27 @@ def test_a_forwarded_address_counts_only_behind_a_trusted_proxy(voiceotp, clock)
 
 
 @pytest.mark.django_db
+def test_a_stranger_cannot_cancel_a_pending_code(api, known_code, voiceotp, clock):
+    """F12 over HTTP: a request 61 s after the victim's, from another address, waits for the
+    victim's code (429) instead of making it useless; the victim's check still verifies.
+
+    No cooldown, so that only the pending code can refuse (and Redis, in the production tier,
+    expires keys by its own clock, not the test's)."""
+    voiceotp(RESEND_COOLDOWN=0)
+    victim = api.post(list_url(), {"phone_number": PHONE}, format="json")
+    assert victim.status_code == 201
+    clock.shift(timedelta(seconds=61))
+    stranger = APIClient(REMOTE_ADDR="198.51.100.23")
+    refused = stranger.post(list_url(), {"phone_number": PHONE}, format="json")
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == str(300 - 61)
+    conforms(refused, "/verifications/", "post")
+    assert Call.objects.count() == 1
+    checked = api.post(check_url(victim.json()["id"]), {"code": known_code}, format="json")
+    assert checked.status_code == 200
+
+
+@pytest.mark.django_db
 def test_no_campaign_is_503(api, voiceotp):
     voiceotp(DEFAULT_CAMPAIGN=None)
     response = api.post(list_url(), {"phone_number": PHONE}, format="json")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from django_voiceotp import request_code, verify_code
 from django_voiceotp import verification as verification_module
-from django_voiceotp.exceptions import InvalidOTP, InvalidPhoneNumber
+from django_voiceotp.exceptions import InvalidOTP, InvalidPhoneNumber, RateLimited
 from django_voiceotp.models import Call, Verification
 from django_voiceotp.sealing import open_otp
 from django_voiceotp.signals import code_failed, code_locked, code_requested, code_verified
@@ -222,6 +222,108 @@ def test_a_new_code_supersedes_the_old(known_code, voiceotp):
     first.refresh_from_db()
     assert first.state == Verification.State.SUPERSEDED
     assert second.pk != first.pk
+
+
+VICTIM = "203.0.113.7"
+STRANGER = "198.51.100.23"
+
+
+@pytest.mark.django_db
+def test_another_client_cannot_cancel_a_pending_code(known_code, clock):
+    """F12: a request 61 s after the victim's, from another address, made the victim's code
+    SUPERSEDED. Now it waits for the victim's code to be used or to expire; nothing is called."""
+    known_code("111111")
+    victim = request_code(PHONE, client_ip=VICTIM)
+    clock.shift(timedelta(seconds=61))  # past RESEND_COOLDOWN
+    known_code("222222")
+    with pytest.raises(RateLimited) as refused:
+        request_code(PHONE, client_ip=STRANGER)
+    assert refused.value.limit == "pending_code"
+    assert refused.value.retry_after == 300 - 61  # until the victim's code expires
+    assert Verification.objects.count() == Call.objects.count() == 1
+    assert verify_code(PHONE, "111111") is True
+    victim.refresh_from_db()
+    assert victim.state == Verification.State.VERIFIED
+
+
+@pytest.mark.django_db
+def test_a_refused_request_uses_none_of_the_quota(known_code, voiceotp, clock):
+    voiceotp(SENDS_PER_IP_PER_HOUR=1)
+    request_code(PHONE, client_ip=VICTIM)
+    clock.shift(timedelta(seconds=61))
+    with pytest.raises(RateLimited):
+        request_code(PHONE, client_ip=STRANGER)
+    request_code("0901234567", client_ip=STRANGER)  # the stranger's one send of the hour is there
+
+
+@pytest.mark.django_db
+def test_another_client_may_ask_once_the_code_expired_or_was_used(known_code, clock):
+    known_code("111111")
+    request_code(PHONE, client_ip=VICTIM)
+    clock.shift(timedelta(seconds=301))
+    first_stranger = request_code(PHONE, client_ip=STRANGER)  # the victim's code expired
+    assert verify_code(PHONE, "111111", verification=first_stranger) is True
+    clock.shift(timedelta(seconds=61))
+    assert request_code(PHONE, client_ip=VICTIM)  # the stranger's code was used
+
+
+@pytest.mark.django_db
+def test_the_same_client_asking_again_replaces_its_code(known_code, clock):
+    known_code("111111")
+    first = request_code(PHONE, client_ip=VICTIM)
+    clock.shift(timedelta(seconds=61))
+    known_code("222222")
+    request_code(PHONE, client_ip=VICTIM)
+    assert check_code(PHONE, "111111", verification=first) is CheckResult.SUPERSEDED
+    assert verify_code(PHONE, "222222") is True
+
+
+@pytest.mark.django_db
+def test_an_ipv6_client_is_one_client_across_its_64(known_code, clock):
+    """Privacy addresses change within a subscriber's /64: the resend is the same client's."""
+    known_code("111111")
+    first = request_code(PHONE, client_ip="2001:db8:1:2::10")
+    clock.shift(timedelta(seconds=61))
+    request_code(PHONE, client_ip="2001:db8:1:2:a:b:c:d")
+    assert check_code(PHONE, "111111", verification=first) is CheckResult.SUPERSEDED
+    clock.shift(timedelta(seconds=61))
+    with pytest.raises(RateLimited):
+        request_code(PHONE, client_ip="2001:db8:1:3::10")  # another /64
+
+
+@pytest.mark.django_db
+def test_the_owner_replaces_a_strangers_pending_code(known_code, clock):
+    known_code("111111")
+    stranger = request_code(PHONE, client_ip=STRANGER)
+    clock.shift(timedelta(seconds=61))
+    known_code("222222")
+    request_code(PHONE, client_ip=VICTIM, owner=True)
+    assert check_code(PHONE, "111111", verification=stranger) is CheckResult.SUPERSEDED
+    assert verify_code(PHONE, "222222") is True
+
+
+@pytest.mark.django_db
+def test_testers_of_a_test_number_replace_each_others_codes(voiceotp, clock):
+    """A test number calls nobody and its testers (QA, app-store review) share it: a tester
+    elsewhere does not wait for another's code."""
+    voiceotp(TEST_NUMBERS={PHONE: "135790"})
+    first = request_code(PHONE, client_ip=VICTIM)
+    clock.shift(timedelta(seconds=61))
+    request_code(PHONE, client_ip=STRANGER)
+    assert check_code(PHONE, "135790", verification=first) is CheckResult.SUPERSEDED
+    assert verify_code(PHONE, "135790") is True
+
+
+@pytest.mark.django_db
+def test_callers_without_an_address_are_one_client(known_code, clock):
+    known_code("111111")
+    first = request_code(PHONE)
+    clock.shift(timedelta(seconds=61))
+    request_code(PHONE, client_ip="unknown")
+    assert check_code(PHONE, "111111", verification=first) is CheckResult.SUPERSEDED
+    clock.shift(timedelta(seconds=61))
+    with pytest.raises(RateLimited):
+        request_code(PHONE, client_ip=VICTIM)
 
 
 @pytest.mark.django_db
