@@ -7,6 +7,7 @@ from numbers import Real
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from django.conf import settings
 from django.core.checks import Error, Info, Tags, Warning, register
 from django.db import connections
@@ -63,6 +64,9 @@ def check_settings(app_configs=None, **kwargs):
                     id="django_voiceotp.E002",
                 )
             )
+    secret_key = voiceotp_settings.SECRET_KEY
+    if secret_key and not isinstance(secret_key, str):
+        errors.append(_malformed("SECRET_KEY", "the secret key the provider issued, a string"))
     api_url = voiceotp_settings.API_URL
     if api_url and not _is_http_url(api_url):
         errors.append(
@@ -75,6 +79,9 @@ def check_settings(app_configs=None, **kwargs):
                 id="django_voiceotp.E004",
             )
         )
+    region = voiceotp_settings.PHONE_REGION
+    if not (isinstance(region, str) and region in phonenumbers.SUPPORTED_REGIONS):
+        errors.append(_malformed("PHONE_REGION", "a region code of phonenumbers such as 'VN'"))
     if voiceotp_settings.PHONE_FORMAT not in PHONE_FORMATS:
         errors.append(
             Error(
@@ -90,6 +97,10 @@ def check_settings(app_configs=None, **kwargs):
             )
         )
     return errors
+
+
+def _is_cache_alias(value: object) -> bool:
+    return isinstance(value, str) and value in settings.CACHES
 
 
 def _is_number(value: object, *, above: float) -> bool:
@@ -143,7 +154,10 @@ def check_setting_values(app_configs=None, **kwargs):
         ZoneInfo(voiceotp_settings.PROVIDER_TIMEZONE)
     except (ZoneInfoNotFoundError, TypeError, ValueError):
         errors.append(_malformed("PROVIDER_TIMEZONE", "a time zone name such as Asia/Ho_Chi_Minh"))
-    if voiceotp_settings.TOKEN_CACHE_ALIAS not in settings.CACHES:
+    campaign = voiceotp_settings.DEFAULT_CAMPAIGN
+    if campaign is not None and not (isinstance(campaign, str) and campaign):
+        errors.append(_malformed("DEFAULT_CAMPAIGN", "a campaign id, or None"))
+    if not _is_cache_alias(voiceotp_settings.TOKEN_CACHE_ALIAS):
         errors.append(_malformed("TOKEN_CACHE_ALIAS", "the alias of a cache in CACHES"))
     return errors
 
@@ -280,7 +294,7 @@ def check_verification_settings(app_configs=None, **kwargs):
             messages.append(_malformed(key, "a whole number (0 or None turns the limit off)"))
     length = voiceotp_settings.CODE_LENGTH
     low, high = voiceotp_settings.OTP_MIN_LENGTH, voiceotp_settings.OTP_MAX_LENGTH
-    if not whole(length) or not low <= length <= high:
+    if not (whole(length) and whole(low) and whole(high) and low <= length <= high):
         messages.append(_malformed("CODE_LENGTH", f"a whole number from {low} to {high}"))
     codes = voiceotp_settings.ALLOWED_COUNTRY_CODES
     if codes is not None and not (
@@ -314,7 +328,7 @@ def check_verification_settings(app_configs=None, **kwargs):
         )
 
     alias = voiceotp_settings.LIMITS_CACHE_ALIAS
-    if alias not in settings.CACHES:
+    if not _is_cache_alias(alias):
         messages.append(_malformed("LIMITS_CACHE_ALIAS", "the alias of a cache in CACHES"))
     elif backend := limits.non_atomic_cache_backend(alias):
         messages.append(
@@ -373,6 +387,10 @@ def check_delivery_settings(app_configs=None, **kwargs):
 
     from .senders import CONSOLE_SENDER
 
+    try:
+        voiceotp_settings.user_settings  # noqa: B018 - check_settings reports a non-dict
+    except ImproperlyConfigured:
+        return []
     messages = []
     redial_max = voiceotp_settings.REDIAL_MAX
     if isinstance(redial_max, bool) or not isinstance(redial_max, int) or redial_max < 0:
@@ -394,7 +412,7 @@ def check_delivery_settings(app_configs=None, **kwargs):
         return [*messages, _malformed("FALLBACK_SENDER", "None or a dotted path")]
     try:
         target = import_string(sender)
-    except ImportError as err:
+    except (ImportError, TypeError, ValueError) as err:  # TypeError: a relative path, "..x"
         messages.append(
             Error(
                 f"{SETTINGS_NAME}['FALLBACK_SENDER'] cannot be imported: {err}",
@@ -441,6 +459,8 @@ def check_test_numbers(app_configs=None, **kwargs):
                     id="django_voiceotp.E011",
                 )
             )
+        except TypeError:  # OTP_MIN_LENGTH or OTP_MAX_LENGTH malformed: check E006 says so
+            pass
         try:
             listed.append(limits.allowed_number(spelling))
         except ImproperlyConfigured:  # ALLOWED_NUMBER_TYPES: check_verification_settings
@@ -455,6 +475,9 @@ def check_test_numbers(app_configs=None, **kwargs):
                     id="django_voiceotp.W012",
                 )
             )
+        except (TypeError, ValueError, AttributeError):
+            # A malformed phone or destination setting: its own check names it.
+            continue
     if listed:
         messages.append(
             Info(
