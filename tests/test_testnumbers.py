@@ -10,10 +10,12 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from django_voiceotp import reports
+from django_voiceotp import limits, reports
 from django_voiceotp import verification as verification_module
 from django_voiceotp.checks import check_test_numbers
+from django_voiceotp.exceptions import InvalidPhoneNumber, PhoneNumberNotAllowed
 from django_voiceotp.models import Call, Campaign, Verification
+from django_voiceotp.verification import CheckResult
 
 TEST_NUMBER = "+84 77 000 0001"
 FIXED_CODE = "246810"
@@ -201,3 +203,52 @@ def test_an_entry_with_a_malformed_code_is_not_a_test_number(api, voiceotp, enqu
 def test_no_test_numbers_no_message(voiceotp):
     voiceotp(TEST_NUMBERS={})
     assert check_test_numbers() == []
+
+
+# -- the gate decides --------------------------------------------------------------------------
+
+#: Outside the ranges assigned to operators (phonenumbers: possible, not valid): nobody's line.
+UNASSIGNED = "+84 71 000 0001"
+
+
+def test_the_gate_marks_a_test_number_with_its_fixed_code_and_shows_it_nowhere():
+    number = limits.allowed_number("077 000 0001")
+    assert number == "0770000001" and number.is_test and number.fixed_code == FIXED_CODE
+    assert FIXED_CODE not in repr(number) and FIXED_CODE not in str(number)
+    with limits.admit(number) as admitted:
+        assert admitted.fixed_code == FIXED_CODE
+    other = limits.allowed_number("0771122330")
+    assert not other.is_test and other.fixed_code is None
+
+
+def test_a_number_outside_the_assigned_ranges_is_refused_unless_it_is_a_test_number(voiceotp):
+    with pytest.raises(InvalidPhoneNumber):
+        limits.allowed_number(UNASSIGNED)
+    voiceotp(TEST_NUMBERS={UNASSIGNED: FIXED_CODE})
+    number = limits.allowed_number(UNASSIGNED)
+    assert number == "0710000001" and number.fixed_code == FIXED_CODE
+    assert "django_voiceotp.W012" not in [message.id for message in check_test_numbers()]
+
+
+def test_the_country_rule_holds_for_a_test_number_outside_the_assigned_ranges(voiceotp):
+    voiceotp(TEST_NUMBERS={UNASSIGNED: FIXED_CODE}, ALLOWED_COUNTRY_CODES=(1,))
+    with pytest.raises(PhoneNumberNotAllowed):
+        limits.allowed_number(UNASSIGNED)
+    voiceotp(ALLOWED_COUNTRY_CODES=(84,), DENIED_PREFIXES=("+8471",))
+    with pytest.raises(PhoneNumberNotAllowed):
+        limits.allowed_number(UNASSIGNED)
+
+
+def test_over_http_a_test_number_outside_the_assigned_ranges_verifies(api, voiceotp, enqueued):
+    voiceotp(TEST_NUMBERS={UNASSIGNED: FIXED_CODE})
+    response = ask(api, "0710000001")
+    assert response.status_code == 201 and enqueued == []
+    assert Call.objects.get().is_test
+    assert check(api, response.json()["id"], FIXED_CODE).status_code == 200
+
+
+def test_request_code_and_check_code_take_a_test_number_outside_the_assigned_ranges(voiceotp):
+    voiceotp(TEST_NUMBERS={UNASSIGNED: FIXED_CODE})
+    verification = verification_module.request_code("+84710000001")
+    assert verification.is_test
+    assert verification_module.check_code(UNASSIGNED, FIXED_CODE) is CheckResult.VERIFIED
