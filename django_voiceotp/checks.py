@@ -288,7 +288,12 @@ def check_verification_settings(app_configs=None, **kwargs):
     for key, least in (("CODE_TTL", 1), ("MAX_ATTEMPTS", 1), ("RESEND_COOLDOWN", 0)):
         if not whole(getattr(voiceotp_settings, key), least):
             messages.append(_malformed(key, f"a whole number of at least {least}"))
-    for key in ("SENDS_PER_NUMBER_PER_HOUR", "SENDS_PER_NUMBER_PER_DAY", "SENDS_PER_IP_PER_HOUR"):
+    for key in (
+        "SENDS_PER_NUMBER_PER_HOUR",
+        "SENDS_PER_NUMBER_PER_DAY",
+        "SENDS_PER_IP_PER_HOUR",
+        "TEST_GUESSES_PER_DAY",
+    ):
         value = getattr(voiceotp_settings, key)
         if value is not None and not whole(value):
             messages.append(_malformed(key, "a whole number (0 or None turns the limit off)"))
@@ -435,9 +440,16 @@ def check_delivery_settings(app_configs=None, **kwargs):
     return messages
 
 
+#: Test numbers to suggest: outside the ranges assigned to Vietnam's operators, as phonenumbers'
+#: metadata has them (no number under +84 71–75 is valid), so no one's line. Vietnam publishes no
+#: range reserved for tests or fiction: a later plan may assign these, and phonenumbers with it.
+SUGGESTED_TEST_NUMBERS = ("+84 71 000 0001", "+84 72 000 0002")
+
+
 @register(Tags.compatibility)
 def check_test_numbers(app_configs=None, **kwargs):
-    """Test numbers get in without a call: list them, so none is left on by mistake."""
+    """Test numbers get in without a call: list them, so none is left on by mistake, and warn
+    of a code easy to guess."""
     try:
         numbers = voiceotp_settings.TEST_NUMBERS
     except ImproperlyConfigured:  # check_settings reports a VOICEOTP that is not a dict
@@ -461,24 +473,32 @@ def check_test_numbers(app_configs=None, **kwargs):
             )
         except TypeError:  # OTP_MIN_LENGTH or OTP_MAX_LENGTH malformed: check E006 says so
             pass
+        else:
+            if weakness := _weak_code(code.strip()):
+                messages.append(
+                    Warning(
+                        f"{SETTINGS_NAME}['TEST_NUMBERS'][{spelling!r}] has a code {weakness}: "
+                        "it is among the first anyone guesses.",
+                        hint=f"Use {SAFE_CODE_LENGTH} or more random digits.",
+                        id="django_voiceotp.W014",
+                    )
+                )
         try:
             listed.append(limits.allowed_number(spelling))
-        except ImproperlyConfigured:  # ALLOWED_NUMBER_TYPES: check_verification_settings
-            continue
         except InvalidPhoneNumber as err:
             messages.append(
                 Warning(
                     f"{SETTINGS_NAME}['TEST_NUMBERS'] names {spelling!r}, which is not a number "
                     f"this site can call ({err}): asking for its code is refused.",
-                    hint="Use a valid number of an allowed country and type, such as "
-                    "+84 77 000 0001.",
+                    hint="Use a number of an allowed country, such as "
+                    f"{SUGGESTED_TEST_NUMBERS[0]}.",
                     id="django_voiceotp.W012",
                 )
             )
-        except (TypeError, ValueError, AttributeError):
+        except (ImproperlyConfigured, TypeError, ValueError, AttributeError):
             # A malformed phone or destination setting: its own check names it.
             continue
-    if listed:
+    if listed and settings.DEBUG:
         messages.append(
             Info(
                 f"Test numbers (a fixed code, no call placed): {', '.join(listed)}.",
@@ -486,7 +506,33 @@ def check_test_numbers(app_configs=None, **kwargs):
                 id="django_voiceotp.I003",
             )
         )
+    elif listed:
+        messages.append(
+            Warning(
+                f"Test numbers are set with DEBUG off: {', '.join(listed)} verify with a fixed "
+                "code and no call, for anyone who knows the code.",
+                hint="Keep them for an app-store review or QA and remove them after. Choose "
+                "numbers outside the ranges assigned to operators, so none is anyone's line: "
+                f"e.g. {' or '.join(SUGGESTED_TEST_NUMBERS)} (unassigned in phonenumbers' "
+                "metadata, not reserved by the regulator: a later numbering plan may assign "
+                "them). Wrong guesses lock a test number for the day after "
+                "TEST_GUESSES_PER_DAY.",
+                id="django_voiceotp.W013",
+            )
+        )
     return messages
+
+
+def _weak_code(code: str) -> str | None:
+    """What makes a test number's fixed code easy to guess, or None."""
+    if len(set(code)) == 1:
+        return "of one repeated digit"
+    steps = {int(after) - int(before) for before, after in zip(code, code[1:], strict=False)}
+    if steps in ({1}, {-1}):
+        return "of consecutive digits"
+    if len(code) < SAFE_CODE_LENGTH:
+        return f"of fewer than {SAFE_CODE_LENGTH} digits"
+    return None
 
 
 def _malformed_test_numbers() -> Error:

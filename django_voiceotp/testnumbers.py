@@ -4,7 +4,8 @@ QA and app-store reviewers must sign in with a number no one answers. Such a num
 through the admission gate (its limits count as any number's), and the gate marks it
 (``AllowedNumber.fixed_code``): every door then records the call instead of placing it (a
 ``Call`` row marked ``is_test``, already final, so nothing sends or polls it) and checks the fixed
-code.
+code. A fixed code does not change, so wrong guesses at it are counted across codes: after
+``TEST_GUESSES_PER_DAY`` of them no code of the number verifies until the next UTC day.
 
 A test number may lie outside the ranges assigned to operators (phonenumbers then calls it
 possible but not valid): such a number is nobody's line, the safest choice, and since it is never
@@ -13,19 +14,26 @@ called, the rules on number types (what a call may cost) have nothing to judge.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
+import time
 from dataclasses import dataclass, field
 
 import phonenumbers
+from django.core.cache import caches
 from django.utils import timezone
 
 from . import metrics
 from .conf import voiceotp_settings
 from .exceptions import InvalidOTP
 from .models import Call, Campaign
-from .phone import format_phone_number, validate_otp
+from .phone import format_phone_number, mask_phone_number, validate_otp
 
 logger = logging.getLogger("django_voiceotp")
+
+GUESSES_KEY = "voiceotp:limit:test_guesses"
+DAY = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,55 @@ def _possible_number(spelling: object) -> phonenumbers.PhoneNumber | None:
     if number.extension or not phonenumbers.is_possible_number(number):
         return None
     return number
+
+
+# -- wrong guesses at a fixed code ---------------------------------------------------------------
+
+
+def guesses_spent(phone_number: str) -> bool:
+    """True when ``phone_number`` (the provider's form) had its wrong guesses of the day."""
+    budget = voiceotp_settings.TEST_GUESSES_PER_DAY
+    if not budget:
+        return False
+    key, _window_end = _guesses_key(phone_number)
+    return (_cache().get(key) or 0) >= budget
+
+
+def count_wrong_guess(phone_number: str) -> bool:
+    """Count one wrong guess at the fixed code of ``phone_number``; True when that spends the
+    day's budget (the number is then locked until the next UTC day)."""
+    budget = voiceotp_settings.TEST_GUESSES_PER_DAY
+    if not budget:
+        return False
+    cache = _cache()
+    key, window_end = _guesses_key(phone_number)
+    timeout = math.ceil(window_end - time.time()) + 60
+    cache.add(key, 0, timeout=timeout)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr: count from here
+        cache.add(key, 1, timeout=timeout)
+        count = 1
+    if count == budget:
+        logger.warning(
+            "Test number %s locked until the end of the UTC day: %s wrong guesses at its code.",
+            mask_phone_number(phone_number),
+            count,
+            extra={"phone": mask_phone_number(phone_number), "event": "test number locked"},
+        )
+    return count >= budget
+
+
+def _guesses_key(phone_number: str) -> tuple[str, float]:
+    # Hashed, as the limits' keys: the cache need not hold phone numbers. One counter a UTC day.
+    digest = hashlib.sha256(phone_number.encode()).hexdigest()[:32]
+    day_start = time.time() // DAY * DAY
+    return f"{GUESSES_KEY}:{digest}:{int(day_start)}", day_start + DAY
+
+
+def _cache():
+    # The limits' cache: shared by every process, atomic add and incr (check E010).
+    return caches[voiceotp_settings.LIMITS_CACHE_ALIAS]
 
 
 def create_test_call(phone_number: str, *, campaign: Campaign) -> Call:

@@ -204,6 +204,9 @@ def _check(verification: Verification, code: str) -> CheckResult:
     refusal = _refusal(verification, now, max_attempts)
     if refusal is not None:
         return _failed(verification, refusal)
+    if verification.is_test and testnumbers.guesses_spent(verification.phone_number):
+        # A fixed code outlives every verification: its wrong guesses are counted across them.
+        return _lock_test_number(verification)
 
     # Each write is guarded by the state it expects: of two checks at once, the database lets
     # one through and the other updates nothing (under READ COMMITTED, PostgreSQL's default,
@@ -222,6 +225,8 @@ def _check(verification: Verification, code: str) -> CheckResult:
             _announce(code_verified, verification)
             return CheckResult.VERIFIED
     elif still_pending.update(attempts=F("attempts") + 1):
+        if verification.is_test and testnumbers.count_wrong_guess(verification.phone_number):
+            return _lock_test_number(verification)
         locked = Verification.objects.filter(
             pk=verification.pk, state=Verification.State.PENDING, attempts__gte=max_attempts
         ).update(state=Verification.State.LOCKED)
@@ -235,6 +240,18 @@ def _check(verification: Verification, code: str) -> CheckResult:
     verification.refresh_from_db(fields=["attempts", "state"])
     refusal = _refusal(verification, now, max_attempts)
     return _failed(verification, CheckResult.LOCKED if refusal is None else refusal)
+
+
+def _lock_test_number(verification: Verification) -> CheckResult:
+    """The test number had its wrong guesses of the day: this code dies, right or wrong."""
+    locked = Verification.objects.filter(
+        pk=verification.pk, state=Verification.State.PENDING
+    ).update(state=Verification.State.LOCKED)
+    verification.refresh_from_db(fields=["attempts", "state"])
+    if locked:
+        _log(verification, "locked")
+        _announce(code_locked, verification)
+    return _failed(verification, CheckResult.LOCKED)
 
 
 def _refusal(verification: Verification, now, max_attempts: int) -> CheckResult | None:

@@ -165,3 +165,20 @@ def test_a_test_number_keeps_to_the_limits(user, voiceotp, clock):
     clock.shift(1)
     assert device.generate_challenge().startswith("Too many calls. Try again in")
     assert Call.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_wrong_guesses_at_a_test_number_count_across_challenges(user, voiceotp, settings, clock):
+    settings.OTP_VOICE_THROTTLE_FACTOR = 0
+    voiceotp(TEST_NUMBERS={TEST_NUMBER: FIXED_CODE}, TEST_GUESSES_PER_DAY=4)
+    voiceotp(RESEND_COOLDOWN=0, SENDS_PER_NUMBER_PER_HOUR=None, SENDS_PER_NUMBER_PER_DAY=None)
+    device = VoiceCallDevice.objects.create(user=user, name="phone", number=TEST_NUMBER)
+    for _ in range(2):  # two challenges, two wrong guesses each: under MAX_ATTEMPTS every time
+        clock.shift(1)
+        device.generate_challenge()
+        assert [device.verify_token(wrong) for wrong in ("111111", "222222")] == [False, False]
+    clock.shift(1)
+    device.generate_challenge()
+    assert device.verify_token(FIXED_CODE) is False  # locked for the day
+    device.refresh_from_db()
+    assert device.token is None

@@ -131,6 +131,12 @@ class VoiceCallDevice(TimestampMixin, CooldownMixin, ThrottlingMixin, SideChanne
             return False
         now = timezone.now()
         this_code = type(self).objects.filter(pk=self.pk, token=self.token, valid_until__gt=now)
+        test_number = self._test_number()
+        if test_number is not None and testnumbers.guesses_spent(test_number):
+            # Its fixed code outlives every challenge: wrong guesses are counted across them.
+            this_code.update(token=None)
+            self.refresh_from_db()
+            return False
         if code_matches(token.strip(), self.token, context=self._hash_context()):
             # Guarded by the hash it checked: of two checks at once only one clears it.
             won = this_code.update(
@@ -149,6 +155,8 @@ class VoiceCallDevice(TimestampMixin, CooldownMixin, ThrottlingMixin, SideChanne
             throttling_failure_count=F("throttling_failure_count") + 1,
             throttling_failure_timestamp=now,
         ):
+            if test_number is not None and testnumbers.count_wrong_guess(test_number):
+                this_code.update(token=None)
             type(self).objects.filter(
                 pk=self.pk, throttling_failure_count__gte=voiceotp_settings.MAX_ATTEMPTS
             ).update(token=None)
@@ -162,6 +170,15 @@ class VoiceCallDevice(TimestampMixin, CooldownMixin, ThrottlingMixin, SideChanne
 
     def get_throttle_factor(self) -> int:
         return getattr(settings, "OTP_VOICE_THROTTLE_FACTOR", 1)
+
+    def _test_number(self) -> str | None:
+        """The number in the provider's form if it is a test number (its code is fixed), else
+        None."""
+        try:
+            number = limits.allowed_number(self.number)
+        except InvalidPhoneNumber:
+            return None
+        return number if number.is_test else None
 
     def _hash_context(self) -> str:
         return f"voiceotp_otp.device:{self.pk}"
