@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.backends.signals import connection_created
 from django.utils import timezone
 
 from django_voiceotp import health, tasks
@@ -160,3 +162,39 @@ def test_voiceotp_check_json_reports_setting_errors(voiceotp, capsys):
     assert report["ok"] is False and report["findings"] == {}
     levels = {message["id"]: message["level"] for message in report["checks"]}
     assert levels["django_voiceotp.E006"] == "error"
+
+
+# -- database connections ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def connections_opened_in_other_threads():
+    """The database connections opened, during the test, by threads other than the test's own."""
+    opened = []
+    this_thread = threading.get_ident()
+
+    def record(sender, connection, **kwargs):
+        if threading.get_ident() != this_thread:
+            opened.append(connection)
+
+    connection_created.connect(record, weak=False, dispatch_uid="test-health-connections")
+    yield opened
+    connection_created.disconnect(dispatch_uid="test-health-connections")
+    for connection in opened:  # whatever the test left open, from this thread
+        connection.inc_thread_sharing()
+        connection.close()
+
+
+@pytest.mark.urls("tests.urls_health")
+@pytest.mark.django_db(transaction=True)
+def test_the_health_check_plugin_closes_the_connections_it_opens(
+    client, sandbox, connections_opened_in_other_threads
+):
+    tasks.poll_pending_calls()
+    pending_call(status=Call.Status.SENT)
+    for _ in range(50):
+        assert client.get("/health/", {"format": "json"}).status_code == 200
+    # The checks ran in django-health-check's worker threads and used the database there.
+    assert connections_opened_in_other_threads
+    still_open = [c for c in connections_opened_in_other_threads if c.connection is not None]
+    assert still_open == []
