@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db.backends.signals import connection_created
 from django.utils import timezone
 
 from django_voiceotp import health, tasks
@@ -165,24 +163,6 @@ def test_voiceotp_check_json_reports_setting_errors(voiceotp, capsys):
 
 
 # -- database connections ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def connections_opened_in_other_threads():
-    """The database connections opened, during the test, by threads other than the test's own."""
-    opened = []
-    this_thread = threading.get_ident()
-
-    def record(sender, connection, **kwargs):
-        if threading.get_ident() != this_thread:
-            opened.append(connection)
-
-    connection_created.connect(record, weak=False, dispatch_uid="test-health-connections")
-    yield opened
-    connection_created.disconnect(dispatch_uid="test-health-connections")
-    for connection in opened:  # whatever the test left open, from this thread
-        connection.inc_thread_sharing()
-        connection.close()
 
 
 @pytest.mark.urls("tests.urls_health")
