@@ -83,6 +83,13 @@ def find(spelling: object) -> TestNumber | None:
     return TestNumber(number, form, code) if code is not None else None
 
 
+def possible_form(spelling: object) -> str | None:
+    """The form sent to the provider of any possible number, in an assigned range or not (a
+    test number, or one that was), or None for what is not a number at all."""
+    number = _possible_number(spelling)
+    return format_phone_number(number) if number is not None else None
+
+
 def fixed_code_for(phone_number: str) -> str | None:
     """The fixed code of ``phone_number`` (in the form sent to the provider) if it is a test
     number, else None."""

@@ -365,3 +365,16 @@ def test_the_suggested_test_numbers_are_outside_the_assigned_ranges_and_usable(v
     voiceotp(TEST_NUMBERS={suggested: FIXED_CODE})
     assert limits.allowed_number(suggested).fixed_code == FIXED_CODE
     assert "django_voiceotp.W012" not in [message.id for message in check_test_numbers()]
+
+
+def test_a_code_asked_for_while_the_number_was_a_test_number_is_checked_without_error(
+    api, voiceotp, enqueued
+):
+    voiceotp(TEST_NUMBERS={UNASSIGNED: FIXED_CODE})
+    verification_id = ask(api, UNASSIGNED).json()["id"]
+    voiceotp(TEST_NUMBERS={})  # removed after the review, with its code still pending
+    assert verification_module.check_code(UNASSIGNED, "000000") is CheckResult.WRONG_CODE
+    # The code asked for lives out its CODE_TTL, as any code: found, checked, no server error.
+    assert check(api, verification_id, FIXED_CODE).status_code == 200
+    with pytest.raises(InvalidPhoneNumber):
+        verification_module.check_code("12345", FIXED_CODE)
