@@ -30,7 +30,7 @@ from django.core.cache.backends.filebased import FileBasedCache
 
 from . import metrics, testnumbers
 from .conf import SETTINGS_NAME, voiceotp_settings
-from .exceptions import ImproperlyConfigured, PhoneNumberNotAllowed, RateLimited
+from .exceptions import ImproperlyConfigured, InvalidPhoneNumber, PhoneNumberNotAllowed, RateLimited
 from .phone import ProviderNumber, format_phone_number, parse_phone_number
 
 KEY_PREFIX = "voiceotp:limit"
@@ -89,25 +89,27 @@ def allowed_number(phone_number: str) -> AllowedNumber:
     """
     if isinstance(phone_number, AllowedNumber):
         return phone_number
-    test_number = testnumbers.find(phone_number)
-    if test_number is None:
+    try:
         number = parse_phone_number(phone_number)
-        check_destination(number)
-        return AllowedNumber(format_phone_number(number))
-    if phonenumbers.is_valid_number(test_number.number):
-        check_destination(test_number.number)
-    else:
-        # Outside the ranges assigned to operators, so nobody's line, and never called: the
-        # number-type rule (what a call may cost) has nothing to judge; country and prefix do.
+    except InvalidPhoneNumber:
+        # Not a valid number: a test number may still lie outside the ranges assigned to
+        # operators, so nobody's line, and is never called. The number-type rule (what a call
+        # may cost) has nothing to judge there; the country and prefix rules do.
+        test_number = testnumbers.find(phone_number)
+        if test_number is None:
+            raise
         countries = voiceotp_settings.ALLOWED_COUNTRY_CODES
         if countries is not None and test_number.number.country_code not in {
             int(code) for code in countries
         }:
-            raise PhoneNumberNotAllowed("Numbers of this country cannot be called.")
+            raise PhoneNumberNotAllowed("Numbers of this country cannot be called.") from None
         e164 = phonenumbers.format_number(test_number.number, phonenumbers.PhoneNumberFormat.E164)
         if any(e164.startswith(prefix) for prefix in voiceotp_settings.DENIED_PREFIXES or ()):
-            raise PhoneNumberNotAllowed("This number cannot be called.")
-    return AllowedNumber(test_number.form, fixed_code=test_number.code)
+            raise PhoneNumberNotAllowed("This number cannot be called.") from None
+        return AllowedNumber(test_number.form, fixed_code=test_number.code)
+    check_destination(number)
+    form = format_phone_number(number)
+    return AllowedNumber(form, fixed_code=testnumbers.fixed_code_for(form))
 
 
 @contextmanager
