@@ -6,6 +6,8 @@ import inspect
 
 import pytest
 from django.core import checks
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 
 from django_voiceotp import checks as checks_module
 from django_voiceotp.conf import DEFAULTS
@@ -97,3 +99,9 @@ def test_voiceotp_none_reads_as_no_settings(settings):
     ids = {message.id for message in run_every_check()}
     assert "django_voiceotp.E002" in ids  # API_URL and SECRET_KEY are required
     assert "django_voiceotp.E001" not in ids
+
+
+def test_manage_py_check_reports_a_voiceotp_that_is_not_a_dict_without_a_traceback(settings):
+    settings.VOICEOTP = "API_URL=https://example.com"
+    with pytest.raises(SystemCheckError, match=r"django_voiceotp\.E001.*must be a dict"):
+        call_command("check")
