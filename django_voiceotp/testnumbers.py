@@ -59,13 +59,12 @@ def configured_test_numbers() -> dict[str, str]:
     numbers = {}
     for spelling, code in configured.items():
         number = _possible_number(spelling)
+        if number is None:  # check W012
+            continue
         try:
-            fixed_code = validate_otp(code)
+            numbers[format_phone_number(number)] = validate_otp(code)
         except (InvalidOTP, TypeError):  # TypeError: OTP_*_LENGTH malformed (check E006)
             continue
-        if number is not None:
-            numbers[format_phone_number(number)] = fixed_code
-        # Numbers (and their formatting settings) that cannot be read are named by the checks.
     return numbers
 
 
