@@ -8,6 +8,7 @@ from numbers import Real
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from django.conf import settings
 from django.core.checks import Error, Info, Tags, Warning, register
 from django.db import connections
@@ -64,6 +65,9 @@ def check_settings(app_configs=None, **kwargs):
                     id="django_voiceotp.E002",
                 )
             )
+    secret_key = voiceotp_settings.SECRET_KEY
+    if secret_key and not isinstance(secret_key, str):
+        errors.append(_malformed("SECRET_KEY", "the secret key the provider issued, a string"))
     api_url = voiceotp_settings.API_URL
     if api_url and not _is_http_url(api_url):
         errors.append(
@@ -76,6 +80,9 @@ def check_settings(app_configs=None, **kwargs):
                 id="django_voiceotp.E004",
             )
         )
+    region = voiceotp_settings.PHONE_REGION
+    if not (isinstance(region, str) and region in phonenumbers.SUPPORTED_REGIONS):
+        errors.append(_malformed("PHONE_REGION", "a region code of phonenumbers such as 'VN'"))
     if voiceotp_settings.PHONE_FORMAT not in PHONE_FORMATS:
         errors.append(
             Error(
@@ -91,6 +98,10 @@ def check_settings(app_configs=None, **kwargs):
             )
         )
     return errors
+
+
+def _is_cache_alias(value: object) -> bool:
+    return isinstance(value, str) and value in settings.CACHES
 
 
 def _is_number(value: object, *, above: float) -> bool:
@@ -144,7 +155,10 @@ def check_setting_values(app_configs=None, **kwargs):
         ZoneInfo(voiceotp_settings.PROVIDER_TIMEZONE)
     except (ZoneInfoNotFoundError, TypeError, ValueError):
         errors.append(_malformed("PROVIDER_TIMEZONE", "a time zone name such as Asia/Ho_Chi_Minh"))
-    if voiceotp_settings.TOKEN_CACHE_ALIAS not in settings.CACHES:
+    campaign = voiceotp_settings.DEFAULT_CAMPAIGN
+    if campaign is not None and not (isinstance(campaign, str) and campaign):
+        errors.append(_malformed("DEFAULT_CAMPAIGN", "a campaign id, or None"))
+    if not _is_cache_alias(voiceotp_settings.TOKEN_CACHE_ALIAS):
         errors.append(_malformed("TOKEN_CACHE_ALIAS", "the alias of a cache in CACHES"))
     return errors
 
@@ -275,13 +289,18 @@ def check_verification_settings(app_configs=None, **kwargs):
     for key, least in (("CODE_TTL", 1), ("MAX_ATTEMPTS", 1), ("RESEND_COOLDOWN", 0)):
         if not whole(getattr(voiceotp_settings, key), least):
             messages.append(_malformed(key, f"a whole number of at least {least}"))
-    for key in ("SENDS_PER_NUMBER_PER_HOUR", "SENDS_PER_NUMBER_PER_DAY", "SENDS_PER_IP_PER_HOUR"):
+    for key in (
+        "SENDS_PER_NUMBER_PER_HOUR",
+        "SENDS_PER_NUMBER_PER_DAY",
+        "SENDS_PER_IP_PER_HOUR",
+        "TEST_GUESSES_PER_DAY",
+    ):
         value = getattr(voiceotp_settings, key)
         if value is not None and not whole(value):
             messages.append(_malformed(key, "a whole number (0 or None turns the limit off)"))
     length = voiceotp_settings.CODE_LENGTH
     low, high = voiceotp_settings.OTP_MIN_LENGTH, voiceotp_settings.OTP_MAX_LENGTH
-    if not whole(length) or not low <= length <= high:
+    if not (whole(length) and whole(low) and whole(high) and low <= length <= high):
         messages.append(_malformed("CODE_LENGTH", f"a whole number from {low} to {high}"))
     codes = voiceotp_settings.ALLOWED_COUNTRY_CODES
     if codes is not None and not (
@@ -315,7 +334,7 @@ def check_verification_settings(app_configs=None, **kwargs):
         )
 
     alias = voiceotp_settings.LIMITS_CACHE_ALIAS
-    if alias not in settings.CACHES:
+    if not _is_cache_alias(alias):
         messages.append(_malformed("LIMITS_CACHE_ALIAS", "the alias of a cache in CACHES"))
     elif backend := limits.non_atomic_cache_backend(alias):
         messages.append(
@@ -374,6 +393,10 @@ def check_delivery_settings(app_configs=None, **kwargs):
 
     from .senders import CONSOLE_SENDER
 
+    try:
+        voiceotp_settings.user_settings  # noqa: B018 - check_settings reports a non-dict
+    except ImproperlyConfigured:
+        return []
     messages = []
     redial_max = voiceotp_settings.REDIAL_MAX
     if isinstance(redial_max, bool) or not isinstance(redial_max, int) or redial_max < 0:
@@ -395,7 +418,7 @@ def check_delivery_settings(app_configs=None, **kwargs):
         return [*messages, _malformed("FALLBACK_SENDER", "None or a dotted path")]
     try:
         target = import_string(sender)
-    except ImportError as err:
+    except (ImportError, TypeError, ValueError) as err:  # TypeError: a relative path, "..x"
         messages.append(
             Error(
                 f"{SETTINGS_NAME}['FALLBACK_SENDER'] cannot be imported: {err}",
@@ -418,9 +441,16 @@ def check_delivery_settings(app_configs=None, **kwargs):
     return messages
 
 
+#: Test numbers to suggest: outside the ranges assigned to Vietnam's operators, as phonenumbers'
+#: metadata has them (no number under +84 71–75 is valid), so no one's line. Vietnam publishes no
+#: range reserved for tests or fiction: a later plan may assign these, and phonenumbers with it.
+SUGGESTED_TEST_NUMBERS = ("+84 71 000 0001", "+84 72 000 0002")
+
+
 @register(Tags.compatibility)
 def check_test_numbers(app_configs=None, **kwargs):
-    """Test numbers get in without a call: list them, so none is left on by mistake."""
+    """Test numbers get in without a call: list them, so none is left on by mistake, and warn
+    of a code easy to guess."""
     try:
         numbers = voiceotp_settings.TEST_NUMBERS
     except ImproperlyConfigured:  # check_settings reports a VOICEOTP that is not a dict
@@ -442,21 +472,34 @@ def check_test_numbers(app_configs=None, **kwargs):
                     id="django_voiceotp.E011",
                 )
             )
+        except TypeError:  # OTP_MIN_LENGTH or OTP_MAX_LENGTH malformed: check E006 says so
+            pass
+        else:
+            if weakness := _weak_code(code.strip()):
+                messages.append(
+                    Warning(
+                        f"{SETTINGS_NAME}['TEST_NUMBERS'][{spelling!r}] has a code {weakness}: "
+                        "it is among the first anyone guesses.",
+                        hint=f"Use {SAFE_CODE_LENGTH} or more random digits.",
+                        id="django_voiceotp.W014",
+                    )
+                )
         try:
             listed.append(limits.allowed_number(spelling))
-        except ImproperlyConfigured:  # ALLOWED_NUMBER_TYPES: check_verification_settings
-            continue
         except InvalidPhoneNumber as err:
             messages.append(
                 Warning(
                     f"{SETTINGS_NAME}['TEST_NUMBERS'] names {spelling!r}, which is not a number "
                     f"this site can call ({err}): asking for its code is refused.",
-                    hint="Use a valid number of an allowed country and type, such as "
-                    "+84 77 000 0001.",
+                    hint="Use a number of an allowed country, such as "
+                    f"{SUGGESTED_TEST_NUMBERS[0]}.",
                     id="django_voiceotp.W012",
                 )
             )
-    if listed:
+        except (ImproperlyConfigured, TypeError, ValueError, AttributeError):
+            # A malformed phone or destination setting: its own check names it.
+            continue
+    if listed and settings.DEBUG:
         messages.append(
             Info(
                 f"Test numbers (a fixed code, no call placed): {', '.join(listed)}.",
@@ -464,7 +507,33 @@ def check_test_numbers(app_configs=None, **kwargs):
                 id="django_voiceotp.I003",
             )
         )
+    elif listed:
+        messages.append(
+            Warning(
+                f"Test numbers are set with DEBUG off: {', '.join(listed)} verify with a fixed "
+                "code and no call, for anyone who knows the code.",
+                hint="Keep them for an app-store review or QA and remove them after. Choose "
+                "numbers outside the ranges assigned to operators, so none is anyone's line: "
+                f"e.g. {' or '.join(SUGGESTED_TEST_NUMBERS)} (unassigned in phonenumbers' "
+                "metadata, not reserved by the regulator: a later numbering plan may assign "
+                "them). Wrong guesses lock a test number for the day after "
+                "TEST_GUESSES_PER_DAY.",
+                id="django_voiceotp.W013",
+            )
+        )
     return messages
+
+
+def _weak_code(code: str) -> str | None:
+    """What makes a test number's fixed code easy to guess, or None."""
+    if len(set(code)) == 1:
+        return "of one repeated digit"
+    steps = {int(after) - int(before) for before, after in zip(code, code[1:], strict=False)}
+    if steps in ({1}, {-1}):
+        return "of consecutive digits"
+    if len(code) < SAFE_CODE_LENGTH:
+        return f"of fewer than {SAFE_CODE_LENGTH} digits"
+    return None
 
 
 def _malformed_test_numbers() -> Error:

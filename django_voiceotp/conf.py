@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_ATTEMPTS": 5,
     # Numbers given a fixed code and no call (QA, app-store review): {"+84 77 000 0001": "123456"}
     "TEST_NUMBERS": {},
+    # Wrong guesses at a test number's fixed code, across its codes, before it is locked for the
+    # rest of the UTC day (0 or None: no lock).
+    "TEST_GUESSES_PER_DAY": 20,
     # Abuse limits: every refused request raises RateLimited and places no call.
     "RESEND_COOLDOWN": 60,
     "SENDS_PER_NUMBER_PER_HOUR": 5,

@@ -28,9 +28,9 @@ from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.filebased import FileBasedCache
 
-from . import metrics
+from . import metrics, testnumbers
 from .conf import SETTINGS_NAME, voiceotp_settings
-from .exceptions import ImproperlyConfigured, PhoneNumberNotAllowed, RateLimited
+from .exceptions import ImproperlyConfigured, InvalidPhoneNumber, PhoneNumberNotAllowed, RateLimited
 from .phone import ProviderNumber, format_phone_number, parse_phone_number
 
 KEY_PREFIX = "voiceotp:limit"
@@ -55,9 +55,23 @@ class AllowedNumber(ProviderNumber):
 
     A ``str``, so it goes wherever a number goes (a model field, ``send_otp``); its type tells
     the gate and ``send_otp`` that it needs no parsing again.
+
+    ``fixed_code`` is the code of a number of ``TEST_NUMBERS`` (else None), decided here once so
+    every door treats it alike: no call placed (``testnumbers.create_test_call``), that code
+    checked. It never shows in the ``str`` or ``repr``.
     """
 
-    __slots__ = ()
+    fixed_code: str | None
+
+    def __new__(cls, value: str, *, fixed_code: str | None = None) -> AllowedNumber:
+        number = super().__new__(cls, value)
+        number.fixed_code = fixed_code
+        return number
+
+    @property
+    def is_test(self) -> bool:
+        """A number of ``TEST_NUMBERS``: it gets ``fixed_code`` and no call."""
+        return self.fixed_code is not None
 
 
 # -- the gate ------------------------------------------------------------------------------------
@@ -67,16 +81,35 @@ def allowed_number(phone_number: str) -> AllowedNumber:
     """Parse ``phone_number`` (any common spelling) once and apply the destination policy.
 
     Counts nothing: a form validates with it, and :func:`admit` counts later without parsing
-    again. An :class:`AllowedNumber` is returned as it is.
+    again. An :class:`AllowedNumber` is returned as it is. A number of ``TEST_NUMBERS`` comes
+    back with its ``fixed_code``.
 
     :raises InvalidPhoneNumber: for what is not a callable number (``PhoneNumberNotAllowed``
         for one this site does not call).
     """
     if isinstance(phone_number, AllowedNumber):
         return phone_number
-    number = parse_phone_number(phone_number)
+    try:
+        number = parse_phone_number(phone_number)
+    except InvalidPhoneNumber:
+        # Not a valid number: a test number may still lie outside the ranges assigned to
+        # operators, so nobody's line, and is never called. The number-type rule (what a call
+        # may cost) has nothing to judge there; the country and prefix rules do.
+        test_number = testnumbers.find(phone_number)
+        if test_number is None:
+            raise
+        countries = voiceotp_settings.ALLOWED_COUNTRY_CODES
+        if countries is not None and test_number.number.country_code not in {
+            int(code) for code in countries
+        }:
+            raise PhoneNumberNotAllowed("Numbers of this country cannot be called.") from None
+        e164 = phonenumbers.format_number(test_number.number, phonenumbers.PhoneNumberFormat.E164)
+        if any(e164.startswith(prefix) for prefix in voiceotp_settings.DENIED_PREFIXES or ()):
+            raise PhoneNumberNotAllowed("This number cannot be called.") from None
+        return AllowedNumber(test_number.form, fixed_code=test_number.code)
     check_destination(number)
-    return AllowedNumber(format_phone_number(number))
+    form = format_phone_number(number)
+    return AllowedNumber(form, fixed_code=testnumbers.fixed_code_for(form))
 
 
 @contextmanager

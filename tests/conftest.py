@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
 from datetime import UTC, datetime
 
 import pytest
 from django.core.cache import cache
+from django.db.backends.signals import connection_created
 
 from django_voiceotp.signals import call_failed, call_status_changed, call_succeeded
 
@@ -134,3 +136,21 @@ def demo_server(tmp_path_factory):
     server.wait_until_ready()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def connections_opened_in_other_threads():
+    """The database connections opened, during the test, by threads other than the test's own."""
+    opened = []
+    this_thread = threading.get_ident()
+
+    def record(sender, connection, **kwargs):
+        if threading.get_ident() != this_thread:
+            opened.append(connection)
+
+    connection_created.connect(record, weak=False, dispatch_uid="connections-in-other-threads")
+    yield opened
+    connection_created.disconnect(dispatch_uid="connections-in-other-threads")
+    for connection in opened:  # whatever the test left open, from this thread
+        connection.inc_thread_sharing()
+        connection.close()

@@ -128,3 +128,57 @@ def test_checks_at_once_verify_once(user, known_code):
     copies = [VoiceCallDevice.objects.get(pk=device.pk) for _ in range(5)]
     results = race(lambda index: copies[index].verify_token(CODE), count=5)
     assert sorted(results) == [False] * 4 + [True]
+
+
+# -- test numbers --------------------------------------------------------------------------------
+
+TEST_NUMBER = "+84 77 000 0001"
+#: Outside the ranges assigned to operators (phonenumbers: possible, not valid).
+UNASSIGNED_TEST_NUMBER = "+84 71 000 0001"
+FIXED_CODE = "246810"
+
+
+@pytest.mark.parametrize("number", [TEST_NUMBER, UNASSIGNED_TEST_NUMBER])
+@pytest.mark.django_db(transaction=True)
+def test_a_test_number_gets_its_fixed_code_and_no_call(sandbox, user, voiceotp, settings, number):
+    settings.OTP_VOICE_THROTTLE_FACTOR = 0  # no waiting after the wrong try below
+    voiceotp(TEST_NUMBERS={number: FIXED_CODE})
+    device = VoiceCallDevice.objects.create(user=user, name="phone", number=number)
+    assert device.generate_challenge() == "We are calling you with a code."
+    assert sandbox.requests == []  # the provider heard nothing: no token, no call
+    call = Call.objects.get()
+    assert call.is_test and call.status == Call.Status.SUCCESS and call.otp == ""
+    device.refresh_from_db()
+    assert device.last_call == call
+    assert FIXED_CODE not in device.token  # its hash only, as for any code
+
+    assert django_otp.verify_token(user, device.persistent_id, "999999") is None
+    assert django_otp.verify_token(user, device.persistent_id, FIXED_CODE) == device
+    assert django_otp.verify_token(user, device.persistent_id, FIXED_CODE) is None  # once
+
+
+@pytest.mark.django_db
+def test_a_test_number_keeps_to_the_limits(user, voiceotp, clock):
+    voiceotp(TEST_NUMBERS={TEST_NUMBER: FIXED_CODE}, RESEND_COOLDOWN=0, SENDS_PER_NUMBER_PER_HOUR=1)
+    device = VoiceCallDevice.objects.create(user=user, name="phone", number=TEST_NUMBER)
+    device.generate_challenge()
+    clock.shift(1)
+    assert device.generate_challenge().startswith("Too many calls. Try again in")
+    assert Call.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_wrong_guesses_at_a_test_number_count_across_challenges(user, voiceotp, settings, clock):
+    settings.OTP_VOICE_THROTTLE_FACTOR = 0
+    voiceotp(TEST_NUMBERS={TEST_NUMBER: FIXED_CODE}, TEST_GUESSES_PER_DAY=4)
+    voiceotp(RESEND_COOLDOWN=0, SENDS_PER_NUMBER_PER_HOUR=None, SENDS_PER_NUMBER_PER_DAY=None)
+    device = VoiceCallDevice.objects.create(user=user, name="phone", number=TEST_NUMBER)
+    for _ in range(2):  # two challenges, two wrong guesses each: under MAX_ATTEMPTS every time
+        clock.shift(1)
+        device.generate_challenge()
+        assert [device.verify_token(wrong) for wrong in ("111111", "222222")] == [False, False]
+    clock.shift(1)
+    device.generate_challenge()
+    assert device.verify_token(FIXED_CODE) is False  # locked for the day
+    device.refresh_from_db()
+    assert device.token is None

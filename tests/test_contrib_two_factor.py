@@ -100,3 +100,34 @@ def test_two_factor_offers_the_call_method(settings):
 
     assert settings.TWO_FACTOR_CALL_GATEWAY == "django_voiceotp.contrib.two_factor.VoiceOTPGateway"
     assert registry.get_method("call") is not None
+
+
+# -- test numbers --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_test_number_gets_no_call_when_two_factor_asks_for_one(client, sandbox, user, voiceotp):
+    voiceotp(TEST_NUMBERS={"+84 77 000 0001": "246810"})
+    phone_device(user, number="+84770000001")
+    response = client.post(
+        LOGIN,
+        {
+            "login_view-current_step": "auth",
+            "auth-username": "lan",
+            "auth-password": "correct horse",
+        },
+    )
+    assert response.context["wizard"]["steps"].current == "token"
+    assert sandbox.requests == []  # the provider heard nothing: no token, no call
+    call = Call.objects.get()
+    assert call.is_test and call.status == Call.Status.SUCCESS and call.otp == ""
+
+
+@pytest.mark.django_db
+def test_the_gateway_records_a_test_call_within_the_limits(user, voiceotp, enqueued):
+    voiceotp(TEST_NUMBERS={"+84 77 000 0001": "246810"})
+    device = phone_device(user, number="+84770000001")
+    call = VoiceOTPGateway().make_call(device=device, token="482915")
+    assert call.is_test and call.otp == "" and enqueued == []
+    assert VoiceOTPGateway().make_call(device=device, token="482915") is None  # the cooldown
+    assert Call.objects.count() == 1

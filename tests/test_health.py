@@ -160,3 +160,21 @@ def test_voiceotp_check_json_reports_setting_errors(voiceotp, capsys):
     assert report["ok"] is False and report["findings"] == {}
     levels = {message["id"]: message["level"] for message in report["checks"]}
     assert levels["django_voiceotp.E006"] == "error"
+
+
+# -- database connections ------------------------------------------------------------------------
+
+
+@pytest.mark.urls("tests.urls_health")
+@pytest.mark.django_db(transaction=True)
+def test_the_health_check_plugin_closes_the_connections_it_opens(
+    client, sandbox, connections_opened_in_other_threads
+):
+    tasks.poll_pending_calls()
+    pending_call(status=Call.Status.SENT)
+    for _ in range(50):
+        assert client.get("/health/", {"format": "json"}).status_code == 200
+    # The checks ran in django-health-check's worker threads and used the database there.
+    assert connections_opened_in_other_threads
+    still_open = [c for c in connections_opened_in_other_threads if c.connection is not None]
+    assert still_open == []

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import logging
 
+import phonenumbers
 import pytest
 from django.core import checks
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from django_voiceotp import reports
+from django_voiceotp import limits, reports
 from django_voiceotp import verification as verification_module
-from django_voiceotp.checks import check_test_numbers
+from django_voiceotp.checks import SUGGESTED_TEST_NUMBERS, check_test_numbers
+from django_voiceotp.exceptions import InvalidPhoneNumber, PhoneNumberNotAllowed
 from django_voiceotp.models import Call, Campaign, Verification
+from django_voiceotp.verification import CheckResult
 
 TEST_NUMBER = "+84 77 000 0001"
 FIXED_CODE = "246810"
@@ -162,12 +166,53 @@ def test_the_summary_has_no_test_figure_without_test_calls(admin_client):
 # -- the system checks ---------------------------------------------------------------------------
 
 
-def test_a_check_lists_the_test_numbers_at_info_level_without_their_codes(voiceotp):
+def test_with_debug_on_a_check_lists_the_test_numbers_at_info_level_without_their_codes(
+    voiceotp, settings
+):
+    settings.DEBUG = True
     voiceotp(TEST_NUMBERS={TEST_NUMBER: FIXED_CODE, "0770000002": "135790"})
     (message,) = check_test_numbers()
     assert message.id == "django_voiceotp.I003" and message.level == checks.INFO
     assert "0770000001" in message.msg and "0770000002" in message.msg
     assert FIXED_CODE not in str(message) and "135790" not in str(message)
+
+
+def test_with_debug_off_test_numbers_are_a_warning_that_suggests_unassigned_numbers(
+    voiceotp, settings
+):
+    settings.DEBUG = False
+    voiceotp(TEST_NUMBERS={TEST_NUMBER: FIXED_CODE})
+    (message,) = check_test_numbers()
+    assert message.id == "django_voiceotp.W013" and message.level == checks.WARNING
+    assert "0770000001" in message.msg and FIXED_CODE not in str(message)
+    assert "+84 71 000 0001" in message.hint and "not reserved" in message.hint
+
+
+@pytest.mark.parametrize(
+    "code, weakness",
+    [
+        ("1234", "consecutive"),
+        ("000000", "one repeated digit"),
+        ("9999", "one repeated digit"),
+        ("123456", "consecutive"),
+        ("876543", "consecutive"),
+        ("01234567", "consecutive"),
+        ("7305", "fewer than 6 digits"),
+        ("24681", "fewer than 6 digits"),
+    ],
+)
+def test_a_check_warns_of_a_test_code_easy_to_guess_without_showing_it(voiceotp, code, weakness):
+    voiceotp(TEST_NUMBERS={TEST_NUMBER: code})
+    warnings = [message for message in check_test_numbers() if message.id == "django_voiceotp.W014"]
+    assert len(warnings) == 1 and warnings[0].level == checks.WARNING
+    assert weakness in warnings[0].msg
+    assert code not in str(warnings[0])
+
+
+@pytest.mark.parametrize("code", [FIXED_CODE, "135790", "902417", "12345780"])
+def test_a_random_looking_test_code_draws_no_warning(voiceotp, code):
+    voiceotp(TEST_NUMBERS={TEST_NUMBER: code})
+    assert "django_voiceotp.W014" not in [message.id for message in check_test_numbers()]
 
 
 def test_a_check_warns_of_a_test_number_that_cannot_be_called(voiceotp):
@@ -185,7 +230,7 @@ def test_a_check_refuses_malformed_entries_without_showing_the_code(voiceotp):
     messages = check_test_numbers()
     assert [message.id for message in messages] == [
         "django_voiceotp.E011",
-        "django_voiceotp.I003",
+        "django_voiceotp.W013",
     ]
     assert "12ab56" not in str(messages[0])
     voiceotp(TEST_NUMBERS=[TEST_NUMBER])
@@ -201,3 +246,135 @@ def test_an_entry_with_a_malformed_code_is_not_a_test_number(api, voiceotp, enqu
 def test_no_test_numbers_no_message(voiceotp):
     voiceotp(TEST_NUMBERS={})
     assert check_test_numbers() == []
+
+
+# -- the gate decides --------------------------------------------------------------------------
+
+#: Outside the ranges assigned to operators (phonenumbers: possible, not valid): nobody's line.
+UNASSIGNED = "+84 71 000 0001"
+
+
+def test_the_gate_marks_a_test_number_with_its_fixed_code_and_shows_it_nowhere():
+    number = limits.allowed_number("077 000 0001")
+    assert number == "0770000001" and number.is_test and number.fixed_code == FIXED_CODE
+    assert FIXED_CODE not in repr(number) and FIXED_CODE not in str(number)
+    with limits.admit(number) as admitted:
+        assert admitted.fixed_code == FIXED_CODE
+    other = limits.allowed_number("0771122330")
+    assert not other.is_test and other.fixed_code is None
+
+
+def test_a_number_outside_the_assigned_ranges_is_refused_unless_it_is_a_test_number(voiceotp):
+    with pytest.raises(InvalidPhoneNumber):
+        limits.allowed_number(UNASSIGNED)
+    voiceotp(TEST_NUMBERS={UNASSIGNED: FIXED_CODE})
+    number = limits.allowed_number(UNASSIGNED)
+    assert number == "0710000001" and number.fixed_code == FIXED_CODE
+    assert "django_voiceotp.W012" not in [message.id for message in check_test_numbers()]
+
+
+def test_the_country_rule_holds_for_a_test_number_outside_the_assigned_ranges(voiceotp):
+    voiceotp(TEST_NUMBERS={UNASSIGNED: FIXED_CODE}, ALLOWED_COUNTRY_CODES=(1,))
+    with pytest.raises(PhoneNumberNotAllowed):
+        limits.allowed_number(UNASSIGNED)
+    voiceotp(ALLOWED_COUNTRY_CODES=(84,), DENIED_PREFIXES=("+8471",))
+    with pytest.raises(PhoneNumberNotAllowed):
+        limits.allowed_number(UNASSIGNED)
+
+
+def test_over_http_a_test_number_outside_the_assigned_ranges_verifies(api, voiceotp, enqueued):
+    voiceotp(TEST_NUMBERS={UNASSIGNED: FIXED_CODE})
+    response = ask(api, "0710000001")
+    assert response.status_code == 201 and enqueued == []
+    assert Call.objects.get().is_test
+    assert check(api, response.json()["id"], FIXED_CODE).status_code == 200
+
+
+def test_request_code_and_check_code_take_a_test_number_outside_the_assigned_ranges(voiceotp):
+    voiceotp(TEST_NUMBERS={UNASSIGNED: FIXED_CODE})
+    verification = verification_module.request_code("+84710000001")
+    assert verification.is_test
+    assert verification_module.check_code(UNASSIGNED, FIXED_CODE) is CheckResult.VERIFIED
+
+
+# -- wrong guesses at a fixed code ---------------------------------------------------------------
+
+
+def guess_wrong_across_codes(voiceotp, codes: int, wrong_per_code: int) -> None:
+    voiceotp(RESEND_COOLDOWN=0, SENDS_PER_NUMBER_PER_HOUR=None, SENDS_PER_NUMBER_PER_DAY=None)
+    for _ in range(codes):
+        verification_module.request_code(TEST_NUMBER)
+        for _ in range(wrong_per_code):
+            verification_module.check_code(TEST_NUMBER, "135790")
+
+
+def test_wrong_guesses_at_a_test_number_count_across_codes_and_lock_it_for_the_day(
+    voiceotp, clock, enqueued
+):
+    # The default budget (20): four wrong tries of each of five codes, each under MAX_ATTEMPTS.
+    guess_wrong_across_codes(voiceotp, codes=5, wrong_per_code=4)
+    verification_module.request_code(TEST_NUMBER)
+    # Locked: even the right code is refused, so a guesser learns nothing more today.
+    assert verification_module.check_code(TEST_NUMBER, FIXED_CODE) is CheckResult.LOCKED
+    assert Verification.objects.order_by("-created_at").first().state == "locked"
+
+    clock.move_to("2026-03-03 00:00:01+00:00", tick=False)  # the next UTC day
+    verification_module.request_code(TEST_NUMBER)
+    assert verification_module.check_code(TEST_NUMBER, FIXED_CODE) is CheckResult.VERIFIED
+
+
+def test_the_guess_that_spends_the_budget_locks_the_code_at_once(voiceotp, clock, enqueued, caplog):
+    voiceotp(TEST_GUESSES_PER_DAY=3)
+    guess_wrong_across_codes(voiceotp, codes=1, wrong_per_code=2)
+    with caplog.at_level(logging.WARNING, logger="django_voiceotp"):
+        assert verification_module.check_code(TEST_NUMBER, "135790") is CheckResult.LOCKED
+    assert "locked until the end of the UTC day" in caplog.text
+    assert FIXED_CODE not in caplog.text and "0770000001" not in caplog.text
+    verification_module.request_code(TEST_NUMBER)
+    assert verification_module.check_code(TEST_NUMBER, FIXED_CODE) is CheckResult.LOCKED
+
+
+def test_other_numbers_and_a_budget_of_0_are_not_counted(voiceotp, clock, enqueued):
+    voiceotp(TEST_GUESSES_PER_DAY=0)
+    guess_wrong_across_codes(voiceotp, codes=5, wrong_per_code=4)
+    verification_module.request_code(TEST_NUMBER)
+    assert verification_module.check_code(TEST_NUMBER, FIXED_CODE) is CheckResult.VERIFIED
+
+    voiceotp(TEST_GUESSES_PER_DAY=1)
+    verification_module.request_code("0771122330")
+    verification_module.check_code("0771122330", "000000")
+    code = "482915"
+    verification = Verification.objects.order_by("-created_at").first()
+    verification.code_hash = verification_module.hash_code(code, context=str(verification.pk))
+    verification.save()
+    assert verification_module.check_code("0771122330", code) is CheckResult.VERIFIED
+
+
+def test_the_guess_counter_holds_no_phone_number(voiceotp, clock, enqueued):
+    voiceotp(TEST_GUESSES_PER_DAY=3)
+    guess_wrong_across_codes(voiceotp, codes=1, wrong_per_code=1)
+    keys = [key for key in cache._cache if "test_guesses" in key]  # LocMemCache's own store
+    assert len(keys) == 1
+    assert "0770000001" not in keys[0] and "770000001" not in keys[0]
+
+
+@pytest.mark.parametrize("suggested", SUGGESTED_TEST_NUMBERS)
+def test_the_suggested_test_numbers_are_outside_the_assigned_ranges_and_usable(voiceotp, suggested):
+    parsed = phonenumbers.parse(suggested)
+    assert phonenumbers.is_possible_number(parsed) and not phonenumbers.is_valid_number(parsed)
+    voiceotp(TEST_NUMBERS={suggested: FIXED_CODE})
+    assert limits.allowed_number(suggested).fixed_code == FIXED_CODE
+    assert "django_voiceotp.W012" not in [message.id for message in check_test_numbers()]
+
+
+def test_a_code_asked_for_while_the_number_was_a_test_number_is_checked_without_error(
+    api, voiceotp, enqueued
+):
+    voiceotp(TEST_NUMBERS={UNASSIGNED: FIXED_CODE})
+    verification_id = ask(api, UNASSIGNED).json()["id"]
+    voiceotp(TEST_NUMBERS={})  # removed after the review, with its code still pending
+    assert verification_module.check_code(UNASSIGNED, "000000") is CheckResult.WRONG_CODE
+    # The code asked for lives out its CODE_TTL, as any code: found, checked, no server error.
+    assert check(api, verification_id, FIXED_CODE).status_code == 200
+    with pytest.raises(InvalidPhoneNumber):
+        verification_module.check_code("12345", FIXED_CODE)

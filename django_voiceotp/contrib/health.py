@@ -16,11 +16,34 @@ Each reports one finding of :mod:`django_voiceotp.health`, as ``voiceotp_check``
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from django.db import connections
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable, ServiceWarning
 
 from .. import health
+
+
+@contextmanager
+def _closing_connections() -> Iterator[None]:
+    """Close the database connections opened inside the block.
+
+    django-health-check runs a check in a worker thread: a connection opened there is outside the
+    request cycle, where nothing (``request_finished``) closes it, so each probe left one open.
+    """
+    open_before = {
+        connection.alias
+        for connection in connections.all(initialized_only=True)
+        if connection.connection is not None
+    }
+    try:
+        yield
+    finally:
+        for connection in connections.all(initialized_only=True):
+            if connection.alias not in open_before:
+                connection.close()
 
 
 def _report(finding: health.Finding) -> None:
@@ -35,7 +58,9 @@ class Provider(HealthCheck):
     """The provider answers with the cached access token (asked at most every 30 s)."""
 
     def run(self) -> None:
-        _report(health.check_provider())
+        with _closing_connections():
+            finding = health.check_provider()
+        _report(finding)
 
 
 @dataclasses.dataclass
@@ -43,7 +68,9 @@ class Sweeper(HealthCheck):
     """The sweeper ran within ``SWEEPER_MAX_AGE`` seconds (a warning when no run is on record)."""
 
     def run(self) -> None:
-        _report(health.check_sweeper())
+        with _closing_connections():
+            finding = health.check_sweeper()
+        _report(finding)
 
 
 @dataclasses.dataclass
@@ -51,4 +78,6 @@ class Backlog(HealthCheck):
     """No call is pending past ``PENDING_GRACE``: the workers and the sweeper keep up."""
 
     def run(self) -> None:
-        _report(health.check_backlog())
+        with _closing_connections():
+            finding = health.check_backlog()
+        _report(finding)

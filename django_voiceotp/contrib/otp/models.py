@@ -19,12 +19,12 @@ from django_otp.models import (
     TimestampMixin,
 )
 
-from ... import limits
+from ... import limits, testnumbers
 from ...conf import voiceotp_settings
 from ...db import write_transaction
 from ...exceptions import InvalidPhoneNumber, RateLimited
 from ...phone import mask_phone_number
-from ...services import send_otp
+from ...services import resolve_campaign, send_otp
 from ...verification import code_matches, generate_code, hash_code
 
 logger = logging.getLogger("django_voiceotp")
@@ -86,12 +86,19 @@ class VoiceCallDevice(TimestampMixin, CooldownMixin, ThrottlingMixin, SideChanne
             return gettext("A code cannot be sent right now.")
         try:
             with limits.admit(self.number, client_ip=client_ip) as number, write_transaction():
-                code = self.generate_token(
-                    length=voiceotp_settings.CODE_LENGTH,
-                    valid_secs=voiceotp_settings.CODE_TTL,
-                    commit=False,
-                )
-                self.last_call = send_otp(number, code)
+                if number.fixed_code is not None:
+                    # A test number, as the gate decided: its fixed code, and no call placed.
+                    self._store_code(number.fixed_code, valid_secs=voiceotp_settings.CODE_TTL)
+                    self.last_call = testnumbers.create_test_call(
+                        number, campaign=resolve_campaign(None)
+                    )
+                else:
+                    code = self.generate_token(
+                        length=voiceotp_settings.CODE_LENGTH,
+                        valid_secs=voiceotp_settings.CODE_TTL,
+                        commit=False,
+                    )
+                    self.last_call = send_otp(number, code)
                 self.cooldown_set(commit=False)
                 self.save()
         except RateLimited as err:
@@ -105,13 +112,16 @@ class VoiceCallDevice(TimestampMixin, CooldownMixin, ThrottlingMixin, SideChanne
     def generate_token(self, length=6, valid_secs=300, commit=True) -> str:
         """Store the hash of a new code and return the code itself, for the call alone."""
         code = generate_code(length)
+        self._store_code(code, valid_secs=valid_secs)
+        if commit:
+            self.save()
+        return code
+
+    def _store_code(self, code: str, *, valid_secs: int) -> None:
         self.token = hash_code(code, context=self._hash_context())
         self.valid_until = timezone.now() + timedelta(seconds=valid_secs)
         self.throttling_failure_count = 0
         self.throttling_failure_timestamp = None
-        if commit:
-            self.save()
-        return code
 
     # -- verifying -------------------------------------------------------------------------------
 
@@ -121,6 +131,12 @@ class VoiceCallDevice(TimestampMixin, CooldownMixin, ThrottlingMixin, SideChanne
             return False
         now = timezone.now()
         this_code = type(self).objects.filter(pk=self.pk, token=self.token, valid_until__gt=now)
+        test_number = self._test_number()
+        if test_number is not None and testnumbers.guesses_spent(test_number):
+            # Its fixed code outlives every challenge: wrong guesses are counted across them.
+            this_code.update(token=None)
+            self.refresh_from_db()
+            return False
         if code_matches(token.strip(), self.token, context=self._hash_context()):
             # Guarded by the hash it checked: of two checks at once only one clears it.
             won = this_code.update(
@@ -139,6 +155,8 @@ class VoiceCallDevice(TimestampMixin, CooldownMixin, ThrottlingMixin, SideChanne
             throttling_failure_count=F("throttling_failure_count") + 1,
             throttling_failure_timestamp=now,
         ):
+            if test_number is not None and testnumbers.count_wrong_guess(test_number):
+                this_code.update(token=None)
             type(self).objects.filter(
                 pk=self.pk, throttling_failure_count__gte=voiceotp_settings.MAX_ATTEMPTS
             ).update(token=None)
@@ -152,6 +170,15 @@ class VoiceCallDevice(TimestampMixin, CooldownMixin, ThrottlingMixin, SideChanne
 
     def get_throttle_factor(self) -> int:
         return getattr(settings, "OTP_VOICE_THROTTLE_FACTOR", 1)
+
+    def _test_number(self) -> str | None:
+        """The number in the provider's form if it is a test number (its code is fixed), else
+        None."""
+        try:
+            number = limits.allowed_number(self.number)
+        except InvalidPhoneNumber:
+            return None
+        return number if number.is_test else None
 
     def _hash_context(self) -> str:
         return f"voiceotp_otp.device:{self.pk}"

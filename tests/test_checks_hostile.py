@@ -1,0 +1,107 @@
+"""Every system check survives any value of any setting, and answers a wrong one with an Error."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from django.core import checks
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from django_voiceotp import checks as checks_module
+from django_voiceotp.conf import DEFAULTS
+
+#: Values of the wrong type or out of range for some setting or other.
+HOSTILE_VALUES = [
+    None,
+    "",
+    "x",
+    "../..",
+    "\x00",
+    b"bytes",
+    0,
+    -1,
+    10**100,
+    1.5,
+    float("nan"),
+    True,
+    [],
+    ["x", None],
+    [[1]],
+    (),
+    {},
+    {"x": None},
+    {1: 2},
+    {(): []},
+    object(),
+]
+
+#: A value no setting takes: each check must name the key in an Error.
+NONSENSE = {"?": ["?"]}
+
+
+def check_functions():
+    """Every check function of checks.py (each one registered with Django)."""
+    return [
+        function
+        for name, function in inspect.getmembers(checks_module, inspect.isfunction)
+        if name.startswith("check_") and function.__module__ == checks_module.__name__
+    ]
+
+
+def run_every_check() -> list[checks.CheckMessage]:
+    messages = []
+    for function in check_functions():
+        found = function(app_configs=None)
+        assert isinstance(found, list), function.__name__
+        assert all(isinstance(message, checks.CheckMessage) for message in found)
+        messages += found
+    return messages
+
+
+@pytest.fixture(autouse=True)
+def _a_test_number(voiceotp):
+    # Its check reads the phone, code and destination settings too: let it run on each of them.
+    voiceotp(TEST_NUMBERS={"+84 77 000 0001": "246810"})
+
+
+def test_the_check_functions_are_found():
+    names = {function.__name__ for function in check_functions()}
+    assert {"check_settings", "check_delivery_settings", "check_test_numbers"} <= names
+
+
+@pytest.mark.parametrize("key", sorted(DEFAULTS))
+def test_no_check_raises_on_any_value_of_any_setting(key, voiceotp):
+    for value in HOSTILE_VALUES:
+        voiceotp(**{key: value})
+        run_every_check()
+
+
+@pytest.mark.parametrize("key", sorted(DEFAULTS))
+def test_a_value_of_the_wrong_type_is_a_clear_error_naming_the_setting(key, voiceotp):
+    voiceotp(**{key: NONSENSE})
+    errors = [message for message in run_every_check() if message.level >= checks.ERROR]
+    assert any(f"['{key}']" in message.msg for message in errors), errors
+
+
+@pytest.mark.parametrize("value", ["a string", ["a", "list"], 42, 1.5, ("API_URL",), True])
+def test_voiceotp_itself_of_the_wrong_type_is_one_clear_error(value, settings):
+    settings.VOICEOTP = value
+    messages = run_every_check()
+    assert [message.id for message in messages if message.level >= checks.ERROR] == [
+        "django_voiceotp.E001"
+    ]
+
+
+def test_voiceotp_none_reads_as_no_settings(settings):
+    settings.VOICEOTP = None
+    ids = {message.id for message in run_every_check()}
+    assert "django_voiceotp.E002" in ids  # API_URL and SECRET_KEY are required
+    assert "django_voiceotp.E001" not in ids
+
+
+def test_manage_py_check_reports_a_voiceotp_that_is_not_a_dict_without_a_traceback(settings):
+    settings.VOICEOTP = "API_URL=https://example.com"
+    with pytest.raises(SystemCheckError, match=r"django_voiceotp\.E001.*must be a dict"):
+        call_command("check")
