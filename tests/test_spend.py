@@ -436,3 +436,34 @@ def test_the_spending_checks(voiceotp, settings):
     from django_voiceotp.checks import check_spending_settings
 
     assert check_spending_settings() == []
+
+
+# -- the page that states the bounds -------------------------------------------------------------
+
+
+def test_the_limits_page_is_valid_and_names_every_limit():
+    from pathlib import Path
+
+    import docutils.core
+    import docutils.nodes
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "limits.rst").read_text()
+    doctree = docutils.core.publish_doctree(
+        page, settings_overrides={"report_level": 5, "halt_level": 5}
+    )
+    assert [node.astext() for node in doctree.findall(docutils.nodes.system_message)] == []
+    named = [
+        "RESEND_COOLDOWN",
+        "SENDS_PER_IP_PER_HOUR",
+        "SENDS_PER_NUMBER_PER_HOUR",
+        "SENDS_PER_NUMBER_PER_DAY",
+        "SENDS_RESERVED_FOR_OWNER_PER_DAY",
+        "SENDS_PER_HOUR",
+        "SENDS_PER_DAY",
+        "FALLBACKS_PER_HOUR",
+        "SENDING_PAUSED",
+        "REDIAL_MAX",
+        "SEND_MAX_RETRIES",
+    ]
+    assert [name for name in named if f"``{name}``" not in page] == []
+    assert limits.SPENDING_LIMIT_REASON in page and limits.SENDING_PAUSED_REASON in page
