@@ -381,7 +381,9 @@ def sending_paused(cache=None) -> bool:
     (:func:`pause_sending`), which takes effect in every process at once, without a deploy."""
     if voiceotp_settings.SENDING_PAUSED:
         return True
-    return bool((cache if cache is not None else _cache()).get(PAUSED_KEY))
+    # A flag read, not a counter: any cache will do, so a send never fails on the cache's kind.
+    cache = cache if cache is not None else caches[voiceotp_settings.LIMITS_CACHE_ALIAS]
+    return bool(cache.get(PAUSED_KEY))
 
 
 def pause_sending() -> None:
