@@ -310,6 +310,7 @@ def _count(cache, limits: list[Limit], now: float) -> list[str]:
     ``RateLimited``. Returns the keys counted."""
     taken: list[str] = []
     waits: list[tuple[int, str]] = []
+    used_up: list[tuple[Limit, str, float, int]] = []
     for limit in limits:
         key, window_end = _window_key(limit, now)
         # The key outlives its window a little, so a late incr never finds it gone mid-window.
@@ -322,8 +323,13 @@ def _count(cache, limits: list[Limit], now: float) -> list[str]:
         taken.append(key)
         if count > limit.count:
             waits.append((_seconds(window_end - now), limit.name))
-            if limit.name in SITE_LIMITS:
-                _site_budget_reached(cache, limit, key, window_end, now)
+        if limit.name in SITE_LIMITS and count >= limit.count:
+            used_up.append((limit, key, window_end, count))
+    for limit, key, window_end, count in used_up:
+        # Reached by the send that takes its last unit (the DRF throttle refuses the next ones
+        # early, without counting), or by one it refuses; not by a send another limit refuses.
+        if count > limit.count or not waits:
+            _site_budget_reached(cache, limit, key, window_end, now)
     if waits:
         _give_back(cache, taken, "")
         raise _refusal(waits)
@@ -336,8 +342,8 @@ def _site_budget_reached(cache, limit: Limit, key: str, window_end: float, now: 
     if cache.add(f"{key}:reached", now, timeout=math.ceil(window_end - now) + 60):
         metrics.site_budget_reached(limit.name)
         logger.error(
-            "The site budget %s (%s per %s s) is reached: no more %s until its window ends in "
-            "%s s.",
+            "The site budget %s (%s per %s s) is reached: no more %s are placed until its window "
+            "ends in %s s.",
             limit.name,
             limit.count,
             limit.window,

@@ -283,6 +283,20 @@ def test_the_site_budget_refuses_codes_with_retry_after(voiceotp, clock, enqueue
     request_code(unanswered(10))  # a new hour
 
 
+def test_the_budget_reached_over_http_is_logged_once(voiceotp, clock, enqueued, caplog):
+    """The throttle refuses early, without counting: the send that used the last unit logs."""
+    voiceotp(SENDS_PER_HOUR=2)
+    for index in range(2):
+        assert (
+            post(APIClient(REMOTE_ADDR=f"198.51.100.{index + 1}"), unanswered(index)).status_code
+            == 201
+        )
+    for index in range(2, 6):
+        response = post(APIClient(REMOTE_ADDR=f"198.51.100.{index + 1}"), unanswered(index))
+        assert (response.status_code, response.headers["Retry-After"]) == (429, str(HOUR_LEFT))
+    assert len(budget_errors(caplog)) == 1
+
+
 def test_the_site_budget_per_day(voiceotp, clock, enqueued):
     voiceotp(SENDS_PER_DAY=2)
     request_code(unanswered(1))
