@@ -195,6 +195,21 @@ def test_without_its_record_a_redial_counts_against_the_verifications_client(
     assert calls_placed(delivering) == 1
 
 
+def test_the_redials_of_a_call_placed_by_send_otp_alone_count_against_the_number(
+    delivering, voiceotp, clock
+):
+    """send_otp called by the host's own code places its first call unguarded (docs/limits.rst);
+    what follows it is counted against the number and the site all the same."""
+    voiceotp(SENDS_PER_NUMBER_PER_HOUR=2, FALLBACK_SENDER=None)
+    send_otp(PHONE, OTP)
+    send_otp(PHONE, OTP)
+    send_otp(PHONE, OTP)
+    deliver_everything(clock)
+    assert calls_placed(delivering) == 3 + 2  # three first calls; two of their three redials
+    ended = Call.objects.filter(failure_reason=limits.SPENDING_LIMIT_REASON)
+    assert [call.attempt for call in ended] == [1]
+
+
 def test_calling_again_is_counted(voiceotp, clock, enqueued):
     voiceotp(SENDS_PER_HOUR=2)
     call = request_code(PHONE, client_ip=ADDRESS).call
