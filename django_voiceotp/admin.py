@@ -13,7 +13,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template import RequestContext, Template
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
@@ -21,8 +22,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
-from . import payloads, reports, services
-from .exceptions import VoiceOTPError
+from . import limits, payloads, reports, services
+from .conf import voiceotp_settings
+from .exceptions import ImproperlyConfigured, VoiceOTPError
 from .models import Call, CallbackEvent, Campaign, Verification
 from .phone import normalize_phone_number
 
@@ -272,6 +274,52 @@ class RedialFilter(admin.SimpleListFilter):
         return queryset
 
 
+def spending_messages() -> list[str]:
+    """What the list of calls says when no call can be placed: the site's budget is reached, or
+    sending is paused. Each links to the page that shows the budget and holds the switch."""
+    try:
+        paused = limits.sending_paused()
+        reached = [use for use in limits.site_budget() if use.reached]
+    except ImproperlyConfigured:  # the limits cache is refused: the checks say why
+        return []
+    url = reverse("admin:django_voiceotp_call_sending")
+    texts = []
+    if paused:
+        texts.append(gettext("Sending is paused: no call or fallback message is placed."))
+    for use in reached:
+        texts.append(
+            gettext(
+                "Site budget reached: %(limit)s has used %(used)d of %(count)d; nothing more is "
+                "placed for %(seconds)d s."
+            )
+            % {"limit": use.name, "used": use.used, "count": use.count, "seconds": use.resets_in}
+        )
+    return [format_html('{} <a href="{}">{}</a>', text, url, gettext("Sending")) for text in texts]
+
+
+#: The page of the site's budget and the switch: a few lines, kept beside the view that renders it.
+SENDING_PAGE = """{% extends "admin/base_site.html" %}{% load i18n %}
+{% block breadcrumbs %}<div class="breadcrumbs">
+<a href="{% url 'admin:index' %}">{% translate 'Home' %}</a> &rsaquo;
+<a href="{% url 'admin:django_voiceotp_call_changelist' %}">
+{{ opts.verbose_name_plural|capfirst }}</a> &rsaquo; {{ title }}</div>{% endblock %}
+{% block content %}
+<p>{% if paused %}{% translate "Sending is paused: no call or fallback message is placed." %}
+{% else %}{% translate "Sending is on." %}{% endif %}</p>
+<table><thead><tr><th>{% translate "limit" %}</th><th>{% translate "used" %}</th>
+<th>{% translate "of" %}</th><th>{% translate "window ends in (s)" %}</th></tr></thead><tbody>
+{% for use in budget %}<tr><td>{{ use.name }}</td><td>{{ use.used }}</td><td>{{ use.count }}</td>
+<td>{{ use.resets_in }}</td></tr>{% endfor %}</tbody></table>
+{% if may_switch %}<form method="post">{% csrf_token %}
+{% if not paused %}<input type="submit" name="pause" value="{% translate 'Pause all sending' %}">
+{% elif paused_by_setting %}<p>{% blocktranslate trimmed %}
+SENDING_PAUSED is True in the settings: change it there to send again.
+{% endblocktranslate %}</p>
+{% else %}<input type="submit" name="resume" value="{% translate 'Resume sending' %}">{% endif %}
+</form>{% endif %}
+{% endblock %}"""
+
+
 @admin.register(Call)
 class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
     list_display = (
@@ -331,6 +379,48 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
         (_("Timeline"), {"fields": ("timeline",)}),
     )
     Media = VoiceOTPMedia
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET":
+            for message in spending_messages():
+                self.message_user(request, message, messages.ERROR)
+        return super().changelist_view(request, extra_context)
+
+    def get_urls(self):
+        sending = path(
+            "sending/",
+            self.admin_site.admin_view(self.sending_view),
+            name="django_voiceotp_call_sending",
+        )
+        return [sending, *super().get_urls()]
+
+    def sending_view(self, request):
+        """The site's budget and the kill switch: pausing stops every call and fallback message
+        in every process at once (the switch is kept in the limits cache)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        may_switch = self.has_change_permission(request)
+        if request.method == "POST":
+            if not may_switch:
+                raise PermissionDenied
+            if "pause" in request.POST:
+                limits.pause_sending()
+                self.message_user(request, gettext("Sending is paused."), messages.WARNING)
+            elif "resume" in request.POST:
+                limits.resume_sending()
+                self.message_user(request, gettext("Sending is resumed."), messages.SUCCESS)
+            return HttpResponseRedirect(request.path)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Sending"),
+            "paused": limits.sending_paused(),
+            "paused_by_setting": bool(voiceotp_settings.SENDING_PAUSED),
+            "budget": limits.site_budget(),
+            "may_switch": may_switch,
+        }
+        # Built on each request, by the project's Django template engine (the admin needs one).
+        return HttpResponse(Template(SENDING_PAGE).render(RequestContext(request, context)))
 
     def get_readonly_fields(self, request, obj=None):
         # Everything on the page came from send_otp or the provider: none of it is edited here.

@@ -695,3 +695,66 @@ def check_client_address(app_configs=None, **kwargs):
             )
         )
     return messages
+
+
+#: The site's budget and the owner's share: whole numbers, 0 or None turning each off.
+SPENDING_LIMITS = (
+    "SENDS_PER_HOUR",
+    "SENDS_PER_DAY",
+    "FALLBACKS_PER_HOUR",
+    "SENDS_RESERVED_FOR_OWNER_PER_DAY",
+)
+
+
+@register(Tags.compatibility)
+def check_spending_settings(app_configs=None, **kwargs):
+    """The site's budget, the owner's share of a number's day and the kill switch."""
+    try:
+        voiceotp_settings.user_settings  # noqa: B018 - check_settings reports a non-dict
+    except ImproperlyConfigured:
+        return []
+
+    def whole(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    messages = []
+    for key in SPENDING_LIMITS:
+        value = getattr(voiceotp_settings, key)
+        if value is not None and not whole(value):
+            messages.append(_malformed(key, "a whole number (0 or None turns it off)"))
+    paused = voiceotp_settings.SENDING_PAUSED
+    if not isinstance(paused, bool):
+        messages.append(_malformed("SENDING_PAUSED", "True or False"))
+    elif paused:
+        messages.append(
+            Warning(
+                f"{SETTINGS_NAME}['SENDING_PAUSED'] is True: every code is refused and no call "
+                "or fallback message is placed.",
+                hint="Set it to False to send again.",
+                id="django_voiceotp.W036",
+            )
+        )
+    budget = [voiceotp_settings.SENDS_PER_HOUR, voiceotp_settings.SENDS_PER_DAY]
+    if all(whole(value) or value is None for value in budget) and not any(budget):
+        messages.append(
+            Warning(
+                "SENDS_PER_HOUR and SENDS_PER_DAY are both off: nothing bounds what the whole "
+                "site spends on calls (an attacker rotating addresses and numbers is limited "
+                "by nothing else).",
+                hint="Set SENDS_PER_DAY to the most calls a day you are ready to pay for.",
+                id="django_voiceotp.W035",
+            )
+        )
+    reserved = voiceotp_settings.SENDS_RESERVED_FOR_OWNER_PER_DAY
+    per_day = voiceotp_settings.SENDS_PER_NUMBER_PER_DAY
+    if whole(reserved) and whole(per_day) and reserved and per_day and reserved >= per_day:
+        messages.append(
+            Warning(
+                f"{SETTINGS_NAME}['SENDS_RESERVED_FOR_OWNER_PER_DAY'] ({reserved}) leaves "
+                f"nothing of SENDS_PER_NUMBER_PER_DAY ({per_day}) to other clients: a number's "
+                "first-time owner gets one send a day.",
+                hint="Reserve fewer sends than SENDS_PER_NUMBER_PER_DAY.",
+                id="django_voiceotp.W037",
+            )
+        )
+    return messages

@@ -58,8 +58,16 @@ DEFAULTS: dict[str, Any] = {
     "RESEND_COOLDOWN": 60,
     "SENDS_PER_NUMBER_PER_HOUR": 5,
     "SENDS_PER_NUMBER_PER_DAY": 10,
-    "SENDS_RESERVED_FOR_OWNER_PER_DAY": 3,
     "SENDS_PER_IP_PER_HOUR": 20,
+    # Of SENDS_PER_NUMBER_PER_DAY, what only a client that verified the number before may use.
+    "SENDS_RESERVED_FOR_OWNER_PER_DAY": 3,
+    # The site's budget: calls placed (first calls, redials, calls placed again) and fallback
+    # messages sent by the whole site, per clock hour and UTC day (docs/limits.rst).
+    "SENDS_PER_HOUR": 500,
+    "SENDS_PER_DAY": 5000,
+    "FALLBACKS_PER_HOUR": 200,
+    # The kill switch: True refuses every call and fallback message.
+    "SENDING_PAUSED": False,
     "ALLOWED_COUNTRY_CODES": (84,),
     "DENIED_PREFIXES": ("+841900",),
     # Names of phonenumbers.PhoneNumberType; None allows every type.

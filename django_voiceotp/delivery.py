@@ -13,9 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from . import metrics
+from . import limits, metrics
 from .conf import voiceotp_settings
-from .models import Call
+from .exceptions import RateLimited
+from .models import Call, Verification
 from .sealing import PasscodeUnreadable, open_otp
 
 logger = logging.getLogger("django_voiceotp")
@@ -86,14 +87,85 @@ def passcode_valid(call: Call, at: datetime) -> bool:
 
 
 def carry_out(call: Call, plan: AfterFailure, sealed_otp: str) -> None:
-    """Do what ``plan`` says, in the transaction that failed ``call``."""
-    if plan.redial_in is not None:
-        _place_redial(call, plan.redial_in, sealed_otp)
-    elif plan.fallback:
-        transaction.on_commit(partial(_enqueue_fallback, call.pk))
+    """Do what ``plan`` says, in the transaction that failed ``call``.
+
+    A redial and a fallback message cost money as a first call does: each passes the limits
+    first (counted now, by the one process that failed the call). One a limit refuses is not
+    placed, and the delivery ends here with ``limits.SPENDING_LIMIT_REASON``.
+    """
+    if plan.redial_in is None and not plan.fallback:
+        return
+    payer = payer_for(call)
+    kind = limits.CALL if plan.redial_in is not None else limits.FALLBACK
+    try:
+        with limits.consume_follow_up(
+            call.phone_number, client_ip=payer.client_ip, owner=payer.owner, kind=kind
+        ):
+            if plan.redial_in is not None:
+                _place_redial(call, plan.redial_in, sealed_otp, payer)
+            else:
+                transaction.on_commit(partial(_enqueue_fallback, call.pk))
+    except RateLimited as refusal:
+        _end_delivery(call, refusal, kind)
 
 
-def _place_redial(call: Call, delay: float, sealed_otp: str) -> Call:
+def payer_for(call: Call) -> limits.Payer:
+    """Whom the redials and fallback of ``call``'s code are counted against.
+
+    They run in tasks, with no client to ask: they are counted against the number and the
+    site, and against the client that asked for the code, as its admission recorded it. Not
+    counting that client would let one address spend (1 + REDIAL_MAX) calls and a fallback
+    message per code it is allowed. When the record is gone (a cache that forgot it), the
+    client stored on the code's Verification is used, as a stranger: the owner's share is
+    given only to a client proven to be the owner. A call placed by ``send_otp`` alone has no
+    client: its follow-ups count against the number and the site only.
+    """
+    recorded = limits.recorded_payer(call.pk)
+    if recorded is not None:
+        return recorded
+    first_id = call.pk
+    previous_id = call.redial_of_id
+    while previous_id is not None:  # at most REDIAL_MAX steps back to the delivery's first call
+        first_id = previous_id
+        previous_id = (
+            Call.objects.filter(pk=previous_id).values_list("redial_of_id", flat=True).first()
+        )
+    client_ip = (
+        Verification.objects.filter(call_id=first_id).values_list("client_ip", flat=True).first()
+    )
+    return limits.Payer(client_ip=client_ip, owner=False)
+
+
+def _end_delivery(call: Call, refusal: RateLimited, kind: str) -> None:
+    """End the delivery at ``call``, failed just now, since a limit refused what would follow:
+    its reason says so, its passcode goes. Its signals, sent when the transaction commits,
+    carry this reason and no redial."""
+    reason = (
+        limits.SENDING_PAUSED_REASON if refusal.limit == "paused" else limits.SPENDING_LIMIT_REASON
+    )
+    ended = {
+        "failure_reason": reason,
+        "otp": "",
+        "fallback_status": Call.FallbackStatus.NONE,
+        "fallback_next_at": None,
+    }
+    Call.objects.filter(pk=call.pk).update(**ended)
+    for name, value in ended.items():
+        setattr(call, name, value)
+    what = "placed again" if kind == limits.CALL else "handed to the fallback"
+    logger.warning(
+        "Call %s: not %s, the limit %s refused it (for %s s).",
+        call.pk,
+        what,
+        refusal.limit,
+        refusal.retry_after,
+        extra={"call_id": call.pk, "event": "follow_up_refused", "limit": refusal.limit},
+    )
+    if kind == limits.FALLBACK:
+        metrics.fallback("refused")
+
+
+def _place_redial(call: Call, delay: float, sealed_otp: str, payer: limits.Payer) -> Call:
     now = timezone.now()
     # A new pending call, due after the delay: the sweeper sends it when due if its task is lost.
     redial = Call.objects.create(
@@ -105,6 +177,7 @@ def _place_redial(call: Call, delay: float, sealed_otp: str) -> Call:
         created_at=call.created_at,
         next_attempt_at=now + timedelta(seconds=delay),
     )
+    limits.record_payer(redial.pk, payer)  # its own redial or fallback is the same client's
     logger.info(
         "Call %s will be placed again as call %s in %.0f s (attempt %s).",
         call.pk,
@@ -181,6 +254,12 @@ def run_fallback(call_id: int, now: datetime | None = None) -> float | None:
         fallback_status=Call.FallbackStatus.PENDING,
         fallback_attempts=call.fallback_attempts,
     )
+    if limits.sending_paused():
+        # Counted when the call failed; the kill switch stops it all the same.
+        if pending.update(fallback_status=Call.FallbackStatus.FAILED, otp=""):
+            logger.warning("Call %s: fallback not sent, sending is paused.", call.pk)
+            metrics.fallback("refused")
+        return None
     if not call.otp or not passcode_valid(call, now):
         if pending.update(fallback_status=Call.FallbackStatus.EXPIRED, otp=""):
             logger.info("Call %s: fallback not sent, the passcode is too old.", call.pk)

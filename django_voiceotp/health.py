@@ -1,9 +1,10 @@
-"""What a health probe asks: the provider accepts our token, the sweeper runs, no call is stuck.
+"""What a health probe asks: the provider accepts our token, the sweeper runs, no call is stuck,
+the site's budget has room.
 
 ``voiceotp_check`` and the django-health-check plugin (``contrib.health``) report the same
 findings. Each is cheap enough for a probe every few seconds: the provider is asked at most once
 per ``PROVIDER_PROBE_TTL`` seconds, with the cached access token; the sweeper's last run is one
-cache read; the backlog is one indexed count.
+cache read; the backlog is one indexed count; the budget, a few reads of the limits cache.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.core.cache import caches
 from django.db import DatabaseError
 from django.utils import timezone
 
+from . import limits
 from .client import ProviderClient
 from .conf import voiceotp_settings
 from .exceptions import (
@@ -145,3 +147,32 @@ def check_backlog() -> Finding:
             "backlog", FAILED, f"{count} call(s) pending more than PENDING_GRACE ({grace} s) late"
         )
     return Finding("backlog", OK, f"no call pending past PENDING_GRACE ({grace} s)")
+
+
+# -- spending ------------------------------------------------------------------------------------
+
+
+def check_spending() -> Finding:
+    """The site's budget (``SENDS_PER_HOUR``, ``SENDS_PER_DAY``, ``FALLBACKS_PER_HOUR``) is not
+    used up, and sending is not paused (a warning: a pause is an operator's decision)."""
+    try:
+        if limits.sending_paused():
+            return Finding(
+                "spending",
+                WARNING,
+                "sending is paused (SENDING_PAUSED or the admin's switch): no call or fallback "
+                "message is placed",
+            )
+        uses = limits.site_budget()
+    except ImproperlyConfigured as err:
+        return Finding("spending", FAILED, str(err))
+    reached = [use for use in uses if use.reached]
+    if reached:
+        detail = "; ".join(
+            f"{use.name} {use.used}/{use.count}, resets in {use.resets_in} s" for use in reached
+        )
+        return Finding("spending", FAILED, f"site budget reached: {detail}")
+    if not any(use.name in ("site_hour", "site_day") for use in uses):
+        return Finding("spending", WARNING, "no site budget for calls (SENDS_PER_HOUR/PER_DAY)")
+    detail = ", ".join(f"{use.name} {use.used}/{use.count}" for use in uses)
+    return Finding("spending", OK, f"site budget used: {detail}")

@@ -28,6 +28,9 @@ FAILURE_CLASSES = (
     ("rejected", "rejected"),
     ("provider unavailable", "provider_unavailable"),
     ("replaced by call", "replaced"),
+    # limits.SPENDING_LIMIT_REASON and limits.SENDING_PAUSED_REASON
+    ("not placed again: a spending limit", "spending_limit"),
+    ("not placed: sending is paused", "paused"),
 )
 #: The provider's "not reached" spellings (PROVIDER-NOTES point 14); any other is "provider_failed".
 NOT_REACHED = frozenset(
@@ -71,6 +74,11 @@ class _Metrics:
         )
         self.limit_refusals = client.Counter(
             "voiceotp_limit_refusals", "Codes refused by an abuse limit, by limit.", ["limit"]
+        )
+        self.site_budget_reached = client.Counter(
+            "voiceotp_site_budget_reached",
+            "Windows in which a site-wide budget was reached (counted once per window), by limit.",
+            ["limit"],
         )
         self.provider_requests = client.Counter(
             "voiceotp_provider_requests",
@@ -148,6 +156,11 @@ def callback_received(verdict: str) -> None:
 def limit_refused(limit: str) -> None:
     if _metrics is not None:
         _metrics.limit_refusals.labels(limit).inc()
+
+
+def site_budget_reached(limit: str) -> None:
+    if _metrics is not None:
+        _metrics.site_budget_reached.labels(limit).inc()
 
 
 def provider_request(endpoint: str, outcome: str, seconds: float) -> None:

@@ -19,7 +19,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import delivery
+from . import delivery, limits
 from .client import CallOutcome, CallReport, ProviderClient, StartedCall
 from .conf import voiceotp_settings
 from .db import instance_from_row, updates_returning, write_transaction
@@ -32,6 +32,7 @@ from .exceptions import (
     ProviderError,
     ProviderRejected,
     ProviderUnavailable,
+    RateLimited,
 )
 from .models import Call, Campaign
 from .payloads import loggable
@@ -70,9 +71,7 @@ def send_otp(phone_number: str, otp: str, *, campaign: Campaign | str | None = N
     :param campaign: a :class:`Campaign`, a provider campaign id, or None for ``DEFAULT_CAMPAIGN``.
     :raises InvalidPhoneNumber, InvalidOTP, CampaignUnavailable: before anything is stored.
     """
-    from .limits import AllowedNumber  # the gate's type; limits imports nothing of services
-
-    if not isinstance(phone_number, AllowedNumber):
+    if not isinstance(phone_number, limits.AllowedNumber):
         phone_number = normalize_phone_number(phone_number)
     otp = validate_otp(otp)
     campaign = resolve_campaign(campaign)
@@ -85,6 +84,8 @@ def send_otp(phone_number: str, otp: str, *, campaign: Campaign | str | None = N
         # If the send task is lost on its way, the sweeper sends the call from then on.
         next_attempt_at=now + timedelta(seconds=voiceotp_settings.PENDING_GRACE),
     )
+    # Inside limits.admit: its redials and fallback are counted against the same client.
+    limits.remember_admission(call.pk)
     _log(call, "created")
     transaction.on_commit(partial(enqueue_send, call.pk))
     return call
@@ -98,6 +99,9 @@ def call_again(call: Call) -> Call:
     needs the host project. The old call fails with reason ``replaced by call N``, so the
     sweeper cannot send it as well.
 
+    The new call costs what a redial costs, and is counted as one: against the number, the site
+    and the client that asked for the code (``limits.consume_follow_up``).
+
     :raises CallAgainRefused: saying why, in the active language (an operator reads it).
     """
     call.refresh_from_db()
@@ -110,6 +114,23 @@ def call_again(call: Call) -> Call:
         )
     if call.created_at < timezone.now() - timedelta(seconds=voiceotp_settings.OTP_MAX_AGE):
         raise CallAgainRefused(gettext("its passcode is too old to be of use."))
+    payer = delivery.payer_for(call)
+    try:
+        # Counted first, and given back if the new call is not placed after all.
+        with limits.consume_follow_up(
+            call.phone_number, client_ip=payer.client_ip, owner=payer.owner
+        ):
+            new_call = _replace(call, payer)
+    except RateLimited as err:
+        raise CallAgainRefused(
+            gettext("a spending limit was reached (%(limit)s); try again in %(seconds)d s.")
+            % {"limit": err.limit, "seconds": err.retry_after}
+        ) from None
+    return new_call
+
+
+def _replace(call: Call, payer: limits.Payer) -> Call:
+    """A new call reading ``call``'s passcode, and ``call`` failed as replaced by it."""
     with write_transaction():
         try:
             otp = open_otp(call.otp)
@@ -118,6 +139,8 @@ def call_again(call: Call) -> Call:
                 gettext("its passcode can no longer be read; the person must ask for a new code.")
             ) from None
         new_call = send_otp(call.phone_number, otp, campaign=call.campaign)
+        if limits.follow_ups_possible():
+            limits.record_payer(new_call.pk, payer)
         now = timezone.now()
         replaced = {
             "status": Call.Status.FAILED,
@@ -216,6 +239,10 @@ def send_call(call_id: int) -> FollowUp | None:
         if not _claim_send(call, now):
             return None
 
+    if limits.sending_paused():
+        # The kill switch stops every call at once, those already waiting to be placed too.
+        _fail(call, limits.SENDING_PAUSED_REASON)
+        return None
     try:
         started = ProviderClient().start_call(
             call.campaign.campaign_id,
@@ -606,9 +633,11 @@ def _finish(call: Call, status: str, **fields) -> bool:
     # The delivery policy decides what follows; only the process that fails the call does it.
     sealed_otp = call.otp
     plan = delivery.after_failure(call, fields.get("raw_status") or call.raw_status)
-    # A failure and its redial are written together or not at all; a lone update (the fallback's
-    # state rides along in it) needs no transaction.
-    with write_transaction() if plan.redial_in is not None else nullcontext():
+    # A failure and its redial are written together or not at all, and so is the end of the
+    # delivery when a limit refuses the redial or the fallback: the signals, sent on commit,
+    # then carry the reason. A failure that nothing follows is a lone update.
+    followed = plan.redial_in is not None or plan.fallback
+    with write_transaction() if followed else nullcontext():
         moved = _transition(call, status, **final, **plan.fields, **fields)
         if moved:
             delivery.carry_out(call, plan, sealed_otp)

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 
-from django_voiceotp import send_otp, services
+from django_voiceotp import limits, send_otp, services
 from django_voiceotp.callbacks import receive_callback
 from django_voiceotp.models import Call, CallbackEvent, Campaign
 from django_voiceotp.sealing import open_otp, seal_otp
@@ -577,3 +577,41 @@ def test_campaign_summary_shows_what_redials_and_the_fallback_bring(admin_client
     assert response.context["conversion_totals"]["deliveries"] == 5
     html = response.content.decode()
     assert "answered on a redial" in html and "handed to the fallback" in html
+
+
+# -- the site's budget and the kill switch -------------------------------------------------------
+
+SENDING = "/admin/django_voiceotp/call/sending/"
+
+
+def test_the_call_list_says_when_the_site_budget_is_reached(admin_client, voiceotp, clock):
+    voiceotp(SENDS_PER_HOUR=1)
+    assert "Site budget reached" not in admin_client.get(CALLS).content.decode()
+    with limits.consume_follow_up("0771122330"):
+        pass
+    html = admin_client.get(CALLS).content.decode()
+    assert "Site budget reached: site_hour has used 1 of 1; nothing more is placed for 2700 s." in (
+        html
+    )
+    assert f'<a href="{SENDING}">Sending</a>' in html
+
+
+def test_the_admin_pauses_and_resumes_sending(admin_client, clock):
+    page = admin_client.get(SENDING).content.decode()
+    assert "Sending is on." in page and 'name="pause"' in page
+    assert admin_client.post(SENDING, {"pause": "1"}).status_code == 302
+    assert limits.sending_paused()
+    html = admin_client.get(CALLS).content.decode()
+    assert "Sending is paused: no call or fallback message is placed." in html
+    assert 'name="resume"' in admin_client.get(SENDING).content.decode()
+    admin_client.post(SENDING, {"resume": "1"})
+    assert not limits.sending_paused()
+
+
+def test_only_who_may_change_calls_may_pause_sending(client, django_user_model):
+    viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_call"))
+    client.force_login(viewer)
+    assert 'name="pause"' not in client.get(SENDING).content.decode()
+    assert client.post(SENDING, {"pause": "1"}).status_code == 403
+    assert not limits.sending_paused()

@@ -7,12 +7,19 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import path
 from django.utils import timezone
+from health_check.views import HealthCheckView
 
-from django_voiceotp import health, tasks
+from django_voiceotp import health, limits, tasks
 from django_voiceotp.models import Call, Campaign
 
 SECRET_KEY = "30511f666-f888-411b-a6e0-11111fb6gg7a"
+
+#: This module is a URLconf too: the spending check alone, for @pytest.mark.urls(__name__).
+urlpatterns = [
+    path("spending/", HealthCheckView.as_view(checks=["django_voiceotp.contrib.health.Spending"]))
+]
 
 
 def pending_call(**fields) -> Call:
@@ -178,3 +185,56 @@ def test_the_health_check_plugin_closes_the_connections_it_opens(
     assert connections_opened_in_other_threads
     still_open = [c for c in connections_opened_in_other_threads if c.connection is not None]
     assert still_open == []
+
+
+# -- spending ------------------------------------------------------------------------------------
+
+
+def spend(count: int, kind: str = limits.CALL) -> None:
+    for index in range(count):
+        with limits.consume_follow_up(f"09012340{index:02d}", kind=kind):
+            pass
+
+
+def test_the_site_budget_is_reported_and_fails_once_reached(clock, voiceotp):
+    voiceotp(SENDS_PER_HOUR=2, SENDS_PER_DAY=10, FALLBACKS_PER_HOUR=3)
+    finding = health.check_spending()
+    assert (finding.status, finding.detail) == (
+        health.OK,
+        "site budget used: site_day 0/10, site_hour 0/2, fallback_hour 0/3",
+    )
+    spend(1)
+    spend(1, limits.FALLBACK)
+    assert health.check_spending().detail == (
+        "site budget used: site_day 1/10, site_hour 1/2, fallback_hour 1/3"
+    )
+    spend(1)
+    assert health.check_spending().status == health.FAILED
+    assert health.check_spending().detail == (
+        "site budget reached: site_hour 2/2, resets in 2700 s"
+    )
+    clock.shift(timedelta(minutes=45))
+    assert health.check_spending().status == health.OK
+
+
+def test_a_paused_site_is_a_warning_and_no_budget_too(voiceotp):
+    limits.pause_sending()
+    assert health.check_spending().status == health.WARNING
+    assert "sending is paused" in health.check_spending().detail
+    limits.resume_sending()
+    voiceotp(SENDS_PER_HOUR=0, SENDS_PER_DAY=None)
+    assert health.check_spending() == health.Finding(
+        "spending", health.WARNING, "no site budget for calls (SENDS_PER_HOUR/PER_DAY)"
+    )
+
+
+@pytest.mark.urls(__name__)
+def test_the_health_check_plugin_reports_the_site_budget(client, clock, voiceotp):
+    voiceotp(SENDS_PER_HOUR=1)
+    assert client.get("/spending/", {"format": "json"}).json() == {"Spending()": "OK"}
+    spend(1)
+    unhealthy = client.get("/spending/", {"format": "json"})
+    assert unhealthy.status_code == 500
+    assert unhealthy.json() == {
+        "Spending()": "Unavailable: site budget reached: site_hour 1/1, resets in 2700 s"
+    }

@@ -139,6 +139,13 @@ def test_failures_count_under_fixed_classes():
     ]
 
 
+def test_calls_a_limit_ended_count_under_their_own_classes():
+    from django_voiceotp import limits
+
+    assert metrics.failure_class(limits.SPENDING_LIMIT_REASON) == "spending_limit"
+    assert metrics.failure_class(limits.SENDING_PAUSED_REASON) == "paused"
+
+
 def test_a_redial_is_counted_when_call_failed_announces_one(campaign):
     from django_voiceotp.signals import call_failed
 

@@ -1,4 +1,5 @@
-"""Checks for django-health-check: the provider, the sweeper, the backlog of pending calls.
+"""Checks for django-health-check: the provider, the sweeper, the backlog of pending calls, the
+site's budget.
 
 .. code-block:: python
 
@@ -8,6 +9,7 @@
         "django_voiceotp.contrib.health.Provider",
         "django_voiceotp.contrib.health.Sweeper",
         "django_voiceotp.contrib.health.Backlog",
+        "django_voiceotp.contrib.health.Spending",
     ])),
 
 Each reports one finding of :mod:`django_voiceotp.health`, as ``voiceotp_check`` does.
@@ -80,4 +82,15 @@ class Backlog(HealthCheck):
     def run(self) -> None:
         with _closing_connections():
             finding = health.check_backlog()
+        _report(finding)
+
+
+@dataclasses.dataclass
+class Spending(HealthCheck):
+    """The site's budget is not used up (unavailable when it is: codes are refused); a warning
+    while sending is paused."""
+
+    def run(self) -> None:
+        with _closing_connections():
+            finding = health.check_spending()
         _report(finding)
