@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import translation
 
 from django_voiceotp import verification
 from django_voiceotp.contrib.allauth import adapter as adapter_module
@@ -147,7 +148,7 @@ def test_a_limited_call_is_a_429_that_says_how_long_to_wait(
     assert refused["Retry-After"] == "2700"  # the address's hour ends at 11:00
     page = refused.content.decode()
     assert "Too many calls" in page
-    assert "You can ask for a new call in 45\xa0minutes." in page
+    assert "You can ask for a new call in 45 minutes." in page
     assert Call.objects.count() == len(enqueued) == 1
 
 
@@ -361,5 +362,26 @@ def test_the_confirm_page_is_allauths_but_for_its_sentence():
 def test_the_wait_in_words():
     assert adapter_module.waiting_time(1) == "1 second"
     assert adapter_module.waiting_time(45) == "45 seconds"
-    assert adapter_module.waiting_time(61) == "2\xa0minutes"
-    assert adapter_module.waiting_time(41690) == "11\xa0hours, 35\xa0minutes"
+    assert adapter_module.waiting_time(61) == "2 minutes"
+    assert adapter_module.waiting_time(41690) == "11 hours, 35 minutes"
+
+
+def test_the_pages_say_it_in_vietnamese(client, enqueued, on_commit, voiceotp, time_machine):
+    time_machine.move_to("2026-03-02 10:15:00+00:00", tick=False)
+    user_with_phone()
+    with translation.override("vi"):
+        requested = on_commit(
+            lambda: client.post(
+                reverse("account_request_login_code"), {"phone": PHONE}, REMOTE_ADDR="203.0.113.7"
+            )
+        )
+        page = client.get(requested["Location"]).content.decode()
+        assert "Chúng tôi đang gọi tới" in page and "hãy nghe máy" in page
+        assert "Chúng tôi đang gọi tới +84771122330 để đọc mã đăng nhập của bạn." in page
+
+        voiceotp(SENDS_PER_IP_PER_HOUR=1, RESEND_COOLDOWN=0)
+        refused = on_commit(lambda: sign_up(client.__class__(), phone="0901234561", username="an"))
+        assert refused.status_code == 429
+        assert "Bạn có thể yêu cầu cuộc gọi mới sau 45 phút." in refused.content.decode()
+        assert adapter_module.waiting_time(30) == "30 giây"
+        assert adapter_module.waiting_time(41690) == "11 giờ, 35 phút"

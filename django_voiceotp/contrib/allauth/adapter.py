@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import phonenumbers
@@ -32,8 +31,6 @@ from django import forms
 from django.apps import apps
 from django.contrib import messages
 from django.shortcuts import render
-from django.utils import timezone
-from django.utils.timesince import timeuntil
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -226,9 +223,16 @@ def waiting_time(seconds: int) -> str:
     """``retry_after`` in words: "45 seconds", "5 minutes", "11 hours, 35 minutes"."""
     if seconds < 60:
         return ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
-    now = timezone.now()
     # Rounded up to the minute: "1 minute" for 61 s would ask again too soon.
-    return timeuntil(now + timedelta(minutes=math.ceil(seconds / 60)), now, depth=2)
+    hours, minutes = divmod(math.ceil(seconds / 60), 60)
+    parts = (
+        [ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}] if hours else []
+    )
+    if minutes:
+        parts.append(
+            ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+        )
+    return ", ".join(parts)
 
 
 def _e164(phone: str) -> str | None:
