@@ -60,6 +60,10 @@ logger = logging.getLogger("django_voiceotp")
 NOT_A_NUMBER = _("Enter a valid phone number.")
 NOT_CALLABLE = _("This number cannot be called.")
 CALLS_UNAVAILABLE = _("Calls cannot be placed right now.")
+#: allauth's messages that a code is on its way to a phone: it adds one after each send.
+SENT_MESSAGES = frozenset(
+    ["account/messages/phone_verification_sent.txt", "account/messages/login_code_sent.txt"]
+)
 
 
 class CallRefused(ImmediateHttpResponse, RateLimited):
@@ -140,6 +144,28 @@ class VoiceCallAdapterMixin:
         if _through_the_gate(phone, _no_call):
             super().send_account_already_exists_sms(phone, **kwargs)  # type: ignore[misc]
 
+    def add_message(
+        self,
+        request: HttpRequest,
+        level: int,
+        message_template: str | None = None,
+        message_context: dict[str, Any] | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        """allauth's message, after the gate when allauth says a code is on its way to a phone
+        but asked no hook to send it: a resend for a number with no account, or for a sign-up
+        whose number has one, counts and is refused as a resend that calls.
+
+        :raises CallRefused: when a limit refuses.
+        """
+        phone = (message_context or {}).get("phone")
+        if message_template in SENT_MESSAGES and phone and phone not in _gated(request):
+            _through_the_gate(phone, _no_call)
+        super().add_message(  # type: ignore[misc]
+            request, level, message_template, message_context, *args, **kwargs
+        )
+
 
 class PhoneNumberStorageMixin:
     """allauth's phone storage on :class:`~django_voiceotp.contrib.allauth.models.PhoneNumber`
@@ -180,6 +206,8 @@ def _through_the_gate(phone: str, place: Callable[[AllowedNumber], None]) -> boo
     """
     request = context.request
     address = client_ip(request) if request is not None else None
+    if request is not None:
+        _gated(request).add(phone)
     try:
         with limits.admit(phone, client_ip=address) as number:
             place(number)
@@ -204,6 +232,13 @@ def _through_the_gate(phone: str, place: Callable[[AllowedNumber], None]) -> boo
             messages.error(request, CALLS_UNAVAILABLE, fail_silently=True)
         return False
     return True
+
+
+def _gated(request: HttpRequest) -> set[str]:
+    """The numbers this request has taken through the gate."""
+    if not hasattr(request, "_voiceotp_gated"):
+        request._voiceotp_gated = set()  # type: ignore[attr-defined]
+    return request._voiceotp_gated  # type: ignore[attr-defined]
 
 
 def _no_call(number: AllowedNumber) -> None:
