@@ -10,3 +10,11 @@ class VoiceOTPAllauthConfig(AppConfig):
     label = "voiceotp_allauth"
     verbose_name = _("Phone numbers (django-allauth)")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.core import checks
+
+        from . import checks as allauth_checks
+
+        checks.register(allauth_checks.check_app_order)
+        checks.register(allauth_checks.check_adapter)
