@@ -385,3 +385,31 @@ def test_the_pages_say_it_in_vietnamese(client, enqueued, on_commit, voiceotp, t
         assert "Bạn có thể yêu cầu cuộc gọi mới sau 45 phút." in refused.content.decode()
         assert adapter_module.waiting_time(30) == "30 giây"
         assert adapter_module.waiting_time(41690) == "11 giờ, 35 phút"
+
+
+def test_a_number_never_verified_neither_logs_in_nor_keeps_its_owner_out(
+    client, enqueued, on_commit
+):
+    # A stranger signs up with someone's number and never verifies it (no code reached them).
+    squatter = user_with_phone(verified=False)
+    refused = on_commit(
+        lambda: client.post(reverse("account_request_login_code"), {"phone": PHONE})
+    )
+    assert Call.objects.count() == 0  # no login code for a number nobody has verified
+    assert refused.status_code == 302  # answered as for any number without an account
+
+    # Its owner signs up with it: a call, a code, an account of their own.
+    cache.clear()  # the number's cooldown
+    owner = client.__class__()
+    on_commit(lambda: sign_up(owner, phone="0771122330", username="lan"))
+    assert Call.objects.count() == 1
+    assert owner.post(reverse("account_verify_phone"), {"code": CODE}).status_code == 302
+    lan = get_user_model().objects.get(username="lan")
+    assert PhoneNumber.objects.get(verified=True).user == lan
+    assert PhoneNumber.objects.get(verified=False).user == squatter
+
+    cache.clear()
+    again = client.__class__()
+    on_commit(lambda: again.post(reverse("account_request_login_code"), {"phone": PHONE}))
+    assert again.post(reverse("account_confirm_login_code"), {"code": CODE}).status_code == 302
+    assert again.session["_auth_user_id"] == str(lan.pk)

@@ -121,12 +121,14 @@ def test_no_active_campaign_says_so_for_every_number(request_code):
 
 
 @pytest.mark.parametrize(
-    ("sign_up", "answered"),
-    [(html_sign_up, 302), (headless_sign_up, 401)],
+    ("sign_up", "answered", "again_answered"),
+    # allauth's headless sign-up drops a refused call for a new account (a verification under
+    # way, 401); the pages show the refusal (429). Either way, alike for both numbers.
+    [(html_sign_up, 302, 429), (headless_sign_up, 401, 401)],
     ids=["html", "headless"],
 )
 def test_a_sign_up_with_a_number_that_has_an_account_counts_as_a_call(
-    sign_up, answered, time_machine
+    sign_up, answered, again_answered, time_machine
 ):
     time_machine.move_to("2026-03-02 10:15:00+00:00", tick=False)
     seen = {}
@@ -138,7 +140,7 @@ def test_a_sign_up_with_a_number_that_has_an_account_counts_as_a_call(
         again = sign_up(phone, address[:-1] + "9")
         after = verifications(phone, "192.0.2.44")
         seen[phone] = [signed_up.status_code, again.status_code, after.status_code]
-    assert seen[KNOWN] == seen[UNKNOWN] == [answered, 429, 429]
+    assert seen[KNOWN] == seen[UNKNOWN] == [answered, again_answered, 429]
     assert not Call.objects.filter(phone_number="0771122330").exists()  # it had an account
     assert Call.objects.filter(phone_number="0771122340").count() == 1
 

@@ -140,8 +140,20 @@ class VoiceCallAdapterMixin:
             super().send_unknown_account_sms(phone, **kwargs)  # type: ignore[misc]
 
     def send_account_already_exists_sms(self, phone: str, **kwargs: Any) -> None:
-        """A sign-up with a number that has an account: as :meth:`send_unknown_account_sms`."""
-        if _through_the_gate(phone, _no_call):
+        """A sign-up with a number that has an account: as :meth:`send_unknown_account_sms`.
+
+        :raises CallRefused: when a limit refuses, on a page. allauth's headless sign-up answers
+            a refused call for a new account as a verification under way (it drops the
+            refusal), so a headless sign-up is answered alike here: no call, and no 429.
+        """
+        try:
+            admitted = _through_the_gate(phone, _no_call)
+        except CallRefused:
+            request = context.request
+            if request is not None and _is_headless(request):
+                return
+            raise
+        if admitted:
             super().send_account_already_exists_sms(phone, **kwargs)  # type: ignore[misc]
 
     def add_message(
@@ -184,10 +196,12 @@ class PhoneNumberStorageMixin:
         _phone_numbers().filter(user=user, phone=_e164(phone) or phone).update(verified=True)
 
     def get_user_by_phone(self, phone: str) -> AbstractBaseUser | None:
+        """The user who has verified ``phone``: a number typed but never verified proves
+        nothing, so it neither logs anyone in nor keeps its owner from signing up."""
         e164 = _e164(phone)
         if e164 is None:
             return None
-        found = _phone_numbers().select_related("user").filter(phone=e164).first()
+        found = _phone_numbers().select_related("user").filter(phone=e164, verified=True).first()
         return found.user if found else None
 
 
@@ -248,10 +262,16 @@ def _no_call(number: AllowedNumber) -> None:
 
 def _limited_response(request: HttpRequest, retry_after: int) -> HttpResponse:
     """The headless API's own 429; on a page, how long to wait before asking again."""
-    if allauth_settings.HEADLESS_ENABLED and hasattr(request.allauth, "headless"):  # type: ignore[attr-defined]
+    if _is_headless(request):
         return respond_429(request)
     context = {"wait": waiting_time(retry_after), "retry_after": retry_after}
     return render(request, "voiceotp_allauth/call_limited.html", context, status=429)
+
+
+def _is_headless(request: HttpRequest) -> bool:
+    """A request to allauth's headless API (as allauth's own ``respond_429`` tells)."""
+    allauth_state = getattr(request, "allauth", None)
+    return bool(allauth_settings.HEADLESS_ENABLED and hasattr(allauth_state, "headless"))
 
 
 def waiting_time(seconds: int) -> str:

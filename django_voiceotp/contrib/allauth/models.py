@@ -23,7 +23,7 @@ class PhoneNumber(models.Model):
     phone = models.CharField(
         _("phone number"),
         max_length=16,
-        unique=True,
+        db_index=True,
         help_text=_("In international form (E.164), e.g. +84771122340."),
     )
     verified = models.BooleanField(
@@ -36,6 +36,15 @@ class PhoneNumber(models.Model):
     class Meta:
         verbose_name = _("phone number")
         verbose_name_plural = _("phone numbers")
+        constraints = [
+            # One account per number once verified. Before that a number proves nothing: a
+            # stranger signing up with someone's number must not keep its owner from signing up.
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=models.Q(verified=True),
+                name="voiceotp_allauth_one_verified_number",
+            )
+        ]
 
     def __str__(self) -> str:
         return mask_phone_number(self.phone)
