@@ -138,6 +138,12 @@ def test_sign_up_and_log_in_by_phone_through_allauths_pages(project):
         seen.append([right.status_code, logged_in(client)])
         from django.contrib.auth import get_user_model
         seen.append(get_user_model().objects.get(pk=client.session["_auth_user_id"]).username)
+        # Another code within the number's cooldown: refused, with the wait on the page.
+        other = Client(HTTP_HOST="127.0.0.1")
+        limited = other.post("/accounts/login/code/", {{"phone": "{NUMBER}"}})
+        page = limited.content.decode()
+        seen.append([limited.status_code, 0 < int(limited["Retry-After"]) <= 60])
+        seen.append("You can ask for a new call in" in page)
         """,
     )
     assert logged == [
@@ -145,6 +151,8 @@ def test_sign_up_and_log_in_by_phone_through_allauths_pages(project):
         [200, False],
         [302, True],
         "lan",
+        [429, True],
+        True,
     ]
     assert_calls_placed(project, NUMBER, 2)
 
