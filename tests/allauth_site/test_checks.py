@@ -56,3 +56,17 @@ def test_the_migrations_match_the_models():
     out = StringIO()
     call_command("makemigrations", "voiceotp_allauth", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+def test_the_storage_without_its_app_says_what_to_do(settings):
+    from django_voiceotp.contrib.allauth.adapter import (
+        PhoneNumberStorageMixin,
+        VoiceCallAdapterMixin,
+    )
+    from django_voiceotp.exceptions import ImproperlyConfigured
+
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != checks.APP]
+    # The calls alone need no table: a project that keeps numbers itself uses the mixin.
+    assert VoiceCallAdapterMixin().generate_phone_verification_code(user=None, phone="+84771122330")
+    with pytest.raises(ImproperlyConfigured, match="add 'django_voiceotp.contrib.allauth'"):
+        PhoneNumberStorageMixin().get_user_by_phone("+84771122330")
