@@ -9,10 +9,11 @@ from tests.settings import INSTALLED_APPS, MIDDLEWARE
 
 INSTALLED_APPS = [
     *INSTALLED_APPS,
+    # Before allauth: its templates say a code comes by a call.
+    "django_voiceotp.contrib.allauth",
     "allauth",
     "allauth.account",
     "allauth.headless",
-    "tests.allauth_site",
 ]
 MIDDLEWARE = [*MIDDLEWARE, "allauth.account.middleware.AccountMiddleware"]
 AUTHENTICATION_BACKENDS = [
@@ -21,7 +22,7 @@ AUTHENTICATION_BACKENDS = [
 ]
 ROOT_URLCONF = "tests.allauth_site.urls"
 
-ACCOUNT_ADAPTER = "tests.allauth_site.adapter.AccountAdapter"
+ACCOUNT_ADAPTER = "django_voiceotp.contrib.allauth.adapter.VoiceOTPAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"phone"}
 ACCOUNT_SIGNUP_FIELDS = ["phone*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"

@@ -1,8 +1,10 @@
-"""django-allauth's phone codes read out by a voice call placed through this app.
+"""django-allauth's phone sign-up and login, its codes read out by a voice call.
 
 .. code-block:: python
 
-    ACCOUNT_ADAPTER = "myproject.adapter.AccountAdapter"  # a subclass of VoiceOTPAccountAdapter
+    INSTALLED_APPS += ["django_voiceotp.contrib.allauth", "allauth", "allauth.account"]
+    ACCOUNT_ADAPTER = "django_voiceotp.contrib.allauth.adapter.VoiceOTPAccountAdapter"
 
-See :mod:`django_voiceotp.contrib.allauth.adapter`.
+The app keeps each user's number (:class:`~.models.PhoneNumber`) and overrides allauth's pages
+that say a code "has been sent". See :mod:`django_voiceotp.contrib.allauth.adapter`.
 """
