@@ -194,6 +194,7 @@ class CallbackEvent(models.Model):
         MALFORMED = "malformed", _("rejected: malformed")
         MISMATCH = "mismatch", _("rejected: call id mismatch")
         TOO_LARGE = "too_large", _("rejected: body too large")
+        EARLY = "early", _("recorded (came before the provider accepted the call)")
 
     class Reason(models.TextChoices):
         """Why the verdict, as a code: stored so, shown in the reader's language."""
@@ -211,6 +212,17 @@ class CallbackEvent(models.Model):
         CALL_ID_MISMATCH = "call_id_mismatch", _("The call_id is not this call's.")
         CALL_ID_TAKEN = "call_id_taken", _("The call_id belongs to another call.")
         UNSTORABLE = "unstorable", _("The request could not be stored as received.")
+        EARLY = (
+            "early",
+            _(
+                "The provider had not yet accepted the call: applied only if its call_id proves to "
+                "be the one the provider gives."
+            ),
+        )
+        CALL_FINISHED = (
+            "call_finished",
+            _("The call had its result long before: its callback token is no longer accepted."),
+        )
 
     REJECTED = (Verdict.BAD_TOKEN, Verdict.MALFORMED, Verdict.MISMATCH, Verdict.TOO_LARGE)
 
@@ -239,9 +251,21 @@ class CallbackEvent(models.Model):
     count = models.PositiveIntegerField(
         _("requests"),
         default=1,
-        help_text=_("Rejected requests from one address are counted on one event."),
+        help_text=_(
+            "Rejected requests from one network, and repeated requests for a call that has its "
+            "result, are counted on one event."
+        ),
     )
     remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
+    remote_network = models.CharField(
+        _("remote network"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "What rejected requests are counted by: the address, or an IPv6 address's /64; "
+            "* for the requests past the hourly cap, from anywhere."
+        ),
+    )
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     last_received_at = models.DateTimeField(_("last received"), null=True, blank=True)
 
@@ -252,6 +276,19 @@ class CallbackEvent(models.Model):
         indexes = [
             models.Index(fields=["received_at"], name="voiceotp_event_received_idx"),
             models.Index(fields=["verdict", "received_at"], name="voiceotp_event_verdict_idx"),
+            # The look-up of a rejection's run (callbacks._record_counted): requests without a
+            # valid token only, so the index stays as small as the runs it finds.
+            models.Index(
+                fields=["remote_network", "verdict", "received_at"],
+                condition=models.Q(call__isnull=True),
+                name="voiceotp_event_rejection_idx",
+            ),
+            # How many rejection rows the last hour holds, against the site-wide cap.
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(call__isnull=True),
+                name="voiceotp_event_rejected_at_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -20,7 +20,14 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from . import delivery
-from .client import CallOutcome, CallReport, ProviderClient, StartedCall
+from .client import (
+    CallOutcome,
+    CallReport,
+    InvalidReport,
+    ProviderClient,
+    StartedCall,
+    parse_report,
+)
 from .conf import voiceotp_settings
 from .db import instance_from_row, updates_returning, write_transaction
 from .exceptions import (
@@ -33,7 +40,7 @@ from .exceptions import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from .models import Call, Campaign
+from .models import Call, CallbackEvent, Campaign
 from .payloads import loggable
 from .phone import ProviderNumber, normalize_phone_number, validate_otp
 from .sealing import PasscodeUnreadable, open_otp, seal_otp
@@ -378,19 +385,22 @@ def _mark_sent(call: Call, started: StartedCall) -> None:
     now = timezone.now()
     schedule = voiceotp_settings.POLL_SCHEDULE
     first_poll = schedule[0] if schedule else 0
-    # A callback may have come before the provider's answer and stored the id and the result:
-    # then the call is final and stays so; the id is only filled in where still empty.
+    # A callback may have come before the provider's answer: its report was kept unapplied and
+    # the call marked (note_early_report), so the guarded move finds it, at no cost otherwise.
     provider_call_id = Coalesce(F("provider_call_id"), Value(started.call_id))
+    sent: dict[str, Any] = {
+        "provider_call_id": provider_call_id,
+        "sent_at": now,
+        "next_attempt_at": None,
+        "next_poll_at": now + timedelta(seconds=first_poll),
+    }
     call.provider_call_id = call.provider_call_id or started.call_id
     # The sealed passcode stays: a redial or the fallback may need it (erased when it ends).
-    moved = _transition(
-        call,
-        Call.Status.SENT,
-        provider_call_id=provider_call_id,
-        sent_at=now,
-        next_attempt_at=None,
-        next_poll_at=now + timedelta(seconds=first_poll),
-    )
+    moved = _transition(call, Call.Status.SENT, guard={"next_poll_at": None}, **sent)
+    if not moved:
+        if apply_early_report(call, started.call_id):
+            return
+        moved = _transition(call, Call.Status.SENT, **sent)
     if not moved:
         Call.objects.filter(pk=call.pk).update(provider_call_id=provider_call_id)
 
@@ -471,6 +481,44 @@ def apply_report(call: Call, report: CallReport) -> bool:
     if report.outcome is CallOutcome.SUCCESS:
         return _finish(call, Call.Status.SUCCESS, **fields)
     return _finish(call, Call.Status.FAILED, failure_reason=report.raw_status or "failed", **fields)
+
+
+def note_early_report(call: Call) -> None:
+    """Mark a pending call whose callback brought a final report before the provider's answer
+    (callbacks.py keeps it unapplied): ``next_poll_at`` is empty until a call is sent, so the
+    send's move to ``sent``, guarded on it, fails and looks for the report (``_mark_sent``)."""
+    Call.objects.filter(pk=call.pk, status=Call.Status.PENDING).update(next_poll_at=timezone.now())
+
+
+def apply_early_report(call: Call, provider_call_id: str) -> bool:
+    """Apply the result a callback brought before the provider accepted ``call``, now that the
+    provider's answer names the call: only a report of that call_id (callbacks.py keeps any
+    other unapplied). True when it made the call final.
+
+    A report stored after this look-up is not seen here: polling brings that result.
+    """
+    early = (
+        CallbackEvent.objects.filter(
+            call=call,
+            verdict=CallbackEvent.Verdict.EARLY,
+            payload__call_id=provider_call_id,
+        )
+        .order_by("received_at")
+        .values_list("payload", flat=True)
+        .first()
+    )
+    if early is None:
+        return False
+    try:
+        report = parse_report(early)
+    except InvalidReport:  # stored as received, made storable: no longer a valid report
+        return False
+    # The provider's id is not stored yet: stored with the result, as for any early report.
+    call.provider_call_id = None
+    if apply_report(call, report):
+        return True
+    call.provider_call_id = provider_call_id
+    return False
 
 
 def plausible_start(call: Call, started_at: datetime | None) -> datetime | None:
