@@ -58,6 +58,23 @@ class Call(models.Model):
 
     FINAL_STATUSES = (Status.SUCCESS, Status.FAILED)
 
+    class FailureCode(models.TextChoices):
+        """Why a call failed, as a code: stored so, counted by it (``metrics.failure_class``),
+        shown in the reader's language; ``failure_reason`` holds its English words and detail."""
+
+        EXPIRED = "expired", _("not sent: the passcode was too old")
+        TIMEOUT = "timeout", _("no result came in time")
+        REJECTED = "rejected", _("refused by the provider")
+        PROVIDER_UNAVAILABLE = "provider_unavailable", _("the provider could not be reached")
+        PASSCODE_UNREADABLE = (
+            "passcode_unreadable",
+            _("the passcode could not be read (SECRET_KEY changed)"),
+        )
+        REPLACED = "replaced", _("replaced by another call")
+        NOT_REACHED = "not_reached", _("the person was not reached")
+        PROVIDER_FAILED = "provider_failed", _("the provider reported a failure")
+        LIMITED = "limited", _("not placed again: a spending limit was reached")
+
     class FallbackStatus(models.TextChoices):
         NONE = "", pgettext_lazy("fallback status", "not used")
         PENDING = "pending", pgettext_lazy("fallback status", "to be sent")
@@ -91,6 +108,13 @@ class Call(models.Model):
         max_length=64,
         blank=True,
         help_text=_("The result exactly as the provider spelled it."),
+    )
+    failure_code = models.CharField(
+        _("failure code"),
+        max_length=32,
+        blank=True,
+        choices=FailureCode.choices,
+        help_text=_("Why the call failed, as a code; the failure reason adds the detail."),
     )
     failure_reason = models.CharField(_("failure reason"), max_length=255, blank=True)
     duration = models.PositiveIntegerField(_("duration (s)"), null=True, blank=True)
@@ -177,6 +201,36 @@ class Call(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL_STATUSES
+
+
+#: The English words of each failure code in ``Call.failure_reason``, as logs and the receivers
+#: of ``call_failed`` have always read them; the provider's own status stands for its failures.
+FAILURE_WORDS: dict[str, str] = {
+    Call.FailureCode.EXPIRED: "expired",
+    Call.FailureCode.TIMEOUT: "timeout",
+    Call.FailureCode.REJECTED: "rejected",
+    Call.FailureCode.PROVIDER_UNAVAILABLE: "provider unavailable",
+    Call.FailureCode.PASSCODE_UNREADABLE: "passcode unreadable",
+    Call.FailureCode.REPLACED: "replaced by call",
+    Call.FailureCode.NOT_REACHED: "",
+    Call.FailureCode.PROVIDER_FAILED: "",
+    Call.FailureCode.LIMITED: "not placed again: a spending limit was reached",
+}
+
+
+def failure_reason(code: str, detail: str = "") -> str:
+    """The ``failure_reason`` of a call failed with ``code``: its words, then ``detail`` (the
+    provider's message, the new call's id); for a status the provider reported, that status."""
+    words = FAILURE_WORDS.get(code, "")
+    if not words:
+        text = detail or "failed"
+    elif not detail:
+        text = words
+    elif code == Call.FailureCode.REPLACED:
+        text = f"{words} {detail}"
+    else:
+        text = f"{words}: {detail}"
+    return text[:255]
 
 
 class CallbackEvent(models.Model):

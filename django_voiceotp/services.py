@@ -40,7 +40,7 @@ from .exceptions import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from .models import Call, CallbackEvent, Campaign
+from .models import Call, CallbackEvent, Campaign, failure_reason
 from .payloads import loggable
 from .phone import ProviderNumber, normalize_phone_number, validate_otp
 from .sealing import PasscodeUnreadable, open_otp, seal_otp
@@ -128,7 +128,8 @@ def call_again(call: Call) -> Call:
         now = timezone.now()
         replaced = {
             "status": Call.Status.FAILED,
-            "failure_reason": f"replaced by call {new_call.pk}",
+            "failure_code": Call.FailureCode.REPLACED,
+            "failure_reason": failure_reason(Call.FailureCode.REPLACED, str(new_call.pk)),
             "otp": "",
             "finished_at": now,
             "next_attempt_at": None,
@@ -232,11 +233,11 @@ def send_call(call_id: int) -> FollowUp | None:
         )
     except PasscodeUnreadable:
         # SECRET_KEY changed without the old one in SECRET_KEY_FALLBACKS: no call can read it.
-        _fail(call, "passcode unreadable")
+        _fail(call, Call.FailureCode.PASSCODE_UNREADABLE)
         return None
     except ProviderUnavailable as err:
         if call.send_attempts > voiceotp_settings.SEND_MAX_RETRIES:
-            _fail(call, f"provider unavailable: {err}")
+            _fail(call, Call.FailureCode.PROVIDER_UNAVAILABLE, str(err))
             return None
         delay = retry_delay(call.send_attempts)
         Call.objects.filter(pk=call.pk, status=Call.Status.PENDING).update(
@@ -251,7 +252,7 @@ def send_call(call_id: int) -> FollowUp | None:
         )
         return FollowUp("send_call", delay)
     except (ProviderRejected, InvalidPhoneNumber, InvalidOTP) as err:
-        _fail(call, f"rejected: {err}")
+        _fail(call, Call.FailureCode.REJECTED, str(err))
         return None
 
     _mark_sent(call, started)
@@ -480,7 +481,23 @@ def apply_report(call: Call, report: CallReport) -> bool:
         fields["provider_call_id"] = report.call_id
     if report.outcome is CallOutcome.SUCCESS:
         return _finish(call, Call.Status.SUCCESS, **fields)
-    return _finish(call, Call.Status.FAILED, failure_reason=report.raw_status or "failed", **fields)
+    code = failure_code_for_status(report.raw_status)
+    return _finish(
+        call,
+        Call.Status.FAILED,
+        failure_code=code,
+        failure_reason=failure_reason(code, report.raw_status),
+        **fields,
+    )
+
+
+def failure_code_for_status(raw_status: str) -> str:
+    """The failure code of a failed status the provider reported: "not reached" for the
+    statuses PROVIDER-NOTES lists as such (whatever REDIAL_STATUSES redials), else a failure."""
+    not_reached = {status.casefold() for status in delivery.NOT_REACHED_STATUSES}
+    if raw_status.strip().casefold() in not_reached:
+        return Call.FailureCode.NOT_REACHED
+    return Call.FailureCode.PROVIDER_FAILED
 
 
 def note_early_report(call: Call) -> None:
@@ -569,7 +586,7 @@ def poll_call(call_id: int, *, force: bool = False) -> None:
     elapsed = (now - call.sent_at).total_seconds() if call.sent_at else float("inf")
     later = [point for point in voiceotp_settings.POLL_SCHEDULE if point > elapsed]
     if not later:
-        _fail(call, "timeout")
+        _fail(call, Call.FailureCode.TIMEOUT)
         return None
     assert call.sent_at is not None  # without it, elapsed is infinite: failed above
     # The sweeper brings the next poll when it is due (by the index on next_poll_at).
@@ -609,7 +626,8 @@ def _expire(call: Call) -> bool:
         finished_at=timezone.now(),
         next_poll_at=None,
         next_attempt_at=None,
-        failure_reason="expired",
+        failure_code=Call.FailureCode.EXPIRED,
+        failure_reason=failure_reason(Call.FailureCode.EXPIRED),
     )
 
 
@@ -639,8 +657,11 @@ def calls_due_for_poll(now: datetime | None = None) -> list[int]:
 # -- transitions and signals ---------------------------------------------------------------------
 
 
-def _fail(call: Call, reason: str) -> bool:
-    return _finish(call, Call.Status.FAILED, failure_reason=reason[:255])
+def _fail(call: Call, code: str, detail: str = "") -> bool:
+    """Fail ``call`` with failure ``code`` (a ``Call.FailureCode``) and its English reason."""
+    return _finish(
+        call, Call.Status.FAILED, failure_code=code, failure_reason=failure_reason(code, detail)
+    )
 
 
 def _finish(call: Call, status: str, **fields) -> bool:
