@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import DataError, IntegrityError
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from . import metrics
@@ -240,17 +240,13 @@ def _record_counted(
     docstring)."""
     now = timezone.now()
     network = _network(remote_addr)
-    if call is not None:
-        runs = CallbackEvent.objects.filter(call=call, verdict=result.verdict)
-    else:
-        runs = CallbackEvent.objects.filter(call=None, verdict=result.verdict)
     since = now - REJECTION_WINDOW
-    if _count_on_run(runs.filter(received_at__gte=since), network if call is None else None, now):
+    if _count_on_run(run_of(result.verdict, call, network, since), now):
         return
     if call is not None and result.verdict not in CallbackEvent.REJECTED:
         body = b""  # a report like those the call's own events show: its facts are enough
-    elif call is None and _rejected_rows_full(since):
-        if _count_on_run(runs.filter(received_at__gte=since), ANY_NETWORK, now):
+    elif call is None and rejected_runs_started(since).exists():
+        if _count_on_run(run_of(result.verdict, None, ANY_NETWORK, since), now):
             return
         remote_addr, network, body = None, ANY_NETWORK, b""
     # Redacted before it is cut, so a cut cannot hide a passcode from the redaction.
@@ -267,11 +263,19 @@ def _record_counted(
     )
 
 
-def _count_on_run(runs, network: str | None, now) -> bool:
-    """Count the request on the latest of ``runs`` (of ``network``, if given); False if none."""
-    if network is not None:
-        runs = runs.filter(remote_network=network)
-    latest = runs.order_by("-received_at").values_list("pk", flat=True).first()
+def run_of(verdict: str, call: Call | None, network: str, since) -> QuerySet[CallbackEvent]:
+    """The events a request of ``verdict`` may be counted on, latest first: of ``call``, or
+    without a call (read on its partial index) of ``network``, begun since ``since``."""
+    if call is not None:
+        runs = CallbackEvent.objects.filter(call=call, verdict=verdict)
+    else:
+        runs = CallbackEvent.objects.filter(call=None, verdict=verdict, remote_network=network)
+    return runs.filter(received_at__gte=since).order_by("-received_at")
+
+
+def _count_on_run(run: QuerySet[CallbackEvent], now) -> bool:
+    """Count the request on the latest event of ``run``; False if there is none."""
+    latest = run.values_list("pk", flat=True).first()
     if latest is None:
         return False
     return bool(
@@ -279,11 +283,11 @@ def _count_on_run(runs, network: str | None, now) -> bool:
     )
 
 
-def _rejected_rows_full(since) -> bool:
-    """Whether ``REJECTED_ROWS_PER_HOUR`` runs without a valid token began since ``since``
-    (counted on their partial index, reading at most that many entries)."""
-    started = CallbackEvent.objects.filter(call=None, received_at__gte=since)
-    return started.order_by()[REJECTED_ROWS_PER_HOUR - 1 : REJECTED_ROWS_PER_HOUR].exists()
+def rejected_runs_started(since) -> QuerySet[CallbackEvent]:
+    """The ``REJECTED_ROWS_PER_HOUR``-th run without a call begun since ``since``, if there is one
+    (on the partial index, reading at most that many entries): whether the cap is reached."""
+    started = CallbackEvent.objects.filter(call=None, received_at__gte=since).order_by()
+    return started[REJECTED_ROWS_PER_HOUR - 1 : REJECTED_ROWS_PER_HOUR]
 
 
 def _network(remote_addr: str | None) -> str:
