@@ -4,7 +4,7 @@ Every request leaves a record and gets an answer below 500. A request with a val
 call still waiting for its result gets a CallbackEvent of its own, with its body made storable and
 redacted (``payloads``). Any other costs bounded storage: its facts, counted on one event per run
 (``REJECTION_WINDOW``), so neither a forged flood nor a token read from an access log can fill
-the disk. A run's first event keeps the start of a rejected body.
+the disk; a run's first event keeps the start of a rejected request's body. The runs:
 
 - without a valid token: a run per network (an IPv6 address's /64, as the abuse limits count
   it) and verdict; past ``REJECTED_ROWS_PER_HOUR`` new runs in an hour, one run per verdict for
