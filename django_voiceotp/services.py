@@ -510,7 +510,7 @@ def note_early_report(call: Call) -> None:
 def apply_early_report(call: Call, provider_call_id: str) -> bool:
     """Apply the result a callback brought before the provider accepted ``call``, now that the
     provider's answer names the call: only a report of that call_id (callbacks.py keeps any
-    other unapplied). True when it made the call final.
+    other unapplied). True when it made the call final; its event then says so.
 
     A report stored after this look-up is not seen here: polling brings that result.
     """
@@ -521,21 +521,25 @@ def apply_early_report(call: Call, provider_call_id: str) -> bool:
             payload__call_id=provider_call_id,
         )
         .order_by("received_at")
-        .values_list("payload", flat=True)
+        .values_list("pk", "payload")
         .first()
     )
     if early is None:
         return False
+    event_id, payload = early
     try:
-        report = parse_report(early)
+        report = parse_report(payload)
     except InvalidReport:  # stored as received, made storable: no longer a valid report
         return False
     # The provider's id is not stored yet: stored with the result, as for any early report.
     call.provider_call_id = None
-    if apply_report(call, report):
-        return True
-    call.provider_call_id = provider_call_id
-    return False
+    if not apply_report(call, report):
+        call.provider_call_id = provider_call_id
+        return False
+    CallbackEvent.objects.filter(pk=event_id).update(
+        verdict=CallbackEvent.Verdict.APPLIED, reason=CallbackEvent.Reason.APPLIED
+    )
+    return True
 
 
 def plausible_start(call: Call, started_at: datetime | None) -> datetime | None:

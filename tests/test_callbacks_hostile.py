@@ -468,6 +468,8 @@ def test_an_early_report_of_the_call_the_provider_accepted_is_applied_by_the_sen
     call.refresh_from_db()
     assert (call.status, call.provider_call_id, call.otp) == ("success", PROVIDER_CALL_ID, "")
     assert signals.names(call.pk) == [("changed", "pending", "success"), ("succeeded", None)]
+    verdicts = CallbackEvent.objects.order_by("pk").values_list("payload__call_id", "verdict")
+    assert list(verdicts) == [("someone-else", Verdict.EARLY), (PROVIDER_CALL_ID, Verdict.APPLIED)]
 
 
 # -- the token stays out of every log record -----------------------------------------------------
