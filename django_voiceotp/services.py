@@ -224,6 +224,10 @@ def send_call(call_id: int) -> FollowUp | None:
         if not _claim_send(call, now):
             return None
 
+    if call.send_attempts > 1 and apply_early_report(call, None):
+        # An earlier attempt's answer was lost, but the provider reported the call it placed:
+        # placing it again would call the person twice.
+        return None
     try:
         started = ProviderClient().start_call(
             call.campaign.campaign_id,
@@ -507,23 +511,19 @@ def note_early_report(call: Call) -> None:
     Call.objects.filter(pk=call.pk, status=Call.Status.PENDING).update(next_poll_at=timezone.now())
 
 
-def apply_early_report(call: Call, provider_call_id: str) -> bool:
-    """Apply the result a callback brought before the provider accepted ``call``, now that the
-    provider's answer names the call: only a report of that call_id (callbacks.py keeps any
-    other unapplied). True when it made the call final; its event then says so.
+def apply_early_report(call: Call, provider_call_id: str | None) -> bool:
+    """Apply the result a callback brought before the provider accepted ``call`` (callbacks.py
+    keeps it unapplied). True when it made the call final; its event then says so.
 
-    A report stored after this look-up is not seen here: polling brings that result.
+    With the provider's answer, only a report that names its ``provider_call_id``. Without it
+    (``None``: the answer to an earlier attempt was lost), the first report kept: the token
+    reaches nobody but the provider before the provider has used it, so the first report is the
+    provider's. A report stored after this look-up is not seen here: polling brings that result.
     """
-    early = (
-        CallbackEvent.objects.filter(
-            call=call,
-            verdict=CallbackEvent.Verdict.EARLY,
-            payload__call_id=provider_call_id,
-        )
-        .order_by("received_at")
-        .values_list("pk", "payload")
-        .first()
-    )
+    kept = CallbackEvent.objects.filter(call=call, verdict=CallbackEvent.Verdict.EARLY)
+    if provider_call_id is not None:
+        kept = kept.filter(payload__call_id=provider_call_id)
+    early = kept.order_by("received_at", "pk").values_list("pk", "payload").first()
     if early is None:
         return False
     event_id, payload = early

@@ -493,3 +493,29 @@ def test_the_token_is_in_no_log_record(caplog, voiceotp):
     assert not [r for r in records if r.name == "django.request"]
     rejected = [r.getMessage() for r in records if r.name == "django_voiceotp"]
     assert sum(f"call {call.pk} rejected" in line for line in rejected) == 3
+
+
+def test_a_retry_after_a_lost_answer_applies_the_providers_report_and_calls_no_one_twice(
+    monkeypatch, signals, django_capture_on_commit_callbacks
+):
+    # The first attempt timed out, but the provider placed the call and reported it meanwhile.
+    call = make_call(
+        status=Call.Status.PENDING,
+        provider_call_id=None,
+        created_at=timezone.now(),
+        otp=seal_otp("482915"),
+        send_attempts=1,
+        next_attempt_at=timezone.now() - timedelta(seconds=1),
+    )
+    assert post(call, encoded(report(start_time=None))).json()["verdict"] == Verdict.EARLY
+
+    def place_again(*args, **kwargs):
+        raise AssertionError("the call was placed a second time")
+
+    monkeypatch.setattr("django_voiceotp.client.ProviderClient.start_call", place_again)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.send_call(call.pk)
+    call.refresh_from_db()
+    assert (call.status, call.provider_call_id) == ("success", PROVIDER_CALL_ID)
+    assert CallbackEvent.objects.get().verdict == Verdict.APPLIED
+    assert signals.names(call.pk) == [("changed", "pending", "success"), ("succeeded", None)]
