@@ -187,10 +187,19 @@ def _judge(event: CallbackEvent, call: Call, body: bytes, content_type: str) -> 
         # the token could fail the call (and have it redialled). Kept, and applied by the send
         # if the provider gives this call_id (services.apply_early_report); else polling finds
         # the result.
-        note_early_report(call)
-        return CallbackResult(
-            200, Verdict.EARLY, Reason.EARLY, "Recorded; applied once the call_id is the call's."
-        )
+        if note_early_report(call):
+            return CallbackResult(
+                200,
+                Verdict.EARLY,
+                Reason.EARLY,
+                "Recorded; applied once the call_id is the call's.",
+            )
+        # The send stored the provider's answer since the call was read: judged against it.
+        call.refresh_from_db(fields=["status", "provider_call_id"])
+        if call.provider_call_id and report.call_id != call.provider_call_id:
+            return CallbackResult(
+                400, Verdict.MISMATCH, Reason.CALL_ID_MISMATCH, "The call_id is not this call's."
+            )
     if apply_report(call, report):
         return CallbackResult(200, Verdict.APPLIED, Reason.APPLIED, f"Call is now {call.status}.")
     return CallbackResult(

@@ -504,11 +504,13 @@ def failure_code_for_status(raw_status: str) -> str:
     return Call.FailureCode.PROVIDER_FAILED
 
 
-def note_early_report(call: Call) -> None:
+def note_early_report(call: Call) -> bool:
     """Mark a pending call whose callback brought a final report before the provider's answer
     (callbacks.py keeps it unapplied): ``next_poll_at`` is empty until a call is sent, so the
-    send's move to ``sent``, guarded on it, fails and looks for the report (``_mark_sent``)."""
-    Call.objects.filter(pk=call.pk, status=Call.Status.PENDING).update(next_poll_at=timezone.now())
+    send's move to ``sent``, guarded on it, fails and looks for the report (``_mark_sent``).
+    False when the call is no longer pending: the send stored the provider's answer meanwhile."""
+    pending = Call.objects.filter(pk=call.pk, status=Call.Status.PENDING)
+    return bool(pending.update(next_poll_at=timezone.now()))
 
 
 def apply_early_report(call: Call, provider_call_id: str | None) -> bool:

@@ -519,3 +519,23 @@ def test_a_retry_after_a_lost_answer_applies_the_providers_report_and_calls_no_o
     assert (call.status, call.provider_call_id) == ("success", PROVIDER_CALL_ID)
     assert CallbackEvent.objects.get().verdict == Verdict.APPLIED
     assert signals.names(call.pk) == [("changed", "pending", "success"), ("succeeded", None)]
+
+
+def test_a_report_read_before_the_send_stored_its_answer_is_applied(monkeypatch):
+    # The callback read the call while pending; the send stored the provider's answer since.
+    call = make_call(created_at=timezone.now())
+    read_while_pending = Call.objects.get(pk=call.pk)
+    read_while_pending.status, read_while_pending.provider_call_id = "pending", None
+    monkeypatch.setattr("django_voiceotp.callbacks.read_call", lambda call_id: read_while_pending)
+    response = post(call, encoded(report(start_time=None)))
+    assert (response.status_code, response.json()["verdict"]) == (200, Verdict.APPLIED)
+    call.refresh_from_db()
+    assert (call.status, call.provider_call_id) == ("success", PROVIDER_CALL_ID)
+    # And one naming another call_id is refused as for any sent call.
+    other = make_call(created_at=timezone.now(), provider_call_id="another-id")
+    read_while_pending = Call.objects.get(pk=other.pk)
+    read_while_pending.status, read_while_pending.provider_call_id = "pending", None
+    response = post(other, encoded(report(start_time=None)))
+    assert (response.status_code, response.json()["verdict"]) == (400, Verdict.MISMATCH)
+    other.refresh_from_db()
+    assert other.status == "sent"
