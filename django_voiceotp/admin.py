@@ -333,7 +333,15 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
         "failure_reason_display",
     )
     list_display_links = ("id", "masked_phone_number")
-    list_filter = ("status", "is_test", RedialFilter, "fallback_status", "campaign", "created_at")
+    list_filter = (
+        "status",
+        "failure_code",
+        "is_test",
+        RedialFilter,
+        "fallback_status",
+        "campaign",
+        "created_at",
+    )
     # Phone numbers are stored as sent (0771122330): get_search_results adds that spelling.
     search_fields = ("phone_number", "=provider_call_id")
     search_help_text = _("Search by full or partial phone number, or by provider call id.")
@@ -351,6 +359,7 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
                     "is_test",
                     "phone_number",
                     "campaign",
+                    "failure_code",
                     "failure_reason_text",
                 )
             },

@@ -1,9 +1,16 @@
 """Receiving the provider's callbacks: authenticate, validate, store, apply.
 
-Every request leaves a record and gets an answer below 500. A request with a valid token gets a
-CallbackEvent of its own, with its body made storable and redacted (``payloads``). One without
-costs bounded storage: its facts and the start of its body, and repeated ones from one address
-are counted on one event (``REJECTION_WINDOW``), so a forged flood cannot fill the disk.
+Every request leaves a record and gets an answer below 500. A request with a valid token for a
+call still waiting for its result gets a CallbackEvent of its own, with its body made storable and
+redacted (``payloads``). Any other costs bounded storage: its facts, counted on one event per run
+(``REJECTION_WINDOW``), so neither a forged flood nor a token read from an access log can fill
+the disk; a run's first event keeps the start of a rejected request's body. The runs:
+
+- without a valid token: a run per network (an IPv6 address's /64, as the abuse limits count
+  it) and verdict; past ``REJECTED_ROWS_PER_HOUR`` new runs in an hour, one run per verdict for
+  every network, without a body;
+- with the token of a call that already has its result: a run per call and verdict. The token is
+  refused ``CALLBACK_FINAL_GRACE`` seconds after that result.
 """
 
 from __future__ import annotations
@@ -14,23 +21,30 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import DataError, IntegrityError
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from . import metrics
 from .client import InvalidReport, parse_report
+from .conf import DEFAULTS, voiceotp_settings
 from .db import write_transaction
+from .limits import ip_subject
 from .models import Call, CallbackEvent
 from .payloads import PayloadError, loggable, parse_json, storable, storable_text
-from .services import apply_report, call_id_from_callback_token, read_call
+from .services import apply_report, call_id_from_callback_token, note_early_report, read_call
 
 logger = logging.getLogger("django_voiceotp")
 Verdict = CallbackEvent.Verdict
 Reason = CallbackEvent.Reason
 
-#: Rejected requests without a valid token from one address, of one verdict, within this time
-#: after the first are counted on the first one's event.
+#: Requests of one run (see the module's docstring) within this time after the first are counted
+#: on the first one's event.
 REJECTION_WINDOW = timedelta(hours=1)
+#: Runs without a valid token started within REJECTION_WINDOW, site-wide: past it, a request
+#: from a network without a run is counted on its verdict's run of ``ANY_NETWORK``, so rotating
+#: addresses cost no more rows (the metric of verdicts still counts every request).
+REJECTED_ROWS_PER_HOUR = 1000
+ANY_NETWORK = "*"
 #: Characters kept of the body of a request without a valid token: enough to tell what it was.
 REJECTED_BODY_PREFIX = 256
 #: What the database refuses to store, whatever was done to make it storable: the request's
@@ -62,19 +76,38 @@ LENGTH_REQUIRED = CallbackResult(
 UNSTORABLE = CallbackResult(
     400, Verdict.MALFORMED, Reason.UNSTORABLE, "The request could not be stored as received."
 )
+CALL_FINISHED = CallbackResult(
+    403, Verdict.BAD_TOKEN, Reason.CALL_FINISHED, "The callback token is not valid or has expired."
+)
 
 
 def receive_callback(
     token: str, body: bytes, *, content_type: str, remote_addr: str | None
 ) -> CallbackResult:
-    """Handle one callback request whose body was read; each is recorded with its verdict."""
+    """Handle one callback request whose body was read; each is recorded with its verdict.
+
+    ``remote_addr``: the client as the abuse limits see it (``throttling.client_ip``).
+    """
     remote_addr = _ip_address(remote_addr)
     call = _call_for(token)
     if call is None:
-        _record_rejection(BAD_TOKEN, remote_addr, size=len(body), body=body)
-        return _logged(BAD_TOKEN)
+        _record_counted(BAD_TOKEN, None, remote_addr, size=len(body), body=body)
+        return _logged(BAD_TOKEN, None)
+    if _token_spent(call):
+        _record_counted(CALL_FINISHED, call, remote_addr, size=len(body), body=body)
+        return _logged(CALL_FINISHED, call)
 
-    event = CallbackEvent(call=call, remote_addr=remote_addr, body_size=len(body))
+    event = CallbackEvent(
+        call=call,
+        remote_addr=remote_addr,
+        remote_network=_network(remote_addr),
+        body_size=len(body),
+    )
+    if call.is_final:
+        # Nothing is applied to a call with its result: the verdict is told, the run counted.
+        result = _judge(event, call, body, content_type)
+        _record_counted(result, call, remote_addr, size=len(body), body=body)
+        return _logged(result, call)
     try:
         # One step: what cannot be recorded is not applied either (its signals are dropped too).
         with write_transaction():
@@ -89,9 +122,10 @@ def receive_callback(
             verdict=result.verdict,
             reason=result.reason,
             remote_addr=remote_addr,
+            remote_network=event.remote_network,
             body_size=len(body),
         )
-    return _logged(result)
+    return _logged(result, call)
 
 
 def receive_unread_callback(
@@ -100,17 +134,20 @@ def receive_unread_callback(
     """A request whose body is not read (``TOO_LARGE``, ``LENGTH_REQUIRED``) is still recorded."""
     remote_addr = _ip_address(remote_addr)
     call = _call_for(token)
-    if call is None:
-        _record_rejection(result, remote_addr, size=size, body=b"")
+    if call is not None and _token_spent(call):
+        result = CALL_FINISHED
+    if call is None or call.is_final:
+        _record_counted(result, call, remote_addr, size=size, body=b"")
     else:
         CallbackEvent.objects.create(
             call=call,
             verdict=result.verdict,
             reason=result.reason,
             remote_addr=remote_addr,
+            remote_network=_network(remote_addr),
             body_size=size,
         )
-    return _logged(result)
+    return _logged(result, call)
 
 
 def _judge(event: CallbackEvent, call: Call, body: bytes, content_type: str) -> CallbackResult:
@@ -145,10 +182,24 @@ def _judge(event: CallbackEvent, call: Call, body: bytes, content_type: str) -> 
         return CallbackResult(
             200, Verdict.IN_PROGRESS, Reason.IN_PROGRESS, f"Status {report.raw_status!r}."
         )
-    if call.provider_call_id is None and _belongs_to_another_call(call, report.call_id):
-        return CallbackResult(
-            400, Verdict.MISMATCH, Reason.CALL_ID_TAKEN, "The call_id belongs to another call."
-        )
+    if call.provider_call_id is None and not call.is_final:
+        # Before the provider's answer nothing proves the call_id is this call's: whoever read
+        # the token could fail the call (and have it redialled). Kept, and applied by the send
+        # if the provider gives this call_id (services.apply_early_report); else polling finds
+        # the result.
+        if note_early_report(call):
+            return CallbackResult(
+                200,
+                Verdict.EARLY,
+                Reason.EARLY,
+                "Recorded; applied once the call_id is the call's.",
+            )
+        # The send stored the provider's answer since the call was read: judged against it.
+        call.refresh_from_db(fields=["status", "provider_call_id"])
+        if call.provider_call_id and report.call_id != call.provider_call_id:
+            return CallbackResult(
+                400, Verdict.MISMATCH, Reason.CALL_ID_MISMATCH, "The call_id is not this call's."
+            )
     if apply_report(call, report):
         return CallbackResult(200, Verdict.APPLIED, Reason.APPLIED, f"Call is now {call.status}.")
     return CallbackResult(
@@ -163,44 +214,94 @@ def _call_for(token: str) -> Call | None:
     return read_call(call_id)
 
 
-def _belongs_to_another_call(call: Call, provider_call_id: str) -> bool:
-    # Checked only for an early callback, before the send task stored the provider's id.
-    return Call.objects.filter(provider_call_id=provider_call_id).exclude(pk=call.pk).exists()
+def _token_spent(call: Call) -> bool:
+    """Whether the call has had its result for longer than ``CALLBACK_FINAL_GRACE``: the
+    provider's late copies are over, and its token, perhaps read from an access log since, is
+    no longer accepted."""
+    if not call.is_final:
+        return False
+    finished_at = call.finished_at or call.updated_at
+    grace = timedelta(seconds=callback_final_grace())
+    return finished_at is not None and finished_at + grace < timezone.now()
 
 
-def _record_rejection(
-    result: CallbackResult, remote_addr: str | None, *, size: int | None, body: bytes
+def callback_final_grace() -> float:
+    """Seconds a call's callback token is still accepted after its result (a duplicate then is
+    counted, not stored)."""
+    grace = voiceotp_settings.CALLBACK_FINAL_GRACE
+    if isinstance(grace, bool) or not isinstance(grace, (int, float)) or grace < 0:
+        # Reported by the system check; here, the default rather than a 500 at the door.
+        return float(DEFAULTS["CALLBACK_FINAL_GRACE"])
+    return float(grace)
+
+
+def _record_counted(
+    result: CallbackResult,
+    call: Call | None,
+    remote_addr: str | None,
+    *,
+    size: int | None,
+    body: bytes,
 ) -> None:
-    """Record a request without a valid token: counted on the latest event of its address and
-    verdict within ``REJECTION_WINDOW``, or a new event with the start of its body."""
+    """Record a request at bounded cost: counted on its run's event within ``REJECTION_WINDOW``,
+    or a new event, with the start of the body of a rejected request. A run is the call's and
+    verdict's for a call with a valid token, else its network's and verdict's (see the module's
+    docstring)."""
     now = timezone.now()
-    latest = (
-        CallbackEvent.objects.filter(
-            call=None,
-            verdict=result.verdict,
-            remote_addr=remote_addr,
-            received_at__gte=now - REJECTION_WINDOW,
-        )
-        .order_by("-received_at")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if latest is not None:
-        counted = CallbackEvent.objects.filter(pk=latest).update(
-            count=F("count") + 1, last_received_at=now
-        )
-        if counted:
+    network = _network(remote_addr)
+    since = now - REJECTION_WINDOW
+    if _count_on_run(run_of(result.verdict, call, network, since), now):
+        return
+    if call is not None and result.verdict not in CallbackEvent.REJECTED:
+        body = b""  # a report like those the call's own events show: its facts are enough
+    elif call is None and rejected_runs_started(since).exists():
+        if _count_on_run(run_of(result.verdict, None, ANY_NETWORK, since), now):
             return
+        remote_addr, network, body = None, ANY_NETWORK, b""
     # Redacted before it is cut, so a cut cannot hide a passcode from the redaction.
     prefix = body[: REJECTED_BODY_PREFIX * 4].decode("utf-8", errors="replace")
     CallbackEvent.objects.create(
+        call=call,
         verdict=result.verdict,
         reason=result.reason,
         remote_addr=remote_addr,
+        remote_network=network,
         body_size=size,
         raw_body=storable_text(prefix)[:REJECTED_BODY_PREFIX],
         received_at=now,
     )
+
+
+def run_of(verdict: str, call: Call | None, network: str, since) -> QuerySet[CallbackEvent]:
+    """The events a request of ``verdict`` may be counted on, latest first: of ``call``, or
+    without a call (read on its partial index) of ``network``, begun since ``since``."""
+    if call is not None:
+        runs = CallbackEvent.objects.filter(call=call, verdict=verdict)
+    else:
+        runs = CallbackEvent.objects.filter(call=None, verdict=verdict, remote_network=network)
+    return runs.filter(received_at__gte=since).order_by("-received_at")
+
+
+def _count_on_run(run: QuerySet[CallbackEvent], now) -> bool:
+    """Count the request on the latest event of ``run``; False if there is none."""
+    latest = run.values_list("pk", flat=True).first()
+    if latest is None:
+        return False
+    return bool(
+        CallbackEvent.objects.filter(pk=latest).update(count=F("count") + 1, last_received_at=now)
+    )
+
+
+def rejected_runs_started(since) -> QuerySet[CallbackEvent]:
+    """The ``REJECTED_ROWS_PER_HOUR``-th run without a call begun since ``since``, if there is one
+    (on the partial index, reading at most that many entries): whether the cap is reached."""
+    started = CallbackEvent.objects.filter(call=None, received_at__gte=since).order_by()
+    return started[REJECTED_ROWS_PER_HOUR - 1 : REJECTED_ROWS_PER_HOUR]
+
+
+def _network(remote_addr: str | None) -> str:
+    """What runs without a valid token are counted by: the network the abuse limits count."""
+    return ip_subject(remote_addr) if remote_addr else ""
 
 
 def _ip_address(remote_addr: str | None) -> str | None:
@@ -212,8 +313,14 @@ def _ip_address(remote_addr: str | None) -> str | None:
         return None
 
 
-def _logged(result: CallbackResult) -> CallbackResult:
+def _logged(result: CallbackResult, call: Call | None) -> CallbackResult:
+    # The call's pk, never its token: the view keeps the path out of django.request's records.
     metrics.callback_received(result.verdict)
     if result.verdict in CallbackEvent.REJECTED:
-        logger.warning("Callback rejected (%s): %s", result.verdict, loggable(result.detail))
+        logger.warning(
+            "Callback for call %s rejected (%s): %s",
+            call.pk if call is not None else "unknown",
+            result.verdict,
+            loggable(result.detail),
+        )
     return result

@@ -31,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "CALLBACK_BASE_URL": None,
     "CALLBACK_MAX_BODY_SIZE": 16384,
     "CALLBACK_TOKEN_MAX_AGE": None,
+    # Seconds a call's callback token is still accepted after the call has its result.
+    "CALLBACK_FINAL_GRACE": 300,
     "SEND_MAX_RETRIES": 5,
     "SEND_RETRY_BACKOFF": 2,
     "SEND_RETRY_BACKOFF_MAX": 120,

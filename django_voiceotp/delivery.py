@@ -16,7 +16,7 @@ from django.utils.module_loading import import_string
 from . import limits, metrics
 from .conf import voiceotp_settings
 from .exceptions import RateLimited
-from .models import Call, Verification
+from .models import Call, Verification, failure_reason
 from .sealing import PasscodeUnreadable, open_otp
 
 logger = logging.getLogger("django_voiceotp")
@@ -140,11 +140,10 @@ def _end_delivery(call: Call, refusal: RateLimited, kind: str) -> None:
     """End the delivery at ``call``, failed just now, since a limit refused what would follow:
     its reason says so, its passcode goes. Its signals, sent when the transaction commits,
     carry this reason and no redial."""
-    reason = (
-        limits.SENDING_PAUSED_REASON if refusal.limit == "paused" else limits.SPENDING_LIMIT_REASON
-    )
+    code = Call.FailureCode.PAUSED if refusal.limit == "paused" else Call.FailureCode.LIMITED
     ended = {
-        "failure_reason": reason,
+        "failure_code": code,
+        "failure_reason": failure_reason(code),
         "otp": "",
         "fallback_status": Call.FallbackStatus.NONE,
         "fallback_next_at": None,

@@ -40,6 +40,7 @@ from django.core.cache.backends.filebased import FileBasedCache
 from . import metrics, testnumbers
 from .conf import SETTINGS_NAME, voiceotp_settings
 from .exceptions import ImproperlyConfigured, InvalidPhoneNumber, PhoneNumberNotAllowed, RateLimited
+from .models import Call, failure_reason
 from .phone import ProviderNumber, format_phone_number, parse_phone_number
 
 logger = logging.getLogger("django_voiceotp")
@@ -47,9 +48,9 @@ logger = logging.getLogger("django_voiceotp")
 KEY_PREFIX = "voiceotp:limit"
 
 #: The failure reason of a call whose redial or fallback a limit refused: the delivery ends.
-SPENDING_LIMIT_REASON = "Not placed again: a spending limit was reached."
+SPENDING_LIMIT_REASON = failure_reason(Call.FailureCode.LIMITED)
 #: The failure reason of a call not placed because sending is paused (SENDING_PAUSED).
-SENDING_PAUSED_REASON = "Not placed: sending is paused."
+SENDING_PAUSED_REASON = failure_reason(Call.FailureCode.PAUSED)
 #: The Retry-After of a refusal while sending is paused: its end is not known; a client asks
 #: again after this long.
 PAUSED_RETRY_AFTER = 600

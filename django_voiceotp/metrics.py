@@ -21,30 +21,6 @@ try:
 except ImportError:  # the extra is not installed: nothing is measured
     prometheus_client = None
 
-#: Failure reasons the app writes itself, by their start, and the class each counts under.
-FAILURE_CLASSES = (
-    ("expired", "expired"),
-    ("timeout", "timeout"),
-    ("rejected", "rejected"),
-    ("provider unavailable", "provider_unavailable"),
-    ("replaced by call", "replaced"),
-    # limits.SPENDING_LIMIT_REASON and limits.SENDING_PAUSED_REASON
-    ("not placed again: a spending limit", "spending_limit"),
-    ("not placed: sending is paused", "paused"),
-)
-#: The provider's "not reached" spellings (PROVIDER-NOTES point 14); any other is "provider_failed".
-NOT_REACHED = frozenset(
-    {
-        "noanwser",
-        "noanswer",
-        "no-answered",
-        "no_answered",
-        "busy",
-        "busy_line",
-        "not-available",
-        "not_available",
-    }
-)
 #: Seconds: a provider request takes tens of milliseconds to a timeout; a call, seconds to minutes.
 REQUEST_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 RESULT_BUCKETS = (5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600)
@@ -113,20 +89,17 @@ def enabled() -> bool:
     return _metrics is not None
 
 
-def failure_class(reason: str) -> str:
-    """The class a failure reason counts under: a short fixed name, never the reason itself."""
-    lowered = reason.strip().lower()
-    for start, name in FAILURE_CLASSES:
-        if lowered.startswith(start):
-            return name
-    return "not_reached" if lowered in NOT_REACHED else "provider_failed"
+def failure_class(failure_code: str) -> str:
+    """The label a failed call counts under: its ``Call.FailureCode``, a short fixed name (never
+    its failure reason, which holds the provider's text); "unknown" for a call without one."""
+    return failure_code or "unknown"
 
 
 def call_finished(call: Any) -> None:
     if _metrics is None:
         return
     is_failed = call.status == "failed"
-    reason_class = failure_class(call.failure_reason or "") if is_failed else ""
+    reason_class = failure_class(call.failure_code) if is_failed else ""
     _metrics.calls_finished.labels(call.status, reason_class).inc()
     if call.finished_at and call.created_at:
         seconds = (call.finished_at - call.created_at).total_seconds()

@@ -58,6 +58,24 @@ class Call(models.Model):
 
     FINAL_STATUSES = (Status.SUCCESS, Status.FAILED)
 
+    class FailureCode(models.TextChoices):
+        """Why a call failed, as a code: stored so, counted by it (``metrics.failure_class``),
+        shown in the reader's language; ``failure_reason`` holds its English words and detail."""
+
+        EXPIRED = "expired", _("not sent: the passcode was too old")
+        TIMEOUT = "timeout", _("no result came in time")
+        REJECTED = "rejected", _("refused by the provider")
+        PROVIDER_UNAVAILABLE = "provider_unavailable", _("the provider could not be reached")
+        PASSCODE_UNREADABLE = (
+            "passcode_unreadable",
+            _("the passcode could not be read (SECRET_KEY changed)"),
+        )
+        REPLACED = "replaced", _("replaced by another call")
+        NOT_REACHED = "not_reached", _("the person was not reached")
+        PROVIDER_FAILED = "provider_failed", _("the provider reported a failure")
+        LIMITED = "limited", _("not placed again: a spending limit was reached")
+        PAUSED = "paused", _("not placed: sending is paused")
+
     class FallbackStatus(models.TextChoices):
         NONE = "", pgettext_lazy("fallback status", "not used")
         PENDING = "pending", pgettext_lazy("fallback status", "to be sent")
@@ -91,6 +109,13 @@ class Call(models.Model):
         max_length=64,
         blank=True,
         help_text=_("The result exactly as the provider spelled it."),
+    )
+    failure_code = models.CharField(
+        _("failure code"),
+        max_length=32,
+        blank=True,
+        choices=FailureCode.choices,
+        help_text=_("Why the call failed, as a code; the failure reason adds the detail."),
     )
     failure_reason = models.CharField(_("failure reason"), max_length=255, blank=True)
     duration = models.PositiveIntegerField(_("duration (s)"), null=True, blank=True)
@@ -179,6 +204,37 @@ class Call(models.Model):
         return self.status in self.FINAL_STATUSES
 
 
+#: The English words of each failure code in ``Call.failure_reason``, as logs and the receivers
+#: of ``call_failed`` have always read them; the provider's own status stands for its failures.
+FAILURE_WORDS: dict[str, str] = {
+    Call.FailureCode.EXPIRED: "expired",
+    Call.FailureCode.TIMEOUT: "timeout",
+    Call.FailureCode.REJECTED: "rejected",
+    Call.FailureCode.PROVIDER_UNAVAILABLE: "provider unavailable",
+    Call.FailureCode.PASSCODE_UNREADABLE: "passcode unreadable",
+    Call.FailureCode.REPLACED: "replaced by call",
+    Call.FailureCode.NOT_REACHED: "",
+    Call.FailureCode.PROVIDER_FAILED: "",
+    Call.FailureCode.LIMITED: "not placed again: a spending limit was reached",
+    Call.FailureCode.PAUSED: "not placed: sending is paused",
+}
+
+
+def failure_reason(code: str, detail: str = "") -> str:
+    """The ``failure_reason`` of a call failed with ``code``: its words, then ``detail`` (the
+    provider's message, the new call's id); for a status the provider reported, that status."""
+    words = FAILURE_WORDS.get(code, "")
+    if not words:
+        text = detail or "failed"
+    elif not detail:
+        text = words
+    elif code == Call.FailureCode.REPLACED:
+        text = f"{words} {detail}"
+    else:
+        text = f"{words}: {detail}"
+    return text[:255]
+
+
 class CallbackEvent(models.Model):
     """One request to the callback door, or, for requests without a valid token, a run of them.
 
@@ -194,6 +250,7 @@ class CallbackEvent(models.Model):
         MALFORMED = "malformed", _("rejected: malformed")
         MISMATCH = "mismatch", _("rejected: call id mismatch")
         TOO_LARGE = "too_large", _("rejected: body too large")
+        EARLY = "early", _("recorded (came before the provider accepted the call)")
 
     class Reason(models.TextChoices):
         """Why the verdict, as a code: stored so, shown in the reader's language."""
@@ -211,6 +268,17 @@ class CallbackEvent(models.Model):
         CALL_ID_MISMATCH = "call_id_mismatch", _("The call_id is not this call's.")
         CALL_ID_TAKEN = "call_id_taken", _("The call_id belongs to another call.")
         UNSTORABLE = "unstorable", _("The request could not be stored as received.")
+        EARLY = (
+            "early",
+            _(
+                "The provider had not yet accepted the call: applied only if its call_id proves to "
+                "be the one the provider gives."
+            ),
+        )
+        CALL_FINISHED = (
+            "call_finished",
+            _("The call had its result long before: its callback token is no longer accepted."),
+        )
 
     REJECTED = (Verdict.BAD_TOKEN, Verdict.MALFORMED, Verdict.MISMATCH, Verdict.TOO_LARGE)
 
@@ -239,9 +307,21 @@ class CallbackEvent(models.Model):
     count = models.PositiveIntegerField(
         _("requests"),
         default=1,
-        help_text=_("Rejected requests from one address are counted on one event."),
+        help_text=_(
+            "Rejected requests from one network, and repeated requests for a call that has its "
+            "result, are counted on one event."
+        ),
     )
     remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
+    remote_network = models.CharField(
+        _("remote network"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "What rejected requests are counted by: the address, or an IPv6 address's /64; "
+            "* for the requests past the hourly cap, from anywhere."
+        ),
+    )
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     last_received_at = models.DateTimeField(_("last received"), null=True, blank=True)
 
@@ -252,6 +332,19 @@ class CallbackEvent(models.Model):
         indexes = [
             models.Index(fields=["received_at"], name="voiceotp_event_received_idx"),
             models.Index(fields=["verdict", "received_at"], name="voiceotp_event_verdict_idx"),
+            # The look-up of a rejection's run (callbacks._record_counted): requests without a
+            # valid token only, so the index stays as small as the runs it finds.
+            models.Index(
+                fields=["remote_network", "verdict", "received_at"],
+                condition=models.Q(call__isnull=True),
+                name="voiceotp_event_rejection_idx",
+            ),
+            # How many rejection rows the last hour holds, against the site-wide cap.
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(call__isnull=True),
+                name="voiceotp_event_rejected_at_idx",
+            ),
         ]
 
     def __str__(self) -> str:

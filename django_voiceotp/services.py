@@ -20,7 +20,14 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from . import delivery, limits
-from .client import CallOutcome, CallReport, ProviderClient, StartedCall
+from .client import (
+    CallOutcome,
+    CallReport,
+    InvalidReport,
+    ProviderClient,
+    StartedCall,
+    parse_report,
+)
 from .conf import voiceotp_settings
 from .db import instance_from_row, updates_returning, write_transaction
 from .exceptions import (
@@ -34,7 +41,7 @@ from .exceptions import (
     ProviderUnavailable,
     RateLimited,
 )
-from .models import Call, Campaign
+from .models import Call, CallbackEvent, Campaign, failure_reason
 from .payloads import loggable
 from .phone import ProviderNumber, normalize_phone_number, validate_otp
 from .sealing import PasscodeUnreadable, open_otp, seal_otp
@@ -144,7 +151,8 @@ def _replace(call: Call, payer: limits.Payer) -> Call:
         now = timezone.now()
         replaced = {
             "status": Call.Status.FAILED,
-            "failure_reason": f"replaced by call {new_call.pk}",
+            "failure_code": Call.FailureCode.REPLACED,
+            "failure_reason": failure_reason(Call.FailureCode.REPLACED, str(new_call.pk)),
             "otp": "",
             "finished_at": now,
             "next_attempt_at": None,
@@ -241,7 +249,11 @@ def send_call(call_id: int) -> FollowUp | None:
 
     if limits.sending_paused():
         # The kill switch stops every call at once, those already waiting to be placed too.
-        _fail(call, limits.SENDING_PAUSED_REASON)
+        _fail(call, Call.FailureCode.PAUSED)
+        return None
+    if call.send_attempts > 1 and apply_early_report(call, None):
+        # An earlier attempt's answer was lost, but the provider reported the call it placed:
+        # placing it again would call the person twice.
         return None
     try:
         started = ProviderClient().start_call(
@@ -252,11 +264,11 @@ def send_call(call_id: int) -> FollowUp | None:
         )
     except PasscodeUnreadable:
         # SECRET_KEY changed without the old one in SECRET_KEY_FALLBACKS: no call can read it.
-        _fail(call, "passcode unreadable")
+        _fail(call, Call.FailureCode.PASSCODE_UNREADABLE)
         return None
     except ProviderUnavailable as err:
         if call.send_attempts > voiceotp_settings.SEND_MAX_RETRIES:
-            _fail(call, f"provider unavailable: {err}")
+            _fail(call, Call.FailureCode.PROVIDER_UNAVAILABLE, str(err))
             return None
         delay = retry_delay(call.send_attempts)
         Call.objects.filter(pk=call.pk, status=Call.Status.PENDING).update(
@@ -271,7 +283,7 @@ def send_call(call_id: int) -> FollowUp | None:
         )
         return FollowUp("send_call", delay)
     except (ProviderRejected, InvalidPhoneNumber, InvalidOTP) as err:
-        _fail(call, f"rejected: {err}")
+        _fail(call, Call.FailureCode.REJECTED, str(err))
         return None
 
     _mark_sent(call, started)
@@ -405,19 +417,22 @@ def _mark_sent(call: Call, started: StartedCall) -> None:
     now = timezone.now()
     schedule = voiceotp_settings.POLL_SCHEDULE
     first_poll = schedule[0] if schedule else 0
-    # A callback may have come before the provider's answer and stored the id and the result:
-    # then the call is final and stays so; the id is only filled in where still empty.
+    # A callback may have come before the provider's answer: its report was kept unapplied and
+    # the call marked (note_early_report), so the guarded move finds it, at no cost otherwise.
     provider_call_id = Coalesce(F("provider_call_id"), Value(started.call_id))
+    sent: dict[str, Any] = {
+        "provider_call_id": provider_call_id,
+        "sent_at": now,
+        "next_attempt_at": None,
+        "next_poll_at": now + timedelta(seconds=first_poll),
+    }
     call.provider_call_id = call.provider_call_id or started.call_id
     # The sealed passcode stays: a redial or the fallback may need it (erased when it ends).
-    moved = _transition(
-        call,
-        Call.Status.SENT,
-        provider_call_id=provider_call_id,
-        sent_at=now,
-        next_attempt_at=None,
-        next_poll_at=now + timedelta(seconds=first_poll),
-    )
+    moved = _transition(call, Call.Status.SENT, guard={"next_poll_at": None}, **sent)
+    if not moved:
+        if apply_early_report(call, started.call_id):
+            return
+        moved = _transition(call, Call.Status.SENT, **sent)
     if not moved:
         Call.objects.filter(pk=call.pk).update(provider_call_id=provider_call_id)
 
@@ -497,7 +512,63 @@ def apply_report(call: Call, report: CallReport) -> bool:
         fields["provider_call_id"] = report.call_id
     if report.outcome is CallOutcome.SUCCESS:
         return _finish(call, Call.Status.SUCCESS, **fields)
-    return _finish(call, Call.Status.FAILED, failure_reason=report.raw_status or "failed", **fields)
+    code = failure_code_for_status(report.raw_status)
+    return _finish(
+        call,
+        Call.Status.FAILED,
+        failure_code=code,
+        failure_reason=failure_reason(code, report.raw_status),
+        **fields,
+    )
+
+
+def failure_code_for_status(raw_status: str) -> str:
+    """The failure code of a failed status the provider reported: "not reached" for the
+    statuses PROVIDER-NOTES lists as such (whatever REDIAL_STATUSES redials), else a failure."""
+    not_reached = {status.casefold() for status in delivery.NOT_REACHED_STATUSES}
+    if raw_status.strip().casefold() in not_reached:
+        return Call.FailureCode.NOT_REACHED
+    return Call.FailureCode.PROVIDER_FAILED
+
+
+def note_early_report(call: Call) -> bool:
+    """Mark a pending call whose callback brought a final report before the provider's answer
+    (callbacks.py keeps it unapplied): ``next_poll_at`` is empty until a call is sent, so the
+    send's move to ``sent``, guarded on it, fails and looks for the report (``_mark_sent``).
+    False when the call is no longer pending: the send stored the provider's answer meanwhile."""
+    pending = Call.objects.filter(pk=call.pk, status=Call.Status.PENDING)
+    return bool(pending.update(next_poll_at=timezone.now()))
+
+
+def apply_early_report(call: Call, provider_call_id: str | None) -> bool:
+    """Apply the result a callback brought before the provider accepted ``call`` (callbacks.py
+    keeps it unapplied). True when it made the call final; its event then says so.
+
+    With the provider's answer, only a report that names its ``provider_call_id``. Without it
+    (``None``: the answer to an earlier attempt was lost), the first report kept: the token
+    reaches nobody but the provider before the provider has used it, so the first report is the
+    provider's. A report stored after this look-up is not seen here: polling brings that result.
+    """
+    kept = CallbackEvent.objects.filter(call=call, verdict=CallbackEvent.Verdict.EARLY)
+    if provider_call_id is not None:
+        kept = kept.filter(payload__call_id=provider_call_id)
+    early = kept.order_by("received_at", "pk").values_list("pk", "payload").first()
+    if early is None:
+        return False
+    event_id, payload = early
+    try:
+        report = parse_report(payload)
+    except InvalidReport:  # stored as received, made storable: no longer a valid report
+        return False
+    # The provider's id is not stored yet: stored with the result, as for any early report.
+    call.provider_call_id = None
+    if not apply_report(call, report):
+        call.provider_call_id = provider_call_id
+        return False
+    CallbackEvent.objects.filter(pk=event_id).update(
+        verdict=CallbackEvent.Verdict.APPLIED, reason=CallbackEvent.Reason.APPLIED
+    )
+    return True
 
 
 def plausible_start(call: Call, started_at: datetime | None) -> datetime | None:
@@ -548,7 +619,7 @@ def poll_call(call_id: int, *, force: bool = False) -> None:
     elapsed = (now - call.sent_at).total_seconds() if call.sent_at else float("inf")
     later = [point for point in voiceotp_settings.POLL_SCHEDULE if point > elapsed]
     if not later:
-        _fail(call, "timeout")
+        _fail(call, Call.FailureCode.TIMEOUT)
         return None
     assert call.sent_at is not None  # without it, elapsed is infinite: failed above
     # The sweeper brings the next poll when it is due (by the index on next_poll_at).
@@ -588,7 +659,8 @@ def _expire(call: Call) -> bool:
         finished_at=timezone.now(),
         next_poll_at=None,
         next_attempt_at=None,
-        failure_reason="expired",
+        failure_code=Call.FailureCode.EXPIRED,
+        failure_reason=failure_reason(Call.FailureCode.EXPIRED),
     )
 
 
@@ -618,8 +690,11 @@ def calls_due_for_poll(now: datetime | None = None) -> list[int]:
 # -- transitions and signals ---------------------------------------------------------------------
 
 
-def _fail(call: Call, reason: str) -> bool:
-    return _finish(call, Call.Status.FAILED, failure_reason=reason[:255])
+def _fail(call: Call, code: str, detail: str = "") -> bool:
+    """Fail ``call`` with failure ``code`` (a ``Call.FailureCode``) and its English reason."""
+    return _finish(
+        call, Call.Status.FAILED, failure_code=code, failure_reason=failure_reason(code, detail)
+    )
 
 
 def _finish(call: Call, status: str, **fields) -> bool:

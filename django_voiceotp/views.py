@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from . import metrics
 from .callbacks import LENGTH_REQUIRED, TOO_LARGE, receive_callback, receive_unread_callback
 from .conf import voiceotp_settings
+from .throttling import client_ip
 
 
 class JSONWhateverAccept(DefaultContentNegotiation):
@@ -34,6 +35,10 @@ class CallbackView(APIView):
     The provider signs nothing and logs in nowhere: the token in the URL is the authentication,
     so no session, CSRF or throttle stands in its way. The body is read raw, not through a parser,
     so that even a request that is not JSON is stored with its verdict.
+
+    The path holds the token, so no log record of this app or of Django may carry it: the
+    callbacks module logs each rejection with the call's pk, and Django's ``django.request``
+    record of a 4xx (its path, and the request for handlers that print it) is not made.
     """
 
     authentication_classes: list = []
@@ -50,7 +55,8 @@ class CallbackView(APIView):
         return transaction.non_atomic_requests(super().as_view(**initkwargs))
 
     def post(self, request, token: str):
-        remote_addr = request.META.get("REMOTE_ADDR")
+        # The address the abuse limits count: behind a proxy, the client's, not the proxy's.
+        remote_addr = client_ip(request)
         length = _content_length(request.META.get("CONTENT_LENGTH"))
         if _is_chunked(request.META.get("HTTP_TRANSFER_ENCODING")):
             # Django reads a body up to its Content-Length, so a chunked one would look empty:
@@ -74,6 +80,12 @@ class CallbackView(APIView):
         return Response(
             {"verdict": result.verdict, "detail": result.detail}, status=result.http_status
         )
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # Every answer, a 405 too: django.utils.log.log_response skips a response so marked.
+        response._has_been_logged = True
+        return response
 
 
 def _content_length(value: str | None) -> int:

@@ -231,10 +231,11 @@ VALID_TOKEN_CASES = [
         "early-callback-call-id-255",
         encoded(report(call_id="a" * 255)),
         200,
-        Verdict.APPLIED,
-        Reason.APPLIED,
+        Verdict.EARLY,
+        Reason.EARLY,
         call_fields={"status": Call.Status.PENDING, "provider_call_id": None},
-        call_after={"status": "success", "provider_call_id": "a" * 255},
+        # Kept, not applied: the provider has not said yet that this call_id is the call's.
+        call_after={"status": "pending", "provider_call_id": None},
     ),
     *(
         Case(

@@ -13,12 +13,15 @@ from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from django_voiceotp import services
+from django_voiceotp.client import StartedCall
 from django_voiceotp.exceptions import ProviderRejected
 from django_voiceotp.models import Call, CallbackEvent
 from django_voiceotp.sealing import seal_otp
 
 from .hostile_cases import (
+    FORGED_TOKEN,
     KEYPRESS,
+    PROVIDER_CALL_ID,
     SECRET_BODIES,
     VALID_TOKEN_CASES,
     Reason,
@@ -298,3 +301,241 @@ def test_the_reason_reads_in_the_admins_language(admin_client):
     html = page.content.decode()
     assert "Một giá trị trong báo cáo không dùng được." in html
     assert "A value of the report cannot be used." not in html
+
+
+# -- rejections at bounded cost: per network, capped per hour, by the limits' address ---------
+
+
+def test_rotating_ipv6_addresses_of_one_64_cost_one_event():
+    for host in range(1, 51):
+        assert post(None, b"{}", REMOTE_ADDR=f"2001:db8:1:2::{host:x}").status_code == 403
+    post(None, b"{}", REMOTE_ADDR="2001:db8:1:3::1")  # the next /64: a subscriber of its own
+    runs = CallbackEvent.objects.order_by("pk")
+    runs = runs.values_list("remote_addr", "remote_network", "count")
+    assert list(runs) == [
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64", 50),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64", 1),
+    ]
+
+
+def test_rejection_rows_are_capped_per_hour_site_wide(monkeypatch, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    monkeypatch.setattr("django_voiceotp.callbacks.REJECTED_ROWS_PER_HOUR", 5)
+    body = encoded({"padding": "x" * 1000})
+    for host in range(1, 21):
+        assert post(None, body, REMOTE_ADDR=f"198.51.100.{host}").status_code == 403
+    assert post(None, b"{}", REMOTE_ADDR="198.51.100.1").status_code == 403  # a run of its own
+    assert post(None, b"{}", HTTP_TRANSFER_ENCODING="chunked").status_code == 411
+    runs = CallbackEvent.objects.order_by("pk").values_list("remote_network", "verdict", "count")
+    assert list(runs) == [
+        ("198.51.100.1", "bad_token", 2),
+        *((f"198.51.100.{host}", "bad_token", 1) for host in range(2, 6)),
+        ("*", "bad_token", 15),  # past the cap: only a count moves, whatever the network
+        ("*", "malformed", 1),
+    ]
+    overflow = CallbackEvent.objects.filter(remote_network="*")
+    assert all(e.remote_addr is None and e.raw_body == "" for e in overflow)
+    # An hour on, the cap counts anew.
+    time_machine.shift(timedelta(hours=1, seconds=1))
+    post(None, b"{}", REMOTE_ADDR="198.51.100.30")
+    assert CallbackEvent.objects.latest("pk").remote_network == "198.51.100.30"
+
+
+@pytest.mark.parametrize("forged", [False, True], ids=["valid-token", "forged-token"])
+def test_behind_a_proxy_the_address_the_limits_use_is_stored(voiceotp, forged):
+    voiceotp(TRUSTED_PROXY_HEADER="X-Forwarded-For")
+    call = make_call()
+    post(
+        None if forged else call,
+        encoded(report()),
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="192.0.2.66, 2001:db8:5:6::7",
+    )
+    event = CallbackEvent.objects.get()
+    assert (event.remote_addr, event.remote_network) == ("2001:db8:5:6::7", "2001:db8:5:6::/64")
+
+
+@pytest.mark.parametrize("subject", ["unknown", "", None, "unix:/run/gunicorn.sock", "x" * 300])
+@pytest.mark.parametrize("forged", [False, True], ids=["valid-token", "forged-token"])
+def test_a_client_that_is_not_an_address_is_stored_as_unknown(monkeypatch, subject, forged):
+    # Whatever throttling.client_ip calls a client it cannot name, only an address is stored.
+    monkeypatch.setattr("django_voiceotp.views.client_ip", lambda request: subject)
+    call = make_call()
+    for _ in range(2):
+        assert post(None if forged else call, encoded(report())).status_code < 500
+    events = CallbackEvent.objects.order_by("pk")
+    assert {(e.remote_addr, e.remote_network) for e in events} == {(None, "")}
+    if forged:
+        assert [e.count for e in events] == [2]
+
+
+# -- a token after its call's result: counted, then refused ------------------------------------
+
+
+def test_repeats_with_a_valid_token_after_the_result_cost_one_event():
+    call = make_call()
+    assert post(call, encoded(report())).json()["verdict"] == Verdict.APPLIED
+    padded = encoded(report(padding="x" * 16000))
+    for _ in range(50):
+        response = post(call, padded, REMOTE_ADDR="203.0.113.9")
+        assert (response.status_code, response.json()["verdict"]) == (200, Verdict.DUPLICATE)
+    runs = CallbackEvent.objects.filter(call=call).order_by("pk")
+    assert [(e.verdict, e.count) for e in runs] == [("applied", 1), ("duplicate", 50)]
+    duplicate = runs.last()
+    assert (duplicate.payload, duplicate.raw_body, duplicate.body_size) == (None, "", len(padded))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT SUM(LENGTH(raw_body) + COALESCE(LENGTH(CAST(payload AS TEXT)), 0)) "
+            "FROM django_voiceotp_callbackevent"
+        )
+        assert cursor.fetchone()[0] < 1000
+
+
+def test_a_token_is_refused_a_grace_after_its_call_is_final(
+    time_machine, voiceotp, signals, django_capture_on_commit_callbacks
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    voiceotp(CALLBACK_FINAL_GRACE=120)
+    call = make_call()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(call, encoded(report(status="Fail"))).json()["verdict"] == Verdict.APPLIED
+    time_machine.shift(timedelta(seconds=120))
+    assert post(call, encoded(report())).json()["verdict"] == Verdict.DUPLICATE
+    time_machine.shift(timedelta(seconds=1))
+    for body in (encoded(report()), b"garbage"):
+        response = post(call, body)
+        assert (response.status_code, response.json()["verdict"]) == (403, Verdict.BAD_TOKEN)
+    assert post(call, b"{}", HTTP_TRANSFER_ENCODING="chunked").status_code == 403
+    runs = CallbackEvent.objects.filter(call=call).order_by("pk")
+    assert [(e.verdict, e.reason, e.count) for e in runs] == [
+        ("applied", "applied", 1),
+        ("duplicate", "already_final", 1),
+        ("bad_token", "call_finished", 3),
+    ]
+    call.refresh_from_db()
+    assert (call.status, call.raw_status) == ("failed", "Fail")
+    assert [name for name, *_ in signals.names(call.pk)] == ["changed", "failed"]
+
+
+# -- an early report: kept, applied only when the provider names the call ---------------------
+
+
+def test_an_early_report_with_a_call_id_of_the_senders_choosing_is_not_applied(
+    voiceotp, monkeypatch, signals, django_capture_on_commit_callbacks
+):
+    voiceotp(REDIAL_MAX=1)
+    call = make_call(
+        status=Call.Status.PENDING,
+        provider_call_id=None,
+        created_at=timezone.now(),
+        otp=seal_otp("482915"),
+    )
+    response = post(call, encoded({"call_id": "attacker-chosen", "status": "BUSY"}))
+    assert (response.status_code, response.json()["verdict"]) == (200, Verdict.EARLY)
+    call.refresh_from_db()
+    assert (call.status, call.provider_call_id, call.failure_reason) == ("pending", None, "")
+    assert Call.objects.count() == 1  # no redial
+    # The provider's answer names another call_id: the kept report is never applied.
+    started = StartedCall(call_id=PROVIDER_CALL_ID, campaign_id="c78af")
+    monkeypatch.setattr(
+        "django_voiceotp.client.ProviderClient.start_call", lambda *args, **kwargs: started
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.send_call(call.pk)
+    call.refresh_from_db()
+    assert (call.status, call.provider_call_id) == ("sent", PROVIDER_CALL_ID)
+    assert Call.objects.count() == 1
+    assert signals.names(call.pk) == [("changed", "pending", "sent")]
+
+
+def test_an_early_report_of_the_call_the_provider_accepted_is_applied_by_the_send(
+    monkeypatch, signals, django_capture_on_commit_callbacks
+):
+    call = make_call(
+        status=Call.Status.PENDING,
+        provider_call_id=None,
+        created_at=timezone.now(),
+        otp=seal_otp("482915"),
+    )
+    post(call, encoded(report(call_id="someone-else", status="BUSY")))
+    post(call, encoded(report(start_time=None)))
+    started = StartedCall(call_id=PROVIDER_CALL_ID, campaign_id="c78af")
+    monkeypatch.setattr(
+        "django_voiceotp.client.ProviderClient.start_call", lambda *args, **kwargs: started
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.send_call(call.pk)
+    call.refresh_from_db()
+    assert (call.status, call.provider_call_id, call.otp) == ("success", PROVIDER_CALL_ID, "")
+    assert signals.names(call.pk) == [("changed", "pending", "success"), ("succeeded", None)]
+    verdicts = CallbackEvent.objects.order_by("pk").values_list("payload__call_id", "verdict")
+    assert list(verdicts) == [("someone-else", Verdict.EARLY), (PROVIDER_CALL_ID, Verdict.APPLIED)]
+
+
+# -- the token stays out of every log record -----------------------------------------------------
+
+
+def test_the_token_is_in_no_log_record(caplog, voiceotp):
+    voiceotp(CALLBACK_MAX_BODY_SIZE=1000)
+    call = make_call()
+    token = callback_path(call).rstrip("/").rsplit("/", 1)[-1]
+    with caplog.at_level(logging.DEBUG):
+        post(call, b"not json")  # 400
+        post(call, encoded(report(padding="x" * 2000)))  # 413
+        post(call, encoded(report(call_id="another")))  # 400, a mismatch
+        post(None, b"{}")  # 403
+        assert APIClient().get(callback_path(call)).status_code == 405
+    records = caplog.records
+    assert records
+    for record in records:
+        text = record.getMessage() + repr(record.__dict__)
+        assert token not in text and FORGED_TOKEN not in text, record.name
+    assert not [r for r in records if r.name == "django.request"]
+    rejected = [r.getMessage() for r in records if r.name == "django_voiceotp"]
+    assert sum(f"call {call.pk} rejected" in line for line in rejected) == 3
+
+
+def test_a_retry_after_a_lost_answer_applies_the_providers_report_and_calls_no_one_twice(
+    monkeypatch, signals, django_capture_on_commit_callbacks
+):
+    # The first attempt timed out, but the provider placed the call and reported it meanwhile.
+    call = make_call(
+        status=Call.Status.PENDING,
+        provider_call_id=None,
+        created_at=timezone.now(),
+        otp=seal_otp("482915"),
+        send_attempts=1,
+        next_attempt_at=timezone.now() - timedelta(seconds=1),
+    )
+    assert post(call, encoded(report(start_time=None))).json()["verdict"] == Verdict.EARLY
+
+    def place_again(*args, **kwargs):
+        raise AssertionError("the call was placed a second time")
+
+    monkeypatch.setattr("django_voiceotp.client.ProviderClient.start_call", place_again)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.send_call(call.pk)
+    call.refresh_from_db()
+    assert (call.status, call.provider_call_id) == ("success", PROVIDER_CALL_ID)
+    assert CallbackEvent.objects.get().verdict == Verdict.APPLIED
+    assert signals.names(call.pk) == [("changed", "pending", "success"), ("succeeded", None)]
+
+
+def test_a_report_read_before_the_send_stored_its_answer_is_applied(monkeypatch):
+    # The callback read the call while pending; the send stored the provider's answer since.
+    call = make_call(created_at=timezone.now())
+    read_while_pending = Call.objects.get(pk=call.pk)
+    read_while_pending.status, read_while_pending.provider_call_id = "pending", None
+    monkeypatch.setattr("django_voiceotp.callbacks.read_call", lambda call_id: read_while_pending)
+    response = post(call, encoded(report(start_time=None)))
+    assert (response.status_code, response.json()["verdict"]) == (200, Verdict.APPLIED)
+    call.refresh_from_db()
+    assert (call.status, call.provider_call_id) == ("success", PROVIDER_CALL_ID)
+    # And one naming another call_id is refused as for any sent call.
+    other = make_call(created_at=timezone.now(), provider_call_id="another-id")
+    read_while_pending = Call.objects.get(pk=other.pk)
+    read_while_pending.status, read_while_pending.provider_call_id = "pending", None
+    response = post(other, encoded(report(start_time=None)))
+    assert (response.status_code, response.json()["verdict"]) == (400, Verdict.MISMATCH)
+    other.refresh_from_db()
+    assert other.status == "sent"

@@ -110,40 +110,19 @@ def test_a_scripted_run_moves_each_metric_by_what_happened(sandbox, callbacks_to
     assert CallbackEvent.objects.filter(verdict="applied").count() == 5
 
 
-def test_failures_count_under_fixed_classes():
+def test_failures_count_under_their_code():
+    # The code, not the reason's words: "passcode unreadable" was counted as provider_failed.
+    codes = Call.FailureCode
     assert [
-        metrics.failure_class(reason)
-        for reason in (
-            "NOANWSER",
-            "busy",
-            "not_available",
-            "Fail",
-            "CONGESTION",
-            "expired",
-            "timeout",
-            "rejected: the provider refused the request (voiceotp)",
-            "provider unavailable: the provider timed out (voiceotp)",
-            "replaced by call 12",
-        )
-    ] == [
-        "not_reached",
-        "not_reached",
-        "not_reached",
-        "provider_failed",
-        "provider_failed",
-        "expired",
-        "timeout",
-        "rejected",
-        "provider_unavailable",
-        "replaced",
-    ]
+        metrics.failure_class(code)
+        for code in (codes.NOT_REACHED, codes.PROVIDER_FAILED, codes.PASSCODE_UNREADABLE, "")
+    ] == ["not_reached", "provider_failed", "passcode_unreadable", "unknown"]
 
 
 def test_calls_a_limit_ended_count_under_their_own_classes():
-    from django_voiceotp import limits
 
-    assert metrics.failure_class(limits.SPENDING_LIMIT_REASON) == "spending_limit"
-    assert metrics.failure_class(limits.SENDING_PAUSED_REASON) == "paused"
+    assert metrics.failure_class(Call.FailureCode.LIMITED) == "limited"
+    assert metrics.failure_class(Call.FailureCode.PAUSED) == "paused"
 
 
 def test_a_redial_is_counted_when_call_failed_announces_one(campaign):

@@ -175,8 +175,9 @@ def test_duplicate_callbacks_change_nothing(sandbox, callbacks_to, signals):
     sandbox.inject("duplicate_callbacks", endpoint="voiceotp", copies=3)
     call = send_otp("0771122330", OTP)
     assert sandbox.wait_for_callbacks()
-    verdicts = sorted(CallbackEvent.objects.values_list("verdict", flat=True))
-    assert verdicts == ["applied", "duplicate", "duplicate"]
+    # The copies after the result are counted on one event (bounded storage).
+    verdicts = sorted(CallbackEvent.objects.values_list("verdict", "count"))
+    assert verdicts == [("applied", 1), ("duplicate", 2)]
     assert [name for name, *_ in signals.names(call.pk)] == ["changed", "changed", "succeeded"]
     assert all(code == 200 for code in sandbox.calls[0].callback_responses)
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from rest_framework.test import APIClient
 
+from django_voiceotp import callbacks
 from django_voiceotp.models import CallbackEvent, Verification
 from django_voiceotp.services import callback_token_for
 
@@ -126,6 +127,87 @@ def test_an_early_callback_with_a_long_call_id_keeps_the_call_usable():
     assert response.status_code == 400
     call.refresh_from_db()
     assert (call.status, call.provider_call_id) == ("pending", None)
+
+
+# -- rejections at bounded cost, on the index ---------------------------------------------------
+
+
+def fill_rejections(count: int, *, within: timedelta) -> None:
+    """``count`` runs without a call, each from a network of its own, begun within ``within``."""
+    now = timezone.now()
+    CallbackEvent.objects.bulk_create(
+        (
+            CallbackEvent(
+                verdict=Verdict.BAD_TOKEN,
+                reason="bad_token",
+                remote_addr=f"10.{i // 65536}.{i // 256 % 256}.{i % 256}",
+                remote_network=f"10.{i // 65536}.{i // 256 % 256}.{i % 256}",
+                body_size=2,
+                raw_body="{}",
+                received_at=now - within * (i / count),
+            )
+            for i in range(count)
+        ),
+        batch_size=5000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE django_voiceotp_callbackevent")
+
+
+def test_the_look_up_of_a_run_reads_its_index_among_100000_rows_of_the_hour():
+    # What cost 33 ms a request: every rejected row of the hour, scanned for one address.
+    fill_rejections(100_000, within=timedelta(minutes=59))
+    since = timezone.now() - callbacks.REJECTION_WINDOW
+    run = callbacks.run_of(Verdict.BAD_TOKEN, None, "2001:db8:1:2::/64", since)
+    plan = run.values_list("pk", flat=True)[:1].explain()
+    assert "voiceotp_event_rejection_idx" in plan and "Seq Scan" not in plan, plan
+    assert "Sort" not in plan, plan  # read latest first, in index order
+
+
+def test_the_hours_cap_reads_its_index_among_100000_older_rows():
+    fill_rejections(100_000, within=timedelta(days=30))
+    since = timezone.now() - callbacks.REJECTION_WINDOW
+    plan = callbacks.rejected_runs_started(since).explain()
+    assert "voiceotp_event_rejected_at_idx" in plan and "Seq Scan" not in plan, plan
+
+
+def test_rotating_addresses_and_the_cap_cost_bounded_rows(monkeypatch):
+    monkeypatch.setattr(callbacks, "REJECTED_ROWS_PER_HOUR", 3)
+    for host in range(1, 21):  # one /64
+        assert post(None, b"{}", REMOTE_ADDR=f"2001:db8:1:2::{host:x}").status_code == 403
+    for host in range(1, 21):  # twenty IPv4 clients
+        assert post(None, b"{}", REMOTE_ADDR=f"198.51.100.{host}").status_code == 403
+    runs = CallbackEvent.objects.order_by("pk").values_list("remote_network", "count")
+    assert list(runs) == [
+        ("2001:db8:1:2::/64", 20),
+        ("198.51.100.1", 1),
+        ("198.51.100.2", 1),
+        ("*", 18),
+    ]
+
+
+@pytest.mark.parametrize("subject", ["unknown", "", "unix:/run/gunicorn.sock", "x" * 300])
+def test_a_client_that_is_not_an_address_is_stored_as_unknown(monkeypatch, subject):
+    # inet refuses anything but an address: whatever client_ip names, only an address is stored.
+    monkeypatch.setattr("django_voiceotp.views.client_ip", lambda request: subject)
+    call = make_call()
+    assert post(call, encoded(report())).status_code == 200
+    assert post(None, b"{}").status_code == 403
+    stored = CallbackEvent.objects.values_list("remote_addr", "remote_network")
+    assert set(stored) == {(None, "")}
+
+
+def test_repeats_after_the_result_cost_one_event():
+    call = make_call()
+    assert post(call, encoded(report())).json()["verdict"] == Verdict.APPLIED
+    padded = encoded(report(padding="x" * 16000))
+    for _ in range(50):
+        assert post(call, padded).json()["verdict"] == Verdict.DUPLICATE
+    runs = CallbackEvent.objects.filter(call=call).order_by("pk")
+    assert [(e.verdict, e.count, e.raw_body) for e in runs] == [
+        ("applied", 1, ""),
+        ("duplicate", 50, ""),
+    ]
 
 
 @given(request=hostile_requests)
