@@ -353,7 +353,7 @@ def test_the_admin_in_vietnamese_speaks_it(page_for, demo_server):
     page.goto(demo_server.url + "/admin/django_voiceotp/call/")
     log_in(page, demo_server)
     expect(page.locator("#changelist-filter")).to_contain_text("thành công")
-    expect(page.locator("select[name=action]")).to_contain_text("Hỏi trạng thái ngay")
+    expect(page.locator("select[name=action]")).to_contain_text("Kiểm tra trạng thái ngay")
     page.goto(demo_server.url + "/admin/django_voiceotp/verification/")
     # A verification and a call are "pending" in different words.
     filters = page.locator("#changelist-filter").inner_text()
