@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
 
-.PHONY: venv demo test test-allauth test-production test-fast lint format bench tox clean schemathesis
+.PHONY: venv demo test test-allauth test-production test-fast lint format bench tox clean schemathesis \
+	lint-openapi
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,7 @@ test: venv lint
 	$(VENV)/bin/pytest
 	$(MAKE) test-allauth
 	$(MAKE) test-production
+	$(MAKE) lint-openapi
 
 # django-allauth's phone flows: a project of their own (allauth's middleware, backends, tables).
 test-allauth: venv
@@ -31,6 +33,22 @@ test-allauth: venv
 # PostgreSQL, Redis, gunicorn and Celery worker processes, started by the tests (README).
 test-production: venv
 	$(VENV)/bin/pytest tests/production --ds=tests.production.settings -p no:cacheprovider
+
+# Redocly CLI on django_voiceotp/openapi.yaml (redocly.yaml: its rules), any error fails. Pinned,
+# and installed with npm into a folder of its own (ignored by git).
+REDOCLY_VERSION := 2.77.0
+OPENAPI_LINT := .openapi-lint
+REDOCLY := $(OPENAPI_LINT)/node_modules/.bin/redocly
+
+$(OPENAPI_LINT)/.installed-$(REDOCLY_VERSION):
+	rm -rf $(OPENAPI_LINT)
+	npm install --prefix $(OPENAPI_LINT) --no-save --no-package-lock --no-audit --no-fund \
+		--loglevel=error @redocly/cli@$(REDOCLY_VERSION)
+	touch $@
+
+lint-openapi: $(OPENAPI_LINT)/.installed-$(REDOCLY_VERSION)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+		$(REDOCLY) lint --config redocly.yaml django_voiceotp/openapi.yaml
 
 # Throughput ratios, sends with the provider 0 and 200 ms away for each worker pool (calls/s and
 # CPU per call over every process, beside a bare 64-thread loop), a profile of one call, SQL per
@@ -67,4 +85,4 @@ tox: venv
 	$(VENV)/bin/tox
 
 clean:
-	rm -rf $(VENV) .tox .pytest_cache build dist *.egg-info example_project/db.sqlite3
+	rm -rf $(VENV) $(OPENAPI_LINT) .tox .pytest_cache build dist *.egg-info example_project/db.sqlite3
