@@ -58,6 +58,8 @@ OPENAPI_LINT := .openapi-lint
 REDOCLY := $(OPENAPI_LINT)/node_modules/.bin/redocly
 
 $(OPENAPI_LINT)/.installed-$(REDOCLY_VERSION):
+	@command -v npm >/dev/null || { echo "make lint-openapi needs Node.js 20+ and npm" \
+		"(apt-get install nodejs npm)"; exit 1; }
 	rm -rf $(OPENAPI_LINT)
 	npm install --prefix $(OPENAPI_LINT) --no-save --no-package-lock --no-audit --no-fund \
 		--loglevel=error @redocly/cli@$(REDOCLY_VERSION)
