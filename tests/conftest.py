@@ -154,3 +154,15 @@ def connections_opened_in_other_threads():
     for connection in opened:  # whatever the test left open, from this thread
         connection.inc_thread_sharing()
         connection.close()
+
+
+@pytest.fixture(scope="session")
+def demo_server_quick_redial(tmp_path_factory):
+    """The demo redialling a call nobody answered after 1 s instead of 20 (the sweeper, every
+    5 s, places it), then sending the passcode by its console "SMS": a delivery to its end."""
+    from .demo_server import DemoServer
+
+    server = DemoServer(tmp_path_factory.mktemp("demo-redial"), options={"REDIAL_DELAY": 1})
+    server.wait_until_ready()
+    yield server
+    server.stop()

@@ -48,6 +48,18 @@ class Visitor:
             time.sleep(0.2)
         raise AssertionError(f"call {call_id} still {status['status']} after {timeout} s")
 
+    def follow_delivery(self, call_id: int, timeout: float = 60) -> list[dict]:
+        """Every status answer for ``call_id``, as the page polls it, until the delivery is over
+        (no redial and no fallback still to come)."""
+        seen = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            seen.append(self.get(f"/demo/calls/{call_id}/").json())
+            if seen[-1]["delivery_over"]:
+                return seen
+            time.sleep(0.2)
+        raise AssertionError(f"delivery of call {call_id} not over after {timeout} s: {seen[-1]}")
+
     def heard_otp(self, phone_number: str, provider_call_id: str) -> str:
         """What the sandbox phone heard: the demo page's sandbox panel reads the same listing."""
         calls = self.get("/sandbox/_sandbox/calls", params={"phone_number": phone_number}).json()
@@ -95,14 +107,64 @@ def test_a_visitor_gets_a_call_hears_the_code_and_verifies_it(visitor):
     assert again.json()["error"] == "This code was used already. Ask for a new call."
 
 
-@pytest.mark.parametrize(
-    ("number", "explanation"),
-    [(FAILING, "The call failed."), (UNANSWERED, "Nobody answered.")],
+SMS_SENT = (
+    "The code was sent to you by SMS instead. Type it below. "
+    "(In this demo the SMS is written in the terminal where make demo runs.)"
 )
-def test_a_failed_call_says_why(visitor, number, explanation):
-    final = visitor.wait_until_final(visitor.call(number)["id"])
-    assert final["status"] == "failed"
-    assert final["explanation"] == f"{explanation} Ask for a new call."
+
+
+def sms_code(demo_server, call_id: int) -> str:
+    """The passcode the example project's console "SMS" wrote for ``call_id``."""
+    match = re.search(rf"Call: {call_id}\nYour code is (\d+)\.", demo_server.output)
+    assert match, f"no SMS for call {call_id} in the demo's output"
+    return match[1]
+
+
+def test_a_failed_call_says_why_and_that_the_code_went_by_sms(demo_server, visitor):
+    """A failed call (not a "not reached" one) is not redialled: the fallback sends the code."""
+    started = visitor.call(FAILING)
+    final = visitor.follow_delivery(started["id"])[-1]
+    assert final["status"] == "failed" and final["attempt"] == 1
+    assert final["fallback_sent"] is True
+    assert final["explanation"] == f"The call failed. {SMS_SENT}"
+    code = sms_code(demo_server, started["id"])
+    assert visitor.post("/demo/verify/", {"code": code}).json()["verified"] is True
+
+
+def test_a_call_nobody_answers_is_redialled_then_the_code_goes_by_sms(demo_server_quick_redial):
+    """The page follows the delivery to its end: it never says "ask for a new call" while the
+    server is about to call again, and shows the redial and the fallback."""
+    visitor = Visitor(demo_server_quick_redial.url)
+    started = visitor.call(UNANSWERED)
+    seen = visitor.follow_delivery(started["id"])
+
+    explanations = [answer["explanation"] for answer in seen]
+    assert not [text for text in explanations if "Ask for a new call" in text]
+    waiting = [answer for answer in seen if answer["redial_in"] is not None]
+    assert waiting, "the wait before the redial was never shown"
+    for answer in waiting:
+        assert answer["delivery_over"] is False and answer["status"] == "pending"
+        assert answer["attempt"] == 2 and answer["id"] != started["id"]
+        assert re.fullmatch(
+            r"Nobody answered\. We call you again (now|in 1 second)\.", answer["explanation"]
+        ), answer["explanation"]
+    # Every state of both calls, as the page writes them in its history.
+    states = {
+        (attempt["id"], attempt["status"]) for answer in seen for attempt in answer["attempts"]
+    }
+    redial_id = waiting[0]["id"]
+    assert {(started["id"], "failed"), (redial_id, "pending"), (redial_id, "failed")} <= states
+
+    final = seen[-1]
+    assert final["id"] == redial_id and final["status"] == "failed"
+    assert [attempt["id"] for attempt in final["attempts"]] == [started["id"], redial_id]
+    assert final["fallback_sent"] is True
+    assert final["explanation"] == f"Nobody answered. {SMS_SENT}"
+    code = sms_code(demo_server_quick_redial, redial_id)
+    assert visitor.post("/demo/verify/", {"code": code}).json() == {
+        "verified": True,
+        "message": "Verified: this number is yours.",
+    }
 
 
 def test_an_invalid_number_is_refused(visitor):

@@ -8,11 +8,14 @@ was refused; a public API should not (the app's own HTTP endpoints do not).
 from __future__ import annotations
 
 import json
+import math
+from datetime import datetime
 
 from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -78,12 +81,13 @@ def start_call(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def call_status(request: HttpRequest, call_id: int) -> JsonResponse:
-    """The status of the visitor's own call; other calls are not theirs to see."""
+    """Where the visitor's delivery stands: its latest call (a redial follows a call nobody
+    answered), every call of it, and what comes next. Other deliveries are not theirs to see."""
     state = request.session.get(SESSION_KEY) or {}
     call = Call.objects.filter(pk=call_id).first()
     if call is None or state.get("call_id") != call_id:
         return JsonResponse({"error": _("No such call.")}, status=404)
-    return JsonResponse(call_json(call))
+    return JsonResponse(delivery_json(call))
 
 
 @require_POST
@@ -126,14 +130,58 @@ def call_json(call: Call) -> dict:
     }
 
 
+def delivery_json(first: Call, now: datetime | None = None) -> dict:
+    """The delivery that began with ``first``, as the page follows it: its latest call at the
+    top level, each call in ``attempts``, and whether anything is still to come (a redial
+    waiting for its time, the fallback being sent) in ``delivery_over``."""
+    attempts = delivery_calls(first)
+    latest = attempts[-1]
+    redial_in = None
+    if latest.redial_of_id is not None and latest.status == Call.Status.PENDING:
+        # Seconds until the redial is due; 0 once it is due or being handed to the provider
+        # (whose lease, not the redial's time, is in next_attempt_at then).
+        redial_in = 0
+        if latest.send_attempts == 0 and latest.next_attempt_at is not None:
+            left = (latest.next_attempt_at - (now or timezone.now())).total_seconds()
+            redial_in = max(0, math.ceil(left))
+    fallback_pending = latest.fallback_status in (
+        Call.FallbackStatus.PENDING,
+        Call.FallbackStatus.RUNNING,
+    )
+    return {
+        **call_json(latest),
+        "explanation": explain_delivery(attempts, redial_in),
+        "attempt": latest.attempt,
+        "attempts": [call_json(call) for call in attempts],
+        "redial_in": redial_in,
+        "fallback_status": latest.fallback_status,
+        "fallback_sent": latest.fallback_status == Call.FallbackStatus.SENT,
+        "delivery_over": latest.is_final and not fallback_pending,
+    }
+
+
+def delivery_calls(first: Call) -> list[Call]:
+    """``first`` and the redials that followed it, in order (REDIAL_MAX bounds them)."""
+    calls = [first]
+    while (redial := Call.objects.filter(redial_of=calls[-1]).first()) is not None:
+        calls.append(redial)
+    return calls
+
+
 def explain(call: Call) -> str:
     """What the status means for the visitor, in their language."""
     if call.status == Call.Status.PENDING:
         return _("Waiting to be handed to the provider.")
     if call.status == Call.Status.SENT:
+        if call.attempt > 1:
+            return _("The provider is calling your phone again.")
         return _("The provider is calling your phone.")
     if call.status == Call.Status.SUCCESS:
         return _("You answered and heard the code. Type it below.")
+    return failure_reason(call) + " " + _("Ask for a new call.")
+
+
+def failure_reason(call: Call) -> str:
     reasons = {
         "Fail": _("The call failed."),
         "NOANWSER": _("Nobody answered."),
@@ -141,10 +189,42 @@ def explain(call: Call) -> str:
         "timeout": _("No result came back in time."),
         "expired": _("The code was too old to be sent."),
     }
-    return (
-        reasons.get(call.failure_reason, _("The call did not go through."))
-        + " "
-        + _("Ask for a new call.")
+    return str(reasons.get(call.failure_reason, _("The call did not go through.")))
+
+
+def explain_delivery(attempts: list[Call], redial_in: int | None) -> str:
+    """What the latest call means, and what the server does next: the page must not say "ask
+    for a new call" while a redial or the fallback is still to come."""
+    latest = attempts[-1]
+    if redial_in is not None:
+        missed = failure_reason(attempts[-2])
+        if redial_in > 0:
+            next_step = redial_template(redial_in) % {"seconds": redial_in}
+        else:
+            next_step = _("We call you again now.")
+        return f"{missed} {next_step}"
+    if latest.status != Call.Status.FAILED:
+        return explain(latest)
+    fallback = latest.fallback_status
+    if fallback in (Call.FallbackStatus.PENDING, Call.FallbackStatus.RUNNING):
+        return failure_reason(latest) + " " + _("The code is being sent to you by SMS.")
+    if fallback == Call.FallbackStatus.SENT:
+        return (
+            failure_reason(latest)
+            + " "
+            + _("The code was sent to you by SMS instead. Type it below.")
+            + " "
+            + _("(In this demo the SMS is written in the terminal where make demo runs.)")
+        )
+    return explain(latest)
+
+
+def redial_template(seconds: int) -> str:
+    """The wait before a redial, with ``%(seconds)d`` still to fill."""
+    return ngettext(
+        "We call you again in %(seconds)d second.",
+        "We call you again in %(seconds)d seconds.",
+        seconds,
     )
 
 

@@ -105,29 +105,64 @@ def test_a_newcomer_gets_a_call_and_verifies_the_code_as_the_phone_shows_it(
 
 
 @pytest.mark.parametrize("language", ["en", "vi"])
-def test_a_call_nobody_answers_says_so_in_words(page_for, demo_server, language):
-    page = page_for(locale="vi-VN" if language == "vi" else "en-US", width=MOBILE[0])
-    page.goto(demo_server.url + "/")
+def test_a_call_nobody_answers_is_followed_to_its_end(page_for, demo_server_quick_redial, language):
+    """Nobody answers: the page says so in words, shows the redial coming and then the code sent
+    by SMS, keeps polling until then, and the SMS's code verifies."""
+    vietnamese = language == "vi"
+    page = page_for(locale="vi-VN" if vietnamese else "en-US", width=MOBILE[0])
+    page.goto(demo_server_quick_redial.url + "/")
     request_call(page, "0771122338", language)
-    expect(page.get_by_test_id("call-status")).to_have_text(
-        "thất bại" if language == "vi" else "failed"
-    )
+    expect(page.locator("#call-id")).to_have_text(re.compile(r"#\d+"))
+    first_id = int(page.locator("#call-id").inner_text().lstrip("#"))
+    explanation = page.locator("#status-explanation")
     phone_state = page.locator("#phone-state")
-    expect(phone_state).to_have_text(
+    missed = (
         "Điện thoại đổ chuông nhưng không ai nhấc máy."
-        if language == "vi"
+        if vietnamese
         else "The phone rang; nobody picked up."
     )
-    if language == "en":
-        expect(page.locator("#status-explanation")).to_have_text(
-            "Nobody answered. Ask for a new call."
-        )
+
+    # The first call is missed: the page says the server calls again, not "ask for a new call",
+    # and the phone still shows the missed call (both read at once: the redial soon rings).
+    calling_again = (
+        r"^Không có người nghe máy\. Chúng tôi (sẽ gọi lại cho bạn sau \d+ giây|đang gọi lại)"
+        if vietnamese
+        else r"^Nobody answered\. We call you again (in \d+ seconds?|now)\.$"
+    )
+    page.wait_for_function(
+        """([pattern, missed]) =>
+            new RegExp(pattern).test(document.getElementById("status-explanation").textContent)
+            && document.getElementById("phone-state").textContent === missed""",
+        arg=[calling_again, missed],
+    )
+    screenshot(page, f"04-demo-call-not-answered-redial-{language}-390")
+
+    # The redial is missed too; the code goes by SMS, and the page says so and asks for it.
+    expect(explanation).to_contain_text(
+        "Mã đã được gửi cho bạn qua SMS" if vietnamese else "The code was sent to you by SMS",
+        timeout=30_000,
+    )
+    expect(page.get_by_test_id("call-status")).to_have_text("thất bại" if vietnamese else "failed")
+    redial_id = int(page.locator("#call-id").inner_text().lstrip("#"))
+    assert redial_id != first_id
+    history = page.locator("#status-history li")
+    expect(history.last).to_contain_text(f"#{redial_id} ")
+    expect(phone_state).to_have_text(missed)
     # The provider's own spelling of the status is for operators, not for the visitor.
     assert "NOANWSER" not in page.locator("body").inner_text()
     expect(page.get_by_test_id("sandbox-otp")).to_be_hidden()
-    expect(page.locator("#verify-step")).to_be_hidden()
+    expect(page.locator("#verify-step")).to_be_visible()
     assert_no_horizontal_overflow(page)
-    screenshot(page, f"04-demo-call-not-answered-{language}-390")
+    screenshot(page, f"05-demo-code-sent-by-sms-{language}-390")
+
+    code = re.search(rf"Call: {redial_id}\nYour code is (\d+)\.", demo_server_quick_redial.output)[
+        1
+    ]
+    page.get_by_label(VIETNAMESE["code"] if vietnamese else "Code", exact=True).fill(code)
+    page.get_by_role("button", name=VIETNAMESE["verify"] if vietnamese else "Verify").click()
+    expect(page.locator("#verify-result")).to_have_text(
+        VIETNAMESE["verified"] if vietnamese else "Verified: this number is yours."
+    )
 
 
 @SIZES
@@ -353,7 +388,7 @@ def test_the_admin_in_vietnamese_speaks_it(page_for, demo_server):
     page.goto(demo_server.url + "/admin/django_voiceotp/call/")
     log_in(page, demo_server)
     expect(page.locator("#changelist-filter")).to_contain_text("thành công")
-    expect(page.locator("select[name=action]")).to_contain_text("Hỏi trạng thái ngay")
+    expect(page.locator("select[name=action]")).to_contain_text("Kiểm tra trạng thái ngay")
     page.goto(demo_server.url + "/admin/django_voiceotp/verification/")
     # A verification and a call are "pending" in different words.
     filters = page.locator("#changelist-filter").inner_text()

@@ -9,12 +9,14 @@
   const byId = (id) => document.getElementById(id);
 
   const POLL_INTERVAL_MS = 700;
-  const MAX_POLLS = 200; // about two minutes: past the sandbox's slowest call
+  // About five minutes: past a call, its redial (REDIAL_DELAY, 20 s, and the sweeper's next
+  // round), the redial itself and the fallback.
+  const MAX_POLLS = 400;
 
   let current = null; // the call being watched: {id, phone_number, provider_call_id}
   let polls = 0;
   let pollTimer = null;
-  let shownStatus = null;
+  let shown = new Set(); // "call id:status" already written in the history
   let cooldownTimer = null;
   // Times in the page's language, not the browser's: a Vietnamese page writes 18:19:47.
   const timeFormat = new Intl.DateTimeFormat(document.documentElement.lang, {
@@ -40,7 +42,7 @@
   function resetPage() {
     clearTimeout(pollTimer);
     current = null;
-    shownStatus = null;
+    shown = new Set();
     polls = 0;
     byId("status-history").replaceChildren();
     byId("verify-result").textContent = "";
@@ -138,10 +140,14 @@
         fetch(sandboxUrl).then((r) => r.json()),
       ]);
       renderCall(call);
-      const mine = simulated.find((entry) => entry.call_id === call.provider_call_id);
-      renderPhone(mine || null, call);
+      // While a redial waits for its time, the phone shows the call it missed.
+      const attempts = call.attempts || [call];
+      const onPhone = call.redial_in === null ? call : attempts[attempts.length - 2];
+      const mine = simulated.find((entry) => entry.call_id === onPhone.provider_call_id);
+      renderPhone(mine || null, onPhone);
       const phoneDone = !mine || mine.status !== "";
-      if (call.is_final && phoneDone) {
+      // The delivery is over only when no redial and no fallback is still to come.
+      if (call.delivery_over && phoneDone) {
         return;
       }
     } catch (error) {
@@ -156,18 +162,23 @@
     const badge = byId("status-badge");
     badge.textContent = call.status_display;
     badge.className = "badge " + call.status;
+    byId("call-id").textContent = "#" + call.id;
     byId("status-explanation").textContent = call.explanation;
-    if (call.status !== shownStatus) {
-      shownStatus = call.status;
+    // Every call of the delivery: a change missed between two polls is still written.
+    for (const attempt of call.attempts || [call]) {
+      const key = attempt.id + ":" + attempt.status;
+      if (shown.has(key)) continue;
+      shown.add(key);
       const item = document.createElement("li");
       const time = document.createElement("time");
       const now = new Date();
       time.dateTime = now.toISOString();
       time.textContent = timeFormat.format(now);
-      item.append(time, " ", call.status_display);
+      const label = attempt.id === current.id ? "" : "#" + attempt.id + " ";
+      item.append(time, " ", label + attempt.status_display);
       byId("status-history").append(item);
     }
-    if (call.status === "success") {
+    if (call.status === "success" || call.fallback_sent) {
       const wasHidden = byId("verify-step").hidden;
       show("verify-step", true);
       if (wasHidden) {
