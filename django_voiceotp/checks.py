@@ -61,7 +61,7 @@ def check_settings(app_configs=None, **kwargs):
             errors.append(
                 Error(
                     f"{SETTINGS_NAME}[{key!r}] is required and not set.",
-                    hint="See the Settings section of django-voiceotp's README.",
+                    hint="See https://django-voiceotp.readthedocs.io/en/latest/settings.html.",
                     id="django_voiceotp.E002",
                 )
             )
@@ -258,8 +258,10 @@ def check_celery(app_configs=None, **kwargs):
             Info(
                 f"No periodic sweeper: {SWEEPER_TASK} is not in the Celery beat schedule, so "
                 "lost sends and calls without a callback are never picked up.",
-                hint="Add it to CELERY_BEAT_SCHEDULE (see the README). If you schedule it another "
-                "way (django-celery-beat, cron running voiceotp_sweep), silence this check with "
+                hint="Add it to CELERY_BEAT_SCHEDULE (see "
+                "https://django-voiceotp.readthedocs.io/en/latest/production.html). If you "
+                "schedule it another way (django-celery-beat, cron running voiceotp_sweep), "
+                "silence this check with "
                 'SILENCED_SYSTEM_CHECKS = ["django_voiceotp.I001"].',
                 id="django_voiceotp.I001",
             )
@@ -434,7 +436,8 @@ def check_delivery_settings(app_configs=None, **kwargs):
             Warning(
                 "FALLBACK_SENDER is the console sender with DEBUG off: passcodes are written to "
                 "standard output instead of reaching anyone.",
-                hint="Write a sender for your SMS provider (see the README's fallback section).",
+                hint="Write a sender for your SMS provider (see "
+                "https://django-voiceotp.readthedocs.io/en/latest/delivery.html#reaching-the-person).",
                 id="django_voiceotp.W020",
             )
         )
@@ -681,7 +684,7 @@ def check_client_address(app_configs=None, **kwargs):
                 "per-client limit for all.",
                 hint="Name the header your proxy sets (e.g. X-Forwarded-For) in "
                 "TRUSTED_PROXY_HEADER, and the number of your proxies in TRUSTED_PROXY_HOPS. "
-                "See docs/client-address.rst.",
+                "See https://django-voiceotp.readthedocs.io/en/latest/client-address.html.",
                 id="django_voiceotp.W030",
             )
         )
