@@ -80,8 +80,12 @@ class PhoneNumberNotAllowed(InvalidPhoneNumber):
 class RateLimited(VoiceOTPError):
     """A code was refused by an abuse limit; no call was placed.
 
-    ``retry_after`` is how many seconds to wait before asking again; ``limit`` names the limit
-    (``cooldown``, ``number_hour``, ``number_day`` or ``ip_hour``).
+    ``retry_after`` is how many seconds to wait before asking again; ``limit`` names the limit:
+    ``cooldown`` (``RESEND_COOLDOWN``), ``ip_hour`` (``SENDS_PER_IP_PER_HOUR``), ``number_hour``
+    and ``number_day`` (``SENDS_PER_NUMBER_PER_HOUR``, ``SENDS_PER_NUMBER_PER_DAY``),
+    ``site_hour`` and ``site_day`` (the site's budget, ``SENDS_PER_HOUR``, ``SENDS_PER_DAY``),
+    ``fallback_hour`` (``FALLBACKS_PER_HOUR``), ``paused`` (``SENDING_PAUSED`` or the admin's
+    switch) or ``pending_code`` (a code another client asked for is still valid).
     """
 
     def __init__(self, retry_after: int, *, limit: str = "") -> None:
