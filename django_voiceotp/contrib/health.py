@@ -3,6 +3,10 @@ site's budget.
 
 .. code-block:: python
 
+    # settings.py: django-health-check's page is a template of its own, found only with its app
+    INSTALLED_APPS += ["health_check"]
+
+    # urls.py
     from health_check.views import HealthCheckView
 
     path("health/voiceotp/", HealthCheckView.as_view(checks=[
@@ -12,7 +16,8 @@ site's budget.
         "django_voiceotp.contrib.health.Spending",
     ])),
 
-Each reports one finding of :mod:`django_voiceotp.health`, as ``voiceotp_check`` does.
+Each reports one finding of :mod:`django_voiceotp.health`, as ``voiceotp_check`` does
+(which leaves out the budget). docs/integrations/health.rst has the whole recipe.
 """
 
 from __future__ import annotations
