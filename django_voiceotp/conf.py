@@ -11,7 +11,7 @@ from .exceptions import ImproperlyConfigured
 
 SETTINGS_NAME = "VOICEOTP"
 
-#: Every key a project may set, with its default. README.rst documents each one.
+#: Every key a project may set, with its default. docs/settings.rst documents each one.
 DEFAULTS: dict[str, Any] = {
     # The provider
     "API_URL": None,

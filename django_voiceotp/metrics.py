@@ -3,7 +3,8 @@
 Every metric lives in prometheus_client's default registry, so ``django-prometheus`` (or any
 exporter of that registry) shows them beside its own; ``django_voiceotp.views.metrics`` serves
 them alone. Under gunicorn or Celery prefork, set ``PROMETHEUS_MULTIPROC_DIR`` before the
-processes start (README, *Metrics*): each process then writes its own file and the view adds them.
+processes start (docs/integrations/metrics.rst): each process then writes its own file and the
+view adds them.
 
 Labels carry only names from short, fixed sets (a status, a verdict, a limit, an endpoint): never a
 phone number, a passcode, a token or a provider's free text. Without prometheus_client every

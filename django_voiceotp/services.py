@@ -161,7 +161,7 @@ def _replace(call: Call, payer: limits.Payer) -> Call:
         # Only from pending (not _fail, which also fails a sent call): if the provider accepted
         # the old call meanwhile, raising rolls the new one back, unsent.
         # A send attempt that claimed the old call since it was read wins: the provider may be
-        # placing it (a claim taken before the read is not seen: the README says so).
+        # placing it (a claim taken before the read is not seen: docs/operations.rst says so).
         unchanged = {"status": Call.Status.PENDING, "send_attempts": call.send_attempts}
         if not Call.objects.filter(pk=call.pk, **unchanged).update(**replaced):
             raise CallAgainRefused(gettext("it was sent to the provider meanwhile."))

@@ -100,7 +100,7 @@ def _is_chunked(transfer_encoding: str | None) -> bool:
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """The app's metrics in Prometheus' text format, for a scraper (README, *Metrics*).
+    """The app's metrics in Prometheus' text format, for a scraper (docs/integrations/metrics.rst).
 
     Not in ``django_voiceotp.urls``: a project mounts it where only its scraper can reach it.
     """

@@ -1,7 +1,7 @@
 """Schemathesis against the app in this process: the verification API keeps to openapi.yaml.
 
 A bounded run of the examples Schemathesis makes from the document, every check on, so CI keeps
-``make schemathesis`` (the full run against the example project, README "Development") true.
+``make schemathesis`` (the full run against the example project, docs/development.rst) true.
 """
 
 from __future__ import annotations

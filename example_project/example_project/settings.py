@@ -93,7 +93,7 @@ VOICEOTP = {
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1"
 
-# -- Production-like: PostgreSQL, Redis and real workers, all from the environment (README) --------
+# -- Production-like: PostgreSQL, Redis and real workers, from the environment (docs/production.rst)
 
 
 def database_from_url(url: str) -> dict:
@@ -123,8 +123,8 @@ def database_connections(pool_size: int) -> dict:
     without a pool each task opens a new one: a PostgreSQL backend started and torn down per
     call. With a pool, that close hands the connection back. A task holds its connection while it
     waits for the provider, so the pool must be as large as a worker's threads (``-c``). The
-    default suits README's ``-P threads -c 32`` workers; run a prefork worker with 0, as Celery
-    closes a prefork process's pool too after every task.
+    default suits the ``-P threads -c 32`` workers of docs/production.rst; run a prefork worker
+    with 0, as Celery closes a prefork process's pool too after every task.
     """
     if not pool_size:
         return {"CONN_MAX_AGE": int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))}

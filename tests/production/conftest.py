@@ -24,7 +24,7 @@ Started only for the tests that ask (each once per session):
   workers), two Celery worker processes (``-c 2``, prefork) and celery beat running the sweeper,
   all on the same PostgreSQL and Redis; ``stack.clean`` resets it between tests. A test that
   parametrizes ``worker_pool`` (``stack.WORKER_POOLS``) runs on each pool: the delivery
-  scenarios run on the threads pool README recommends, too.
+  scenarios run on the threads pool docs/production.rst recommends, too.
 - ``signal_counts``: signals fired in any process, counted per call (the ``signal_log`` app of the
   example project stores each one as a row).
 """

@@ -49,8 +49,8 @@ class WorkerPool:
 
     @property
     def database_pool_size(self) -> int:
-        """README's advice: a connection per thread, pooled, for the threads pool; none for
-        prefork, whose pool Celery closes after every task."""
+        """docs/production.rst's advice: a connection per thread, pooled, for the threads pool;
+        none for prefork, whose pool Celery closes after every task."""
         return self.concurrency if self.pool == "threads" else 0
 
     def __str__(self) -> str:
@@ -58,9 +58,9 @@ class WorkerPool:
         return f"{many}-P {self.pool} -c {self.concurrency}"
 
 
-#: The pools the tier proves the app safe in: prefork, and the threads pool README recommends
-#: ("Running at scale"): a process per core, whose threads share one session and one token, and
-#: hold a pooled database connection each.
+#: The pools the tier proves the app safe in: prefork, and the threads pool docs/production.rst
+#: recommends ("The processes"): a process per core, whose threads share one session and one
+#: token, and hold a pooled database connection each.
 PREFORK = WorkerPool()
 THREADS = WorkerPool(pool="threads", concurrency=32, processes=2)
 WORKER_POOLS = (PREFORK, THREADS)

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 BURST = 500
 THREADS = 8
 DUPLICATED_CALLS = 100
-#: The sandbox's verdict by the number's last digit (README, "The sandbox provider").
+#: The sandbox's verdict by the number's last digit (docs/sandbox.rst, "Outcomes and faults").
 EXPECTED = {"7": ("failed", "BUSY"), "8": ("failed", "NOANWSER"), "9": ("failed", "Fail")}
 
 

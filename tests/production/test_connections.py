@@ -15,7 +15,7 @@ CALLS = 150
 
 
 # Only the threads pool: in prefork, Celery closes a process's pool too after every task, so a
-# task opens a connection whatever the settings (README, "Running at scale").
+# task opens a connection whatever the settings (docs/production.rst, "The processes").
 @pytest.mark.parametrize("worker_pool", [THREADS], ids=str)
 def test_tasks_reuse_pooled_connections(stack, postgres_server, worker_pool):
     opened_before = postgres_server.connections_opened()
