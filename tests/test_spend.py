@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from django_voiceotp import limits, request_code, send_otp, services, tasks
+from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.exceptions import CallAgainRefused, RateLimited
 from django_voiceotp.models import Call
 
@@ -90,7 +91,11 @@ def test_twenty_requests_from_one_address_place_twenty_calls_in_all(delivering, 
 
 def test_one_number_gets_at_most_its_day_in_calls_and_fallbacks(delivering, voiceotp, clock):
     """SENDS_PER_NUMBER_PER_DAY=10 allowed 20 calls and 10 messages to one number. Now calls and
-    messages share its count; strangers reach SENDS_RESERVED_FOR_OWNER_PER_DAY (3) less."""
+    messages share its count; strangers reach SENDS_RESERVED_FOR_OWNER_PER_DAY (3) less: 7.
+
+    Each stranger asks once the code before has expired: while another client's code is
+    pending, a stranger's request waits (limit ``pending_code``) and spends nothing, so asking
+    sooner spends less (test_strangers_asking_back_to_back_wait_for_the_pending_code)."""
     voiceotp(RESEND_COOLDOWN=0, SENDS_PER_NUMBER_PER_HOUR=None, SENDS_PER_NUMBER_PER_DAY=10)
     refused = []
     for index in range(10):
@@ -99,12 +104,35 @@ def test_one_number_gets_at_most_its_day_in_calls_and_fallbacks(delivering, voic
         if response.status_code == 429:
             refused.append(index)
         deliver_everything(clock)
-    # Two codes: call, redial, message each; the third code's call; its redial is refused.
+        clock.shift(timedelta(seconds=voiceotp_settings.CODE_TTL))  # the code has expired
+    # 7 = 10 - 3: two codes of call, redial, message each (6); the third code's call (7); its
+    # redial is refused, and so is every later code.
     assert calls_placed(delivering) == 5
     assert len(fallback_senders.handed) == 2
     assert refused == list(range(3, 10))
     last = Call.objects.order_by("pk").last()
     assert (last.failure_reason, last.attempt) == (limits.SPENDING_LIMIT_REASON, 1)
+
+
+def test_strangers_asking_back_to_back_wait_for_the_pending_code(delivering, voiceotp, clock):
+    """The same ten strangers, each right after the last one's delivery ended (63 s later):
+    a code another client asked for is not cancelled while valid (CODE_TTL, 300 s), so they
+    wait, and only the first request and the one after its code expired are called."""
+    voiceotp(RESEND_COOLDOWN=0, SENDS_PER_NUMBER_PER_HOUR=None, SENDS_PER_NUMBER_PER_DAY=10)
+    refused = []
+    for index in range(10):
+        client = APIClient(REMOTE_ADDR=f"198.51.100.{index + 1}")
+        response = post(client, PHONE)
+        if response.status_code == 429:
+            refused.append((index, int(response["Retry-After"])))
+        deliver_everything(clock)  # 63 s
+    # Requests 0 (at 0 s) and 5 (at 315 s, its code expired at 300 s) are admitted; the others
+    # wait for the code of 0 or 5 to expire: 300 - 63, 300 - 126, ... seconds.
+    waits = [237, 174, 111, 48]
+    assert refused == list(zip([1, 2, 3, 4, 6, 7, 8, 9], waits + waits, strict=True))
+    # Two codes: call, redial, message each; 6 of the 7 strangers may spend.
+    assert calls_placed(delivering) == 4
+    assert len(fallback_senders.handed) == 2
 
 
 def test_unknown_clients_share_one_subject(voiceotp, clock):
