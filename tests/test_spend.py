@@ -13,8 +13,9 @@ from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from django_voiceotp import limits, request_code, send_otp, services, tasks
+from django_voiceotp.client import CallOutcome, CallReport, StartedCall
 from django_voiceotp.conf import voiceotp_settings
-from django_voiceotp.exceptions import CallAgainRefused, RateLimited
+from django_voiceotp.exceptions import CallAgainRefused, ProviderUnavailable, RateLimited
 from django_voiceotp.models import Call
 
 from . import fallback_senders
@@ -148,6 +149,54 @@ def test_unknown_clients_share_one_subject(voiceotp, clock):
     assert limits.ip_subject("") == ""
     with limits.consume_send(unanswered(3), "203.0.113.9"):  # another client
         pass
+
+
+# -- one call, counted once ----------------------------------------------------------------------
+
+
+class ProviderDownTwice:
+    """Unavailable for the first two attempts, then places the call."""
+
+    attempts = 0
+    placed: list[str] = []
+
+    def start_call(self, campaign_id, phone_number, otp, callback_url=None):
+        ProviderDownTwice.attempts += 1
+        if ProviderDownTwice.attempts <= 2:
+            raise ProviderUnavailable("the provider is down")
+        ProviderDownTwice.placed.append(str(phone_number))
+        return StartedCall(call_id="lost-then-placed", campaign_id=campaign_id)
+
+    def get_report(self, call_id):
+        return CallReport(call_id=call_id, outcome=CallOutcome.SUCCESS, raw_status="Success")
+
+
+def site_calls_used() -> int:
+    return next(use.used for use in limits.site_budget() if use.name == "site_hour")
+
+
+def test_a_lost_send_and_its_retries_are_the_one_call_counted(
+    voiceotp, clock, enqueued, monkeypatch
+):
+    """The sweeper sends a call whose send task was lost, and the send is retried while the
+    provider is down: it is still the one call its code was counted for."""
+    voiceotp(RESEND_COOLDOWN=0, SENDS_PER_NUMBER_PER_HOUR=2, REDIAL_MAX=0, FALLBACK_SENDER=None)
+    ProviderDownTwice.attempts, ProviderDownTwice.placed = 0, []
+    monkeypatch.setattr(services, "ProviderClient", ProviderDownTwice)
+    call = request_code(PHONE, client_ip=ADDRESS).call
+    assert enqueued == [call.pk]  # the send task is lost on its way
+    for _ in range(4):  # past PENDING_GRACE, then past each retry's backoff and lease
+        clock.shift(timedelta(seconds=200))
+        tasks.poll_pending_calls()
+    call.refresh_from_db()
+    assert (call.status, call.send_attempts) == ("success", 3)
+    assert ProviderDownTwice.placed == ["0771122338"]
+    assert site_calls_used() == 1
+    # The number's hour holds 2: the lost send used one, so one more code, and no third.
+    request_code(PHONE, client_ip=ADDRESS)
+    with pytest.raises(RateLimited) as refusal:
+        request_code(PHONE, client_ip=ADDRESS)
+    assert refusal.value.limit == "number_hour"
 
 
 # -- a redial or a fallback refused ends the delivery --------------------------------------------
