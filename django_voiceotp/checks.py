@@ -139,6 +139,9 @@ def check_setting_values(app_configs=None, **kwargs):
     token_max_age = voiceotp_settings.CALLBACK_TOKEN_MAX_AGE
     if token_max_age is not None and not _is_number(token_max_age, above=0):
         errors.append(_malformed("CALLBACK_TOKEN_MAX_AGE", "a number of seconds above 0, or None"))
+    grace = voiceotp_settings.CALLBACK_FINAL_GRACE
+    if not (_is_number(grace, above=-1) and grace >= 0):  # 0: no grace; NaN is neither
+        errors.append(_malformed("CALLBACK_FINAL_GRACE", "a number of seconds of at least 0"))
     timeout = voiceotp_settings.TIMEOUT
     parts = timeout if isinstance(timeout, (tuple, list)) else (timeout,)
     if len(parts) not in (1, 2) or not all(_is_number(part, above=0) for part in parts):

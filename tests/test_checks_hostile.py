@@ -105,3 +105,18 @@ def test_manage_py_check_reports_a_voiceotp_that_is_not_a_dict_without_a_traceba
     settings.VOICEOTP = "API_URL=https://example.com"
     with pytest.raises(SystemCheckError, match=r"django_voiceotp\.E001.*must be a dict"):
         call_command("check")
+
+
+@pytest.mark.parametrize("value", [-1, -0.5, True, False, float("nan"), "300", None])
+def test_callback_final_grace_must_be_seconds_of_at_least_zero(value, voiceotp):
+    voiceotp(CALLBACK_FINAL_GRACE=value)
+    errors = [message for message in run_every_check() if message.level >= checks.ERROR]
+    assert [message.id for message in errors if "CALLBACK_FINAL_GRACE" in message.msg] == [
+        "django_voiceotp.E006"
+    ]
+
+
+@pytest.mark.parametrize("value", [0, 0.5, 300])
+def test_callback_final_grace_of_zero_or_more_passes(value, voiceotp):
+    voiceotp(CALLBACK_FINAL_GRACE=value)
+    assert not [message for message in run_every_check() if "CALLBACK_FINAL_GRACE" in message.msg]

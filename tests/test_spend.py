@@ -13,7 +13,9 @@ from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from django_voiceotp import limits, request_code, send_otp, services, tasks
-from django_voiceotp.exceptions import CallAgainRefused, RateLimited
+from django_voiceotp.client import CallOutcome, CallReport, StartedCall
+from django_voiceotp.conf import voiceotp_settings
+from django_voiceotp.exceptions import CallAgainRefused, ProviderUnavailable, RateLimited
 from django_voiceotp.models import Call
 
 from . import fallback_senders
@@ -90,7 +92,11 @@ def test_twenty_requests_from_one_address_place_twenty_calls_in_all(delivering, 
 
 def test_one_number_gets_at_most_its_day_in_calls_and_fallbacks(delivering, voiceotp, clock):
     """SENDS_PER_NUMBER_PER_DAY=10 allowed 20 calls and 10 messages to one number. Now calls and
-    messages share its count; strangers reach SENDS_RESERVED_FOR_OWNER_PER_DAY (3) less."""
+    messages share its count; strangers reach SENDS_RESERVED_FOR_OWNER_PER_DAY (3) less: 7.
+
+    Each stranger asks once the code before has expired: while another client's code is
+    pending, a stranger's request waits (limit ``pending_code``) and spends nothing, so asking
+    sooner spends less (test_strangers_asking_back_to_back_wait_for_the_pending_code)."""
     voiceotp(RESEND_COOLDOWN=0, SENDS_PER_NUMBER_PER_HOUR=None, SENDS_PER_NUMBER_PER_DAY=10)
     refused = []
     for index in range(10):
@@ -99,12 +105,35 @@ def test_one_number_gets_at_most_its_day_in_calls_and_fallbacks(delivering, voic
         if response.status_code == 429:
             refused.append(index)
         deliver_everything(clock)
-    # Two codes: call, redial, message each; the third code's call; its redial is refused.
+        clock.shift(timedelta(seconds=voiceotp_settings.CODE_TTL))  # the code has expired
+    # 7 = 10 - 3: two codes of call, redial, message each (6); the third code's call (7); its
+    # redial is refused, and so is every later code.
     assert calls_placed(delivering) == 5
     assert len(fallback_senders.handed) == 2
     assert refused == list(range(3, 10))
     last = Call.objects.order_by("pk").last()
     assert (last.failure_reason, last.attempt) == (limits.SPENDING_LIMIT_REASON, 1)
+
+
+def test_strangers_asking_back_to_back_wait_for_the_pending_code(delivering, voiceotp, clock):
+    """The same ten strangers, each right after the last one's delivery ended (63 s later):
+    a code another client asked for is not cancelled while valid (CODE_TTL, 300 s), so they
+    wait, and only the first request and the one after its code expired are called."""
+    voiceotp(RESEND_COOLDOWN=0, SENDS_PER_NUMBER_PER_HOUR=None, SENDS_PER_NUMBER_PER_DAY=10)
+    refused = []
+    for index in range(10):
+        client = APIClient(REMOTE_ADDR=f"198.51.100.{index + 1}")
+        response = post(client, PHONE)
+        if response.status_code == 429:
+            refused.append((index, int(response["Retry-After"])))
+        deliver_everything(clock)  # 63 s
+    # Requests 0 (at 0 s) and 5 (at 315 s, its code expired at 300 s) are admitted; the others
+    # wait for the code of 0 or 5 to expire: 300 - 63, 300 - 126, ... seconds.
+    waits = [237, 174, 111, 48]
+    assert refused == list(zip([1, 2, 3, 4, 6, 7, 8, 9], waits + waits, strict=True))
+    # Two codes: call, redial, message each; 6 of the 7 strangers may spend.
+    assert calls_placed(delivering) == 4
+    assert len(fallback_senders.handed) == 2
 
 
 def test_unknown_clients_share_one_subject(voiceotp, clock):
@@ -120,6 +149,54 @@ def test_unknown_clients_share_one_subject(voiceotp, clock):
     assert limits.ip_subject("") == ""
     with limits.consume_send(unanswered(3), "203.0.113.9"):  # another client
         pass
+
+
+# -- one call, counted once ----------------------------------------------------------------------
+
+
+class ProviderDownTwice:
+    """Unavailable for the first two attempts, then places the call."""
+
+    attempts = 0
+    placed: list[str] = []
+
+    def start_call(self, campaign_id, phone_number, otp, callback_url=None):
+        ProviderDownTwice.attempts += 1
+        if ProviderDownTwice.attempts <= 2:
+            raise ProviderUnavailable("the provider is down")
+        ProviderDownTwice.placed.append(str(phone_number))
+        return StartedCall(call_id="lost-then-placed", campaign_id=campaign_id)
+
+    def get_report(self, call_id):
+        return CallReport(call_id=call_id, outcome=CallOutcome.SUCCESS, raw_status="Success")
+
+
+def site_calls_used() -> int:
+    return next(use.used for use in limits.site_budget() if use.name == "site_hour")
+
+
+def test_a_lost_send_and_its_retries_are_the_one_call_counted(
+    voiceotp, clock, enqueued, monkeypatch
+):
+    """The sweeper sends a call whose send task was lost, and the send is retried while the
+    provider is down: it is still the one call its code was counted for."""
+    voiceotp(RESEND_COOLDOWN=0, SENDS_PER_NUMBER_PER_HOUR=2, REDIAL_MAX=0, FALLBACK_SENDER=None)
+    ProviderDownTwice.attempts, ProviderDownTwice.placed = 0, []
+    monkeypatch.setattr(services, "ProviderClient", ProviderDownTwice)
+    call = request_code(PHONE, client_ip=ADDRESS).call
+    assert enqueued == [call.pk]  # the send task is lost on its way
+    for _ in range(4):  # past PENDING_GRACE, then past each retry's backoff and lease
+        clock.shift(timedelta(seconds=200))
+        tasks.poll_pending_calls()
+    call.refresh_from_db()
+    assert (call.status, call.send_attempts) == ("success", 3)
+    assert ProviderDownTwice.placed == ["0771122338"]
+    assert site_calls_used() == 1
+    # The number's hour holds 2: the lost send used one, so one more code, and no third.
+    request_code(PHONE, client_ip=ADDRESS)
+    with pytest.raises(RateLimited) as refusal:
+        request_code(PHONE, client_ip=ADDRESS)
+    assert refusal.value.limit == "number_hour"
 
 
 # -- a redial or a fallback refused ends the delivery --------------------------------------------

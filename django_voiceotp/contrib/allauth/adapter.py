@@ -12,6 +12,19 @@ sign-up with a number that has one) goes to ``send_unknown_account_sms`` or
 ``send_account_already_exists_sms`` instead. Those pass the same gate and count the same send,
 placing no call: the person asking sees the same answers, refusals and waits either way, so the
 answers do not tell which numbers have accounts.
+
+Who asks is told to the gate as for ``request_code``: the client's address, and whether it owns
+the number (it verified it before: the owner cookie or its address, ``throttling.is_owner``; or
+the signed-in user's verified number is this one), so strangers cannot spend the share of the
+number's day kept for its owner. Whether the number has an account plays no part in it.
+
+A number of ``TEST_NUMBERS`` gets its fixed code and no call, as the gate decides
+(``limits.allowed_number``). Its wrong guesses are not counted across codes here as
+``verify_code`` counts them: allauth checks its codes itself, and its one hook on a wrong code
+(``validation_error("incorrect_code")``) is not told which number the code was for. allauth
+ends each code after ``ACCOUNT_PHONE_VERIFICATION_MAX_ATTEMPTS`` (``LOGIN_BY_CODE_MAX_ATTEMPTS``)
+wrong tries, and every new code passes the gate, so guesses at a test number stay bounded by
+that many per send of the number's day.
 """
 
 from __future__ import annotations
@@ -34,7 +47,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from ... import limits, testnumbers
+from ... import limits, testnumbers, throttling
 from ...exceptions import (
     CampaignUnavailable,
     ImproperlyConfigured,
@@ -44,7 +57,6 @@ from ...exceptions import (
 from ...exceptions import RateLimited as CallLimited
 from ...phone import mask_phone_number, parse_phone_number
 from ...services import resolve_campaign, send_otp
-from ...throttling import client_ip
 from ...verification import generate_code
 
 if TYPE_CHECKING:
@@ -92,7 +104,11 @@ class VoiceCallAdapterMixin:
     def generate_phone_verification_code(self, *, user: AbstractBaseUser, phone: str) -> str:
         """``CODE_LENGTH`` digits, to be read aloud (allauth's default has letters); a number of
         ``TEST_NUMBERS`` gets its fixed code."""
-        return _fixed_code(phone) or generate_code()
+        try:
+            fixed_code = limits.allowed_number(phone).fixed_code
+        except InvalidPhoneNumber:  # refused again, with its message, when it is to be called
+            fixed_code = None
+        return fixed_code or generate_code()
 
     def phone_form_field(self, **kwargs: Any) -> Any:
         """allauth's phone field without its E.164-only rule: ``clean_phone`` reads a number
@@ -123,12 +139,12 @@ class VoiceCallAdapterMixin:
         """
 
         def call(number: AllowedNumber) -> None:
-            if testnumbers.fixed_code_for(number) is not None:
+            if number.is_test:  # its fixed code, which allauth was given: nobody is called
                 testnumbers.create_test_call(number, campaign=resolve_campaign(None))
             else:
                 send_otp(number, code)
 
-        _through_the_gate(phone, call)
+        _through_the_gate(self, phone, call)
 
     def send_unknown_account_sms(self, phone: str, **kwargs: Any) -> None:
         """A code asked for a number with no account: the same gate, the same count and the
@@ -136,7 +152,7 @@ class VoiceCallAdapterMixin:
 
         :raises CallRefused: when a limit refuses, as it would for a number with an account.
         """
-        if _through_the_gate(phone, _no_call):
+        if _through_the_gate(self, phone, _no_call):
             super().send_unknown_account_sms(phone, **kwargs)  # type: ignore[misc]
 
     def send_account_already_exists_sms(self, phone: str, **kwargs: Any) -> None:
@@ -147,7 +163,7 @@ class VoiceCallAdapterMixin:
             refusal), so a headless sign-up is answered alike here: no call, and no 429.
         """
         try:
-            admitted = _through_the_gate(phone, _no_call)
+            admitted = _through_the_gate(self, phone, _no_call)
         except CallRefused:
             request = context.request
             if request is not None and _is_headless(request):
@@ -173,7 +189,7 @@ class VoiceCallAdapterMixin:
         """
         phone = (message_context or {}).get("phone")
         if message_template in SENT_MESSAGES and phone and phone not in _gated(request):
-            _through_the_gate(phone, _no_call)
+            _through_the_gate(self, phone, _no_call)
         super().add_message(  # type: ignore[misc]
             request, level, message_template, message_context, *args, **kwargs
         )
@@ -212,18 +228,20 @@ class VoiceOTPAccountAdapter(VoiceCallAdapterMixin, PhoneNumberStorageMixin, Def
     """
 
 
-def _through_the_gate(phone: str, place: Callable[[AllowedNumber], None]) -> bool:
+def _through_the_gate(adapter: Any, phone: str, place: Callable[[AllowedNumber], None]) -> bool:
     """Admit one send to ``phone`` from the request's client, then ``place`` it. True if it
     was placed; what allauth cannot handle becomes its 429 (``CallRefused``) or a message.
 
     :raises CallRefused: when a limit refuses; nothing is placed.
     """
     request = context.request
-    address = client_ip(request) if request is not None else None
+    address = throttling.client_ip(request) if request is not None else None
     if request is not None:
         _gated(request).add(phone)
     try:
-        with limits.admit(phone, client_ip=address) as number:
+        number = limits.allowed_number(phone)
+        owner = request is not None and _is_owner(adapter, request, number)
+        with limits.admit(number, client_ip=address, owner=owner):
             place(number)
     except CallLimited as err:
         if request is None:  # called outside a request: nothing to answer with
@@ -246,6 +264,25 @@ def _through_the_gate(phone: str, place: Callable[[AllowedNumber], None]) -> boo
             messages.error(request, CALLS_UNAVAILABLE, fail_silently=True)
         return False
     return True
+
+
+def _is_owner(adapter: Any, request: HttpRequest, number: AllowedNumber) -> bool:
+    """Whether the client asking has verified ``number`` before: it holds the owner cookie or
+    asked from the address that verified it (``throttling.is_owner``), or it is signed in as a
+    user whose verified number it is. Never whether the number has an account: the answers
+    would tell (N3)."""
+    if throttling.is_owner(request, number):
+        return True
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    stored = adapter.get_phone(user)
+    if not stored or not stored[1]:  # none, or never verified: it proves nothing
+        return False
+    try:
+        return limits.allowed_number(stored[0]) == number
+    except InvalidPhoneNumber:
+        return False
 
 
 def _gated(request: HttpRequest) -> set[str]:
@@ -308,11 +345,3 @@ def _phone_numbers() -> Manager[PhoneNumber]:
     from .models import PhoneNumber
 
     return PhoneNumber._default_manager
-
-
-def _fixed_code(phone: str) -> str | None:
-    try:
-        number = limits.allowed_number(phone)
-    except InvalidPhoneNumber:
-        return None
-    return testnumbers.fixed_code_for(number)
