@@ -1,4 +1,4 @@
-"""voiceotp_send's campaign guard and voiceotp_sweep, the sweeper by hand."""
+"""voiceotp_send: its campaign guard and the admission gate; voiceotp_sweep, the sweeper by hand."""
 
 from __future__ import annotations
 
@@ -35,6 +35,23 @@ def test_send_uses_a_known_campaign(sandbox, capsys):
 def test_send_accepts_the_default_campaign_before_it_is_stored(sandbox):
     call_command("voiceotp_send", "0771122336", "--campaign", "c78af")
     assert Call.objects.get().status == Call.Status.SENT
+
+
+def test_send_passes_the_limits(sandbox, voiceotp):
+    voiceotp(SENDS_PER_HOUR=1)
+    call_command("voiceotp_send", "0771122336")
+    with pytest.raises(CommandError, match=r"Too many codes requested \(site_hour\); retry in"):
+        call_command("voiceotp_send", "0771122337")
+    assert Call.objects.count() == 1
+    assert len(sandbox.requests_for("voiceotp")) == 1
+
+
+def test_send_refuses_a_number_the_site_does_not_call(sandbox, voiceotp):
+    voiceotp(DENIED_PREFIXES=["+84771"])
+    with pytest.raises(CommandError, match="cannot be called"):
+        call_command("voiceotp_send", "0771122336")
+    assert Call.objects.count() == 0
+    assert sandbox.requests_for("voiceotp") == []
 
 
 def test_send_creates_a_campaign_when_asked(sandbox):

@@ -4,7 +4,7 @@ import secrets
 
 from django.core.management.base import BaseCommand, CommandError
 
-from django_voiceotp import send_otp
+from django_voiceotp import limits, send_otp
 from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.exceptions import VoiceOTPError
 from django_voiceotp.models import Campaign
@@ -37,7 +37,11 @@ class Command(BaseCommand):
             )
         otp = otp or f"{secrets.randbelow(10**6):06d}"
         try:
-            call = send_otp(phone_number, otp, campaign=campaign)
+            # Through the gate, as every door: a call from the command line costs what any
+            # other does, so the destination policy, the number's limits and the site's budget
+            # apply (no client is asking).
+            with limits.admit(phone_number) as allowed:
+                call = send_otp(allowed, otp, campaign=campaign)
         except VoiceOTPError as err:
             raise CommandError(str(err)) from err
         call.refresh_from_db()
