@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from .recipes import DOCS, ROOT, Block, Project, free_port, marked_blocks, unmarked_blocks
+from .recipes import (
+    DOCS,
+    Project,
+    build_after_quickstart,
+    free_port,
+    marked_blocks,
+    unmarked_blocks,
+)
 
 PAGE = DOCS / "integrations" / "health.rst"
 ENDPOINT = "/health/voiceotp/"
@@ -26,28 +30,6 @@ ACCEPTS = {
     "none": None,
     "browser": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
 }
-
-
-def quickstart_blocks() -> list[Block]:
-    """The sandbox quickstart's files: README's marked file blocks before its first shell block."""
-    blocks = []
-    for block in marked_blocks((ROOT / "README.rst").read_text(), mark="quickstart"):
-        if block.action == "shell":
-            break
-        blocks.append(block)
-    return blocks
-
-
-def user_env() -> dict[str, str]:
-    # A shell with the virtualenv activated: its python, celery and gunicorn come first.
-    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-
-
-def run_commands(project: Project, code: str, env: dict[str, str] | None = None) -> None:
-    """Each line of a ``command`` block, as a shell runs it in the project's folder."""
-    for line in code.splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            project.run("sh", "-c", line, env=env)
 
 
 def probe(project: Project, accept: str | None, query: str = "") -> tuple[int, str, str]:
@@ -65,13 +47,7 @@ def probe(project: Project, accept: str | None, query: str = "") -> tuple[int, s
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    built = Project(tmp_path_factory.mktemp("health"), env=user_env())
-    built.apply(quickstart_blocks())
-    built.apply(marked_blocks(PAGE.read_text()))
-    built.manage("migrate")  # the quickstart's first command
-    for code in built.codes("command"):
-        run_commands(built, code)
-    built.start_server()
+    built = build_after_quickstart(tmp_path_factory.mktemp("health"), PAGE)
     yield built
     built.stop()
 
