@@ -6,7 +6,7 @@ DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
 
 .PHONY: venv demo test test-allauth test-production test-fast lint format bench tox clean schemathesis \
-	docs test-django61 lint-openapi
+	docs test-django61 lint-openapi python312
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,11 +37,21 @@ test-production: venv
 
 # The main suite again on Django 6.1 and Python 3.12, in a venv of its own, Django's deprecation
 # warnings as errors (what 7.0 removes must not be used). The browser tests, which run on 5.2 in
-# `make test`, are left out here to keep CI short. Python 3.12 is pyenv's if it has one.
-PYTHON312 ?= $(or $(lastword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12)),python3.12)
+# `make test`, are left out here to keep CI short. Python 3.12 is pyenv's if it has one, found by
+# its path: pyenv's shim would take the global version unless PYENV_VERSION says otherwise, and
+# CI's shell may not have pyenv on its PATH at all.
+PYENV_ROOT ?= $(HOME)/.pyenv
+PYTHON312 ?= $(or $(lastword $(wildcard $(PYENV_ROOT)/versions/3.12*/bin/python3.12)),python3.12)
 VENV_DJANGO61 ?= .venv-django61
 
-$(VENV_DJANGO61)/.installed: setup.cfg pyproject.toml
+# Says which Python 3.12 make test-django61 uses, or fails saying how to get one.
+python312:
+	@$(PYTHON312) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null \
+		|| { echo "make test-django61 needs Python 3.12: none at $(PYENV_ROOT)/versions/3.12*" \
+		"nor as python3.12 (pyenv install 3.12, or PYTHON312=/path/to/python3.12)"; exit 1; }
+	@echo "Python 3.12: $(PYTHON312)"
+
+$(VENV_DJANGO61)/.installed: setup.cfg pyproject.toml | python312
 	$(PYTHON312) -m venv $(VENV_DJANGO61)
 	$(VENV_DJANGO61)/bin/pip install --quiet --upgrade pip
 	$(VENV_DJANGO61)/bin/pip install --quiet -e '.[test]' 'Django>=6.1,<6.2'

@@ -11,6 +11,10 @@ run in the project's folder. A block that cannot run where the tests run is mark
 ``.. recipe: not-run REASON``: never silently left out. README's quickstart uses the same marks
 under the name ``quickstart`` (``.. quickstart: ACTION [PATH]``).
 
+A page that starts from the quickstart's project (``mysite``, the sandbox, ``runserver`` running)
+is built by :meth:`Project.build` from :func:`quickstart_blocks`, then from its own blocks, in the
+order a reader follows them.
+
 Every step is a subprocess of this venv's Python, as a user's shell would run it: no setting, Celery
 app or import of the test suite reaches the project.
 """
@@ -30,9 +34,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
+README = ROOT / "README.rst"
 ACTIONS = "append|replace|production|shell|command|not-run"
 #: The address the docs use for the development server; a test replaces it with a free port.
 DOCS_ADDRESS = "127.0.0.1:8000"
+#: The files of a ``startproject mysite`` project that a quickstart writes or adds to.
+QUICKSTART_FILES = [
+    ("append", "mysite/settings.py"),
+    ("replace", "mysite/urls.py"),
+    ("replace", "mysite/celery.py"),
+    ("replace", "mysite/__init__.py"),
+]
 
 
 @dataclass
@@ -74,6 +86,45 @@ def unmarked_blocks(text: str, mark: str = "recipe") -> list[int]:
     ]
 
 
+def quickstart_blocks() -> list[Block]:
+    """README's quickstart up to its first shell session: its files, and its commands (create the
+    tables, start the development server, check the set-up from a second terminal)."""
+    blocks = []
+    for block in marked_blocks(README.read_text(), mark="quickstart"):
+        if block.action == "shell":
+            break
+        blocks.append(block)
+    return blocks
+
+
+def command_lines(code: str) -> list[str]:
+    """The lines of a ``command`` block a shell runs: not blank, not a comment."""
+    return [
+        line for line in code.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def starts_the_server(block: Block) -> bool:
+    """A page's ``runserver`` step: marked not-run (it serves until stopped), the test starts
+    the server there itself, on the project's own port."""
+    return block.action == "not-run" and "manage.py runserver" in block.code
+
+
+def user_env() -> dict[str, str]:
+    """A shell with this virtualenv activated: its python, celery and gunicorn come first."""
+    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+
+def build_after_quickstart(root: Path, page: Path) -> Project:
+    """The quickstart's project as a reader leaves it (``runserver`` running), then ``page``'s
+    steps in order; the server serves what they wrote."""
+    project = Project(root, env=user_env())
+    project.build(quickstart_blocks())
+    project.build(marked_blocks(page.read_text()))
+    project.restart_if_stale()
+    return project
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -92,6 +143,8 @@ class Project:
         self.env = {"PATH": os.environ["PATH"], "HOME": str(root), "PYTHONDONTWRITEBYTECODE": "1"}
         self.env.update(env or {})
         self.server: subprocess.Popen | None = None
+        #: A file was written since the server started: it serves the old code.
+        self.server_is_stale = False
         self.blocks: list[Block] = []
         subprocess.run(
             [sys.executable, "-m", "django", "startproject", "mysite", str(root)],
@@ -100,10 +153,33 @@ class Project:
             timeout=60,
         )
 
+    def build(self, blocks: list[Block], env: dict[str, str] | None = None) -> None:
+        """Follow ``blocks`` in page order, as a reader does: write each file, run each command
+        (a shell a line, in the project's folder), and start the development server where the
+        page starts it. A file written while it serves restarts it before the next command, as
+        runserver's reloader would (deterministically: the test's server does not reload)."""
+        for block in blocks:
+            self.apply([block])
+            if block.action == "command":
+                self.restart_if_stale(env)
+                for line in command_lines(self.localise(block.code)):
+                    self.run("sh", "-c", line, env=env)
+            elif starts_the_server(block) and self.server is None:
+                self.start_server(env)
+                self.wait_until_serving()
+
+    def restart_if_stale(self, env: dict[str, str] | None = None) -> None:
+        if self.server is not None and self.server_is_stale:
+            self.stop()
+            self.start_server(env)
+            self.wait_until_serving()
+
     def apply(self, blocks: list[Block]) -> None:
         """Write the file blocks into the project, the docs' address replaced by this one's."""
         for block in blocks:
             self.blocks.append(block)
+            if block.action in ("append", "replace", "production") and self.server is not None:
+                self.server_is_stale = True
             code = self.localise(block.code)
             if block.action == "append":
                 with (self.root / block.path).open("a") as file:
@@ -144,7 +220,9 @@ class Project:
         return self.manage("shell", "--verbosity=0", "-c", code, env=env).stdout
 
     def start_server(self, env: dict[str, str] | None = None) -> None:
-        self.server_log = (self.root / "runserver.log").open("w")
+        # Appended to: a restarted server's log follows the first one's.
+        self.server_log = (self.root / "runserver.log").open("a")
+        self.server_is_stale = False
         self.server = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", "--noreload", self.address],
             cwd=self.root,

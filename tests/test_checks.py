@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,7 @@ def test_values_of_the_test_settings_pass():
     [
         ("CALLBACK_BASE_URL", "example.com"),
         ("CALLBACK_BASE_URL", "ftp://example.com"),
+        ("CALLBACK_BASE_URL", "  "),
         ("OTP_MIN_LENGTH", 0),
         ("OTP_MAX_LENGTH", "8"),
         ("SEND_MAX_RETRIES", -1),
@@ -349,6 +351,29 @@ def test_an_empty_or_documentation_callback_base_url_is_an_error_with_debug_off(
     assert "VOICEOTP_CALLBACK_BASE_URL" in messages[0].hint
     settings.DEBUG = True  # in development the sandbox's address is fine; E006 still checks it
     assert check_callback_base_url_in_production() == []
+
+
+def test_an_empty_callback_base_url_is_reported_once_by_e041(voiceotp, settings):
+    # An unset environment variable: polling alone in development, E041 with DEBUG off; never
+    # also E006, whose hint would send the reader to a URL that E041 then refuses.
+    from django_voiceotp.checks import check_callback_base_url_in_production
+
+    voiceotp(CALLBACK_BASE_URL="")
+    assert check_setting_values() == []
+    settings.DEBUG = False
+    messages = check_setting_values() + check_callback_base_url_in_production()
+    assert ids(messages) == ["django_voiceotp.E041"]
+
+
+def test_the_example_e006_suggests_passes_e041(voiceotp, settings):
+    from django_voiceotp.checks import check_callback_base_url_in_production
+
+    voiceotp(CALLBACK_BASE_URL="example.com")
+    (message,) = check_setting_values()
+    suggested = re.search(r"such as (\S+);", message.msg)[1]
+    voiceotp(CALLBACK_BASE_URL=suggested)
+    settings.DEBUG = False
+    assert check_setting_values() + check_callback_base_url_in_production() == []
 
 
 @pytest.mark.parametrize(

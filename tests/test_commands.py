@@ -1,7 +1,9 @@
-"""voiceotp_send: its campaign guard and the admission gate; voiceotp_sweep, the sweeper by hand."""
+"""voiceotp_send: its campaign guard and the admission gate; voiceotp_sweep (the sweeper by
+hand); what voiceotp_check reports of the site's budget and of a cache that fails."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -9,8 +11,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from django_voiceotp import send_otp, services
+from django_voiceotp import limits, send_otp, services
 from django_voiceotp.models import Call, Campaign
+
+from .recipes import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,3 +87,84 @@ def test_sweep_expires_calls_too_old_to_send(sandbox, monkeypatch, time_machine,
     call.refresh_from_db()
     assert (call.status, call.failure_reason) == (Call.Status.FAILED, "expired")
     assert sandbox.requests_for("voiceotp") == []
+
+
+# -- voiceotp_check: the site's budget, a cache that fails ---------------------------------------
+
+
+def test_check_reports_the_site_budget(sandbox, voiceotp, capsys):
+    voiceotp(SENDS_PER_HOUR=1, SENDS_PER_DAY=10, FALLBACKS_PER_HOUR=3)
+    call_command("voiceotp_check")
+    out = capsys.readouterr().out
+    assert "✓ spending: site budget used: site_day 0/10, site_hour 0/1, fallback_hour 0/3" in out
+
+    call_command("voiceotp_check", "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert report["findings"]["spending"] == {
+        "status": "ok",
+        "detail": "site budget used: site_day 0/10, site_hour 0/1, fallback_hour 0/3",
+    }
+
+    with limits.consume_follow_up("0901234000"):
+        pass  # the hour's one call
+    with pytest.raises(CommandError, match="budget refuses calls"):
+        call_command("voiceotp_check")
+    err = capsys.readouterr().err
+    assert "✗ spending: site budget reached: site_hour 1/1, resets in" in err
+    with pytest.raises(CommandError):
+        call_command("voiceotp_check", "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and report["findings"]["spending"]["status"] == "failed"
+
+
+def test_check_reports_a_database_cache_without_its_table_as_failed_lines(
+    sandbox, voiceotp, settings, capsys
+):
+    # The health page's shared cache, before manage.py createcachetable has made its table.
+    settings.CACHES = {
+        **settings.CACHES,
+        "shared": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "voiceotp_cache_not_created",
+        },
+    }
+    voiceotp(TOKEN_CACHE_ALIAS="shared")
+    with pytest.raises(CommandError, match="Could not obtain an access token"):
+        call_command("voiceotp_check")
+    captured = capsys.readouterr()
+    for name in ("sweeper", "provider"):
+        assert (
+            f"✗ {name}: could not be checked: OperationalError: no such table: "
+            "voiceotp_cache_not_created (the 'shared' cache is a database cache: its table is "
+            "created by python manage.py createcachetable)"
+        ) in captured.err
+    assert "✓ backlog: no call pending" in captured.out
+    assert "Traceback" not in captured.out + captured.err
+    assert sandbox.token_requests == 0
+
+    with pytest.raises(CommandError):
+        call_command("voiceotp_check", "--json")
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert findings["sweeper"]["status"] == findings["provider"]["status"] == "failed"
+    assert "no such table: voiceotp_cache_not_created" in findings["sweeper"]["detail"]
+
+
+def test_check_reports_a_cache_server_that_does_not_answer_as_a_failed_line(
+    sandbox, voiceotp, settings, capsys
+):
+    # The limits' Redis, on a port nothing listens on.
+    settings.CACHES = {
+        **settings.CACHES,
+        "limits": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        },
+    }
+    voiceotp(LIMITS_CACHE_ALIAS="limits")
+    with pytest.raises(CommandError, match="budget refuses calls, or cannot be read"):
+        call_command("voiceotp_check")
+    captured = capsys.readouterr()
+    assert "✗ spending: could not be checked: ConnectionError: " in captured.err
+    assert "createcachetable" not in captured.err  # not a database cache
+    assert "✓ provider: access token obtained" in captured.out
+    assert "Traceback" not in captured.out + captured.err

@@ -148,6 +148,10 @@ def test_voiceotp_check_json_for_scripts(sandbox, capsys):
         "provider": {"status": "ok", "detail": "access token obtained for user f461"},
         "sweeper": {"status": "ok", "detail": "last run 0 s ago"},
         "backlog": {"status": "ok", "detail": "no call pending past PENDING_GRACE (60 s)"},
+        "spending": {
+            "status": "ok",
+            "detail": "site budget used: site_day 0/5000, site_hour 0/500, fallback_hour 0/200",
+        },
     }
     assert all(message["level"] != "error" for message in report["checks"])
 

@@ -8,14 +8,11 @@ Each block the README marks with a comment ``.. quickstart: ACTION [FILE]`` is t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from .recipes import marked_blocks, unmarked_blocks
+from .recipes import QUICKSTART_FILES, README, marked_blocks, unmarked_blocks
 from .test_docs_site import quickstart_project, run_quickstart
 
-README = Path(__file__).resolve().parent.parent / "README.rst"
 SANDBOX_SECRET_KEY = "30511f666-f888-411b-a6e0-11111fb6gg7a"
 
 
@@ -38,10 +35,7 @@ def test_the_readme_marks_the_quickstart_blocks():
     assert unmarked_blocks(text, mark="quickstart") == []
     actions = [(block.action, block.path) for block in quickstart_blocks(text)]
     for needed in [
-        ("append", "mysite/settings.py"),
-        ("replace", "mysite/urls.py"),
-        ("replace", "mysite/celery.py"),
-        ("replace", "mysite/__init__.py"),
+        *QUICKSTART_FILES,
         ("command", None),
         ("production", "mysite/settings.py"),
         ("shell", None),

@@ -11,21 +11,19 @@ its own, so the limits' counters (LocMemCache) start afresh in each, as across a
 from __future__ import annotations
 
 import json
-import os
-import sys
 import textwrap
-from pathlib import Path
 
 import docutils.core
 import pytest
 
-from .recipes import DOCS, Project, marked_blocks, unmarked_blocks
+from .recipes import DOCS, QUICKSTART_FILES, Project, marked_blocks, unmarked_blocks, user_env
 
 PAGE = DOCS / "integrations" / "allauth.rst"
 NUMBER = "0771122340"  # as every Vietnamese person writes it
 HEADLESS_NUMBER = "0771122341"
 
-#: Shared by every flow: a Client on this site, and the sandbox's newest code for a number.
+#: Shared by every flow: a Client on this site, the sandbox's newest code for a number, and a POST
+#: to allauth's headless API.
 PRELUDE = """
 import json
 import urllib.request
@@ -47,6 +45,12 @@ def logged_in(client):
     return client.session.get("_auth_user_id") is not None
 
 
+def post(path, body):
+    # A POST to allauth's headless API for browsers, in JSON: the status and the answer.
+    response = client.post("/_allauth/browser/v1" + path, body, content_type="application/json")
+    return response.status_code, response.json()
+
+
 client = Client(HTTP_HOST="127.0.0.1")
 seen = []
 """
@@ -54,13 +58,10 @@ seen = []
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    built = Project(tmp_path_factory.mktemp("allauth_recipe"))
-    built.apply(marked_blocks(PAGE.read_text()))
-    # The page's commands, in a shell whose PATH finds this venv's python (an activated venv).
-    shell_path = f"{Path(sys.executable).parent}{os.pathsep}{built.env['PATH']}"
-    for command in built.codes("command"):
-        built.run("bash", "-e", "-c", command, env={"PATH": shell_path})
-    built.start_server()
+    # The page's steps in order, in a shell whose PATH finds this venv's python (an activated
+    # venv); the server starts where the page runs runserver.
+    built = Project(tmp_path_factory.mktemp("allauth_recipe"), env=user_env())
+    built.build(marked_blocks(PAGE.read_text()))
     built.wait_until_serving("/accounts/login/")
     yield built
     built.stop()
@@ -76,13 +77,7 @@ def flow(project: Project, body: str) -> list:
 def test_every_block_of_the_page_is_marked():
     assert unmarked_blocks(PAGE.read_text()) == []
     actions = [(block.action, block.path) for block in marked_blocks(PAGE.read_text())]
-    for needed in [
-        ("append", "mysite/settings.py"),
-        ("replace", "mysite/urls.py"),
-        ("replace", "mysite/celery.py"),
-        ("replace", "mysite/__init__.py"),
-        ("command", None),
-    ]:
+    for needed in [*QUICKSTART_FILES, ("command", None)]:
         assert needed in actions
 
 
@@ -158,14 +153,9 @@ def test_sign_up_and_log_in_by_phone_through_allauths_pages(project):
 
 
 def test_sign_up_and_log_in_by_phone_through_the_headless_api(project):
-    api = "/_allauth/browser/v1"
     signed_up = flow(
         project,
         f"""
-        def post(path, body):
-            response = client.post("{api}" + path, body, content_type="application/json")
-            return response.status_code, response.json()
-
         status, body = post(
             "/auth/signup",
             {{"phone": "{HEADLESS_NUMBER}", "username": "an", "password": "a-long-pass-9"}},
@@ -180,10 +170,6 @@ def test_sign_up_and_log_in_by_phone_through_the_headless_api(project):
     logged = flow(
         project,
         f"""
-        def post(path, body):
-            response = client.post("{api}" + path, body, content_type="application/json")
-            return response.status_code, response.json()
-
         status, body = post("/auth/code/request", {{"phone": "{HEADLESS_NUMBER}"}})
         seen.append([status, pending(body)])
         status, body = post("/auth/code/confirm", {{"code": code_for("{HEADLESS_NUMBER}")}})

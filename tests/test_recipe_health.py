@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from .recipes import DOCS, ROOT, Block, Project, free_port, marked_blocks, unmarked_blocks
+from .recipes import (
+    DOCS,
+    Project,
+    build_after_quickstart,
+    free_port,
+    marked_blocks,
+    unmarked_blocks,
+)
 
 PAGE = DOCS / "integrations" / "health.rst"
 ENDPOINT = "/health/voiceotp/"
@@ -26,28 +30,6 @@ ACCEPTS = {
     "none": None,
     "browser": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
 }
-
-
-def quickstart_blocks() -> list[Block]:
-    """The sandbox quickstart's files: README's marked file blocks before its first shell block."""
-    blocks = []
-    for block in marked_blocks((ROOT / "README.rst").read_text(), mark="quickstart"):
-        if block.action == "shell":
-            break
-        blocks.append(block)
-    return blocks
-
-
-def user_env() -> dict[str, str]:
-    # A shell with the virtualenv activated: its python, celery and gunicorn come first.
-    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-
-
-def run_commands(project: Project, code: str, env: dict[str, str] | None = None) -> None:
-    """Each line of a ``command`` block, as a shell runs it in the project's folder."""
-    for line in code.splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            project.run("sh", "-c", line, env=env)
 
 
 def probe(project: Project, accept: str | None, query: str = "") -> tuple[int, str, str]:
@@ -65,13 +47,7 @@ def probe(project: Project, accept: str | None, query: str = "") -> tuple[int, s
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    built = Project(tmp_path_factory.mktemp("health"), env=user_env())
-    built.apply(quickstart_blocks())
-    built.apply(marked_blocks(PAGE.read_text()))
-    built.manage("migrate")  # the quickstart's first command
-    for code in built.codes("command"):
-        run_commands(built, code)
-    built.start_server()
+    built = build_after_quickstart(tmp_path_factory.mktemp("health"), PAGE)
     yield built
     built.stop()
 
@@ -91,7 +67,7 @@ def test_healthy_it_answers_200_whatever_the_accept_header(project, accept):
     status, content_type, body = probe(project, accept)
     assert (status, content_type) == (200, "text/html; charset=utf-8"), body[:500]
     assert "TemplateDoesNotExist" not in body
-    for check in ("Provider", "Sweeper", "Backlog"):
+    for check in ("Provider", "Sweeper", "Backlog", "Spending"):
         assert check in body
 
 
@@ -99,28 +75,43 @@ def test_healthy_the_findings_are_ok_as_json(project):
     project.wait_until_serving(ENDPOINT)
     status, _, body = probe(project, "application/json")
     assert status == 200
-    assert json.loads(body) == {"Provider()": "OK", "Sweeper()": "OK", "Backlog()": "OK"}
+    assert json.loads(body) == {
+        "Provider()": "OK",
+        "Sweeper()": "OK",
+        "Backlog()": "OK",
+        "Spending()": "OK",
+    }
+
+
+def serve_variant(project: Project, name: str, settings: str) -> Project:
+    """The same project served by a second process with ``settings`` added to its own, and a
+    cache table of its own, so the first's remembered answers do not stand for it."""
+    (project.root / "mysite" / f"{name}.py").write_text(
+        "from mysite.settings import *  # noqa: F403\n\n"
+        + settings
+        + f'CACHES = {{**CACHES, "voiceotp": {{**CACHES["voiceotp"], "LOCATION": "{name}"}}}}\n'
+    )
+    env = {"DJANGO_SETTINGS_MODULE": f"mysite.{name}"}
+    project.manage("createcachetable", env=env)
+    project.manage("voiceotp_sweep", env=env)  # the sweeper is on time
+    variant = copy.copy(project)  # the same folder, a server of its own
+    variant.port = free_port()
+    variant.address = f"127.0.0.1:{variant.port}"
+    variant.server = None
+    variant.start_server(env=env)
+    variant.wait_until_serving(ENDPOINT)
+    return variant
 
 
 @pytest.fixture(scope="module")
 def unreachable(project):
-    """The same project, served by a second process whose provider address nothing listens on:
-    its own cache table, so the first's remembered provider answer does not stand for it."""
+    """The same project, served by a second process whose provider address nothing listens on."""
     closed_port = free_port()
-    (project.root / "mysite" / "unreachable.py").write_text(
-        "from mysite.settings import *  # noqa: F403\n\n"
-        f'VOICEOTP = {{**VOICEOTP, "API_URL": "http://127.0.0.1:{closed_port}/"}}\n'
-        'CACHES = {**CACHES, "voiceotp": {**CACHES["voiceotp"], "LOCATION": "unreachable"}}\n'
+    down = serve_variant(
+        project,
+        "unreachable",
+        f'VOICEOTP = {{**VOICEOTP, "API_URL": "http://127.0.0.1:{closed_port}/"}}\n',
     )
-    env = {"DJANGO_SETTINGS_MODULE": "mysite.unreachable"}
-    project.manage("createcachetable", env=env)
-    project.manage("voiceotp_sweep", env=env)  # the sweeper is on time: only the provider fails
-    down = copy.copy(project)  # the same folder, a server of its own
-    down.port = free_port()
-    down.address = f"127.0.0.1:{down.port}"
-    down.server = None
-    down.start_server(env=env)
-    down.wait_until_serving(ENDPOINT)
     yield down
     down.stop()
 
@@ -139,3 +130,33 @@ def test_with_the_provider_unreachable_the_finding_says_why(unreachable):
     findings = json.loads(body)
     assert findings["Provider()"].startswith("Unavailable: Could not reach the provider")
     assert (findings["Sweeper()"], findings["Backlog()"]) == ("OK", "OK")
+
+
+@pytest.fixture(scope="module")
+def spent(project):
+    """The same project with a site budget of one call an hour, served by a second process."""
+    served = serve_variant(project, "spent", 'VOICEOTP = {**VOICEOTP, "SENDS_PER_HOUR": 1}\n')
+    yield served
+    served.stop()
+
+
+def test_with_the_site_budget_used_up_it_answers_the_failure_status(spent):
+    status, _, body = probe(spent, None, "?format=json")
+    assert (status, json.loads(body)["Spending()"]) == (200, "OK")
+
+    def ask_for_a_code(phone_number: str) -> int:
+        request = urllib.request.Request(
+            f"http://{spent.address}/voiceotp/verifications/",
+            data=json.dumps({"phone_number": phone_number}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as err:
+            return err.code
+
+    assert [ask_for_a_code("0771122331"), ask_for_a_code("0771122332")] == [201, 429]
+    status, _, body = probe(spent, None, "?format=json")
+    assert status == 500
+    assert json.loads(body)["Spending()"].startswith("Unavailable: site budget reached: site_hour")

@@ -24,35 +24,10 @@ import pytest
 
 import django_voiceotp
 
-from .recipes import DOCS, ROOT, Block, Project, marked_blocks, unmarked_blocks
+from .recipes import DOCS, Project, build_after_quickstart, marked_blocks, unmarked_blocks
 
 PAGE = DOCS / "usage.rst"
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-def quickstart_blocks() -> list[Block]:
-    """The sandbox quickstart's files: README's marked file blocks before its first shell block."""
-    blocks = []
-    for block in marked_blocks((ROOT / "README.rst").read_text(), mark="quickstart"):
-        if block.action == "shell":
-            break
-        blocks.append(block)
-    return blocks
-
-
-def user_env() -> dict[str, str]:
-    # A shell with the virtualenv activated: its python comes first.
-    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-
-
-def build(project: Project, blocks: list[Block]) -> None:
-    """The blocks in page order: a command runs before the files after it are written."""
-    for block in blocks:
-        project.apply([block])
-        if block.action == "command":
-            for line in block.code.splitlines():
-                if line.strip() and not line.lstrip().startswith("#"):
-                    project.run("sh", "-c", line)
 
 
 class Browser:
@@ -104,11 +79,7 @@ def sandbox_code(project: Project, phone_number: str) -> str:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    built = Project(tmp_path_factory.mktemp("usage"), env=user_env())
-    build(built, quickstart_blocks())
-    build(built, marked_blocks(PAGE.read_text()))
-    built.manage("migrate")  # the quickstart's first command
-    built.start_server()
+    built = build_after_quickstart(tmp_path_factory.mktemp("usage"), PAGE)
     built.wait_until_serving("/phone/")
     yield built
     built.stop()

@@ -10,20 +10,26 @@ are stopped at the end and the workers must stop cleanly.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from django_voiceotp.sandbox import CAMPAIGN_ID, SECRET_KEY
 
-from ..recipes import DOCS, ROOT, Block, Project, marked_blocks, unmarked_blocks
+from ..recipes import (
+    DOCS,
+    ROOT,
+    Project,
+    command_lines,
+    marked_blocks,
+    quickstart_blocks,
+    unmarked_blocks,
+    user_env,
+)
 from .servers import HOST, stop_process, wait_for_port
 
 PAGE = DOCS / "production.rst"
@@ -31,16 +37,6 @@ DATABASE = "recipe_production"
 PHONE = "0771122345"
 #: What the page's gunicorn binds to; the test's own free port instead.
 DOCS_BIND = "0.0.0.0:8000"
-
-
-def quickstart_blocks() -> list[Block]:
-    """The sandbox quickstart's files: README's marked file blocks before its first shell block."""
-    blocks = []
-    for block in marked_blocks((ROOT / "README.rst").read_text(), mark="quickstart"):
-        if block.action == "shell":
-            break
-        blocks.append(block)
-    return blocks
 
 
 @dataclass
@@ -51,10 +47,6 @@ class Running:
     ping: str
     #: What the commands that end (check --deploy, migrate) printed.
     finished: list[subprocess.CompletedProcess]
-
-
-def command_lines(code: str) -> list[str]:
-    return [line for line in code.splitlines() if line.strip() and not line.startswith("#")]
 
 
 def exported_names(text: str) -> set[str]:
@@ -93,11 +85,13 @@ def environment(postgres_server, redis_server, sandbox_server, tmp_path_factory)
 
 @pytest.fixture(scope="module")
 def project(environment, tmp_path_factory):
-    user_path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    built = Project(tmp_path_factory.mktemp("production"), env={"PATH": user_path})
+    """The quickstart's project as a reader leaves it (SQLite, the sandbox, checked while
+    runserver served), then, the server stopped and the page's variables exported, its files."""
+    built = Project(tmp_path_factory.mktemp("production"), env=user_env())
+    built.build(quickstart_blocks())
+    built.stop()
     environment["VOICEOTP_CALLBACK_BASE_URL"] = f"http://{built.address}"
     built.env.update(environment)
-    built.apply(quickstart_blocks())
     built.apply(marked_blocks(PAGE.read_text()))
     return built
 
@@ -105,7 +99,9 @@ def project(environment, tmp_path_factory):
 @pytest.fixture(scope="module")
 def running(project):
     """The page's commands in order: those that end are run, those that serve are started."""
-    check_and_migrate, serve, ping = project.codes("command")
+    check_and_migrate, serve, ping = (
+        block.code for block in marked_blocks(PAGE.read_text()) if block.action == "command"
+    )
     finished = [project.run("sh", "-c", line) for line in command_lines(check_and_migrate)]
     processes = []
     for number, line in enumerate(command_lines(serve)):

@@ -1,8 +1,11 @@
 """voiceotp_check: run the app's system checks, say what is configured, and get a token."""
 
 import json
+from collections.abc import Callable
 
 from django.core import checks
+from django.core.cache import caches
+from django.core.cache.backends.db import DatabaseCache
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import NoReverseMatch, reverse
 
@@ -15,13 +18,20 @@ from django_voiceotp.exceptions import VoiceOTPError
 MARKS = {checks.INFO: "i", checks.WARNING: "!", checks.ERROR: "✗", checks.CRITICAL: "✗"}
 LEVEL_NAMES = {checks.DEBUG: "debug", checks.INFO: "info", checks.WARNING: "warning"}
 FINDING_MARKS = {health.OK: "✓", health.WARNING: "!", health.FAILED: "✗"}
+#: What a failed finding means, said once when the command exits.
+FAILURES = {
+    "provider": "Could not obtain an access token from the provider.",
+    "sweeper": "Calls are not being sent in time: see above.",
+    "backlog": "Calls are not being sent in time: see above.",
+    "spending": "The site's budget refuses calls, or cannot be read: see above.",
+}
 
 
 class Command(BaseCommand):
     help = (
         "Check the VOICEOTP settings, the callback URL and the Celery set-up, obtain an access "
-        "token from the provider, and report the sweeper's last run and calls pending past "
-        "PENDING_GRACE. Exits non-zero when anything is wrong."
+        "token from the provider, and report the sweeper's last run, calls pending past "
+        "PENDING_GRACE and the site's budget. Exits non-zero when anything is wrong."
     )
     # It runs the checks itself and reports them its own way, not twice.
     requires_system_checks: list = []
@@ -55,19 +65,17 @@ class Command(BaseCommand):
         self.stdout.write(self._callbacks())
         self.stdout.write(self._celery())
 
-        findings = [health.check_sweeper(), health.check_backlog()]
+        findings = self._findings()
         for finding in findings:
             stream = self.stderr if finding.failed else self.stdout
-            stream.write(f"{FINDING_MARKS[finding.status]} {finding.name}: {finding.detail}")
-
-        provider = self._provider()
-        stream = self.stderr if provider.failed else self.stdout
-        line = f"{FINDING_MARKS[provider.status]} provider: {provider.detail}"
-        stream.write(self.style.SUCCESS(line) if not provider.failed else line)
-        if provider.failed:
-            raise CommandError("Could not obtain an access token from the provider.")
-        if any(finding.failed for finding in findings):
-            raise CommandError("Calls are not being sent in time: see above.")
+            line = f"{FINDING_MARKS[finding.status]} {finding.name}: {finding.detail}"
+            token_obtained = finding.name == "provider" and not finding.failed
+            stream.write(self.style.SUCCESS(line) if token_obtained else line)
+        failed = {finding.name for finding in findings if finding.failed}
+        if failed:
+            # In FAILURES' order: the provider's first, since without a token no call goes out.
+            said = dict.fromkeys(FAILURES[name] for name in FAILURES if name in failed)
+            raise CommandError(" ".join(said))
 
     def _handle_json(self, messages):
         report = {
@@ -81,9 +89,7 @@ class Command(BaseCommand):
             ],
         }
         serious = any(message.is_serious() for message in messages)
-        findings = (
-            [] if serious else [self._provider(), health.check_sweeper(), health.check_backlog()]
-        )
+        findings = [] if serious else self._findings()
         report["findings"] = {
             finding.name: {"status": finding.status, "detail": finding.detail}
             for finding in findings
@@ -92,6 +98,16 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2))
         if not report["ok"]:
             raise CommandError("The voiceotp check found problems.")
+
+    def _findings(self) -> list[health.Finding]:
+        """The sweeper, the backlog, the site's budget, then the provider: what each probe of
+        the health endpoint reports, and the one token request this command makes."""
+        return [
+            _guarded("sweeper", health.check_sweeper, voiceotp_settings.TOKEN_CACHE_ALIAS),
+            _guarded("backlog", health.check_backlog),
+            _guarded("spending", health.check_spending, voiceotp_settings.LIMITS_CACHE_ALIAS),
+            _guarded("provider", self._provider, voiceotp_settings.TOKEN_CACHE_ALIAS),
+        ]
 
     def _provider(self) -> health.Finding:
         """A token round trip: the one request for a token this command makes, on purpose."""
@@ -127,3 +143,31 @@ class Command(BaseCommand):
         else:
             sweeper = f"sweeper every {setup.sweeper_schedule} s"
         return f"✓ Celery: {mode}; {sweeper}"
+
+
+def _guarded(
+    name: str, check: Callable[[], health.Finding], cache_alias: str | None = None
+) -> health.Finding:
+    """``check()``, or a failed finding that says what broke it.
+
+    This command is what a person runs to find out what is wrong, so whatever a check meets (a
+    database cache whose table was never created, a Redis that does not answer) is a line of its
+    report, not a traceback that hides the other findings.
+    """
+    try:
+        return check()
+    except Exception as err:  # noqa: BLE001 - reported, with its kind, as a failed finding
+        detail = f"could not be checked: {type(err).__name__}: {err}"
+        if cache_alias is not None and _is_database_cache(cache_alias):
+            detail += (
+                f" (the {cache_alias!r} cache is a database cache: its table is created by "
+                "python manage.py createcachetable)"
+            )
+        return health.Finding(name, health.FAILED, detail)
+
+
+def _is_database_cache(alias: str) -> bool:
+    try:
+        return isinstance(caches[alias], DatabaseCache)
+    except Exception:  # noqa: BLE001 - an alias that is not configured: check E006 names it
+        return False
