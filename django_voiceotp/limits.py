@@ -46,6 +46,8 @@ from .phone import ProviderNumber, format_phone_number, parse_phone_number
 logger = logging.getLogger("django_voiceotp")
 
 KEY_PREFIX = "voiceotp:limit"
+#: The one subject every client of unknown address is counted as (``throttling.client_ip``).
+UNKNOWN_CLIENT = "unknown"
 
 #: The failure reason of a call whose redial or fallback a limit refused: the delivery ends.
 SPENDING_LIMIT_REASON = failure_reason(Call.FailureCode.LIMITED)
@@ -335,7 +337,7 @@ def consume_follow_up(
     try:
         yield
     except BaseException:
-        _give_back(cache, taken, "")
+        _give_back(cache, taken)
         raise
 
 
@@ -365,7 +367,7 @@ def _count(cache, limits: list[Limit], now: float) -> list[str]:
         if count > limit.count or not waits:
             _site_budget_reached(cache, limit, key, window_end, now)
     if waits:
-        _give_back(cache, taken, "")
+        _give_back(cache, taken)
         raise _refusal(waits)
     return taken
 
@@ -489,7 +491,7 @@ def remember_admission(call_id: int) -> None:
     in progress (inside :func:`admit`). Nothing when no follow-up can come or none is in
     progress."""
     payer = _admission.get()
-    if payer is not None and follow_ups_possible():
+    if payer is not None:
         record_payer(call_id, payer)
 
 
@@ -499,7 +501,9 @@ def follow_ups_possible() -> bool:
 
 def record_payer(call_id: int, payer: Payer) -> None:
     """Remember whom the follow-ups of call ``call_id`` are counted against, as long as its
-    passcode can be used (and an hour more)."""
+    passcode can be used (and an hour more). Nothing when no follow-up can come."""
+    if not follow_ups_possible():
+        return
     memory = math.ceil(float(voiceotp_settings.OTP_MAX_AGE)) + 3600
     _cache().set(_payer_key(call_id), [payer.client_ip, payer.owner], timeout=memory)
 
@@ -568,9 +572,9 @@ def _key(name: str, subject: str) -> str:
     return f"{KEY_PREFIX}:{name}:{digest}"
 
 
-def _give_back(cache, taken: list[str], cooldown_key: str) -> None:
+def _give_back(cache, taken: list[str], cooldown_key: str | None = None) -> None:
     for key in taken:
-        if cooldown_key and key == cooldown_key:
+        if key == cooldown_key:
             cache.delete(key)
         else:
             try:

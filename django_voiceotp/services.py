@@ -146,8 +146,7 @@ def _replace(call: Call, payer: limits.Payer) -> Call:
                 gettext("its passcode can no longer be read; the person must ask for a new code.")
             ) from None
         new_call = send_otp(call.phone_number, otp, campaign=call.campaign)
-        if limits.follow_ups_possible():
-            limits.record_payer(new_call.pk, payer)
+        limits.record_payer(new_call.pk, payer)
         now = timezone.now()
         replaced = {
             "status": Call.Status.FAILED,

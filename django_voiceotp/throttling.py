@@ -20,10 +20,11 @@ from .models import Verification
 
 logger = logging.getLogger("django_voiceotp")
 
-#: What a client is counted as when its address is unknown: every such client shares this one
-#: subject of the per-client limit, so a server that cannot see addresses (gunicorn on a UNIX
-#: socket with no trusted proxy header) counts them together instead of not at all.
-UNKNOWN_CLIENT = "unknown"
+#: What a client is counted as when its address is unknown (``limits.UNKNOWN_CLIENT``): every
+#: such client shares this one subject of the per-client limit, so a server that cannot see
+#: addresses (gunicorn on a UNIX socket with no trusted proxy header) counts them together
+#: instead of not at all.
+UNKNOWN_CLIENT = limits.UNKNOWN_CLIENT
 
 #: The cookie that tells a number's owner: the keyed hashes of the numbers this browser verified.
 OWNER_COOKIE = "voiceotp_owner"

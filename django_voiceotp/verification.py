@@ -31,7 +31,6 @@ from .models import Campaign, Verification
 from .phone import mask_phone_number, normalize_phone_number
 from .services import resolve_campaign, send_otp
 from .signals import code_failed, code_locked, code_requested, code_verified, send_robust
-from .throttling import UNKNOWN_CLIENT
 
 logger = logging.getLogger("django_voiceotp")
 
@@ -116,7 +115,7 @@ def request_code(
     :param phone_number: any common spelling.
     :param campaign: as for :func:`~django_voiceotp.send_otp`.
     :param client_ip: the address asking, counted against ``SENDS_PER_IP_PER_HOUR``; or
-        ``"unknown"`` (``throttling.UNKNOWN_CLIENT``) for a client whose address is not known,
+        ``"unknown"`` (``limits.UNKNOWN_CLIENT``) for a client whose address is not known,
         counted with every other such client. ``None`` (the default, for code that answers no
         client) counts no client.
     :param owner: True when the client asking has verified this number before (the HTTP API
@@ -205,7 +204,7 @@ def _client_address(client_ip: str | None) -> str | None:
 
     :raises ValueError: for anything but an address, ``UNKNOWN_CLIENT`` or None.
     """
-    if client_ip is None or client_ip == UNKNOWN_CLIENT:
+    if client_ip is None or client_ip == limits.UNKNOWN_CLIENT:
         return None
     return str(ipaddress.ip_address(client_ip))
 

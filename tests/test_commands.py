@@ -58,6 +58,17 @@ def test_send_refuses_a_number_the_site_does_not_call(sandbox, voiceotp):
     assert sandbox.requests_for("voiceotp") == []
 
 
+def test_send_to_a_test_number_places_no_call(sandbox, voiceotp, capsys):
+    voiceotp(TEST_NUMBERS={"+84 71 000 0001": "480913"})
+    call_command("voiceotp_send", "+84710000001", "--otp", "123456")
+    call = Call.objects.get()
+    assert (call.is_test, call.status) == (True, Call.Status.SUCCESS)
+    assert sandbox.requests_for("voiceotp") == []
+    out = capsys.readouterr().out
+    assert "a test number, no call placed" in out
+    assert "480913" not in out and "123456" not in out
+
+
 def test_send_creates_a_campaign_when_asked(sandbox):
     sandbox.add_campaign("e5b02")
     call_command("voiceotp_send", "0771122336", "--campaign", "e5b02", "--create")

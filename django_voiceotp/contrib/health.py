@@ -16,8 +16,8 @@ site's budget.
         "django_voiceotp.contrib.health.Spending",
     ])),
 
-Each reports one finding of :mod:`django_voiceotp.health`, as ``voiceotp_check`` does
-(which leaves out the budget). docs/integrations/health.rst has the whole recipe.
+Each reports one finding of :mod:`django_voiceotp.health`, as ``voiceotp_check`` does.
+docs/integrations/health.rst has the whole recipe.
 """
 
 from __future__ import annotations

@@ -4,10 +4,11 @@ import secrets
 
 from django.core.management.base import BaseCommand, CommandError
 
-from django_voiceotp import limits, send_otp
+from django_voiceotp import limits, send_otp, testnumbers
 from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.exceptions import VoiceOTPError
 from django_voiceotp.models import Campaign
+from django_voiceotp.services import resolve_campaign
 
 
 class Command(BaseCommand):
@@ -41,6 +42,16 @@ class Command(BaseCommand):
             # other does, so the destination policy, the number's limits and the site's budget
             # apply (no client is asking).
             with limits.admit(phone_number) as allowed:
+                if allowed.is_test:
+                    # A test number is never called, whoever asks: its fixed code stands.
+                    call = testnumbers.create_test_call(
+                        allowed, campaign=resolve_campaign(campaign)
+                    )
+                    self.stdout.write(
+                        f"Call {call.pk} to {call.masked_phone_number}: a test number, no call "
+                        "placed (its code is the one in TEST_NUMBERS)"
+                    )
+                    return
                 call = send_otp(allowed, otp, campaign=campaign)
         except VoiceOTPError as err:
             raise CommandError(str(err)) from err
