@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from django_voiceotp import services
 from django_voiceotp.client import StartedCall
+from django_voiceotp.conf import DEFAULTS
 from django_voiceotp.exceptions import ImproperlyConfigured, ProviderRejected
 from django_voiceotp.models import Call, CallbackEvent
 from django_voiceotp.sealing import seal_otp
@@ -537,6 +538,21 @@ def test_an_unexpected_error_is_a_503_logged_without_the_token(failing, monkeypa
     assert "<token>" in line  # the error's message is kept, the token cut from it
     call.refresh_from_db()
     assert call.status == Call.Status.SENT  # nothing applied: the provider's retry will be
+
+
+@pytest.mark.parametrize("grace", [float("nan"), float("inf"), -1, 1e13, True])
+def test_an_invalid_final_grace_falls_back_to_the_default(grace, voiceotp, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    voiceotp(CALLBACK_FINAL_GRACE=grace)
+    call = make_call()
+    assert post(call, encoded(report())).json()["verdict"] == Verdict.APPLIED
+    time_machine.shift(timedelta(seconds=DEFAULTS["CALLBACK_FINAL_GRACE"]))
+    response = post(call, encoded(report()))
+    assert (response.status_code, response.json()["verdict"]) == (200, Verdict.DUPLICATE)
+    time_machine.shift(timedelta(seconds=1))
+    response = post(call, encoded(report()))
+    assert (response.status_code, response.json()["verdict"]) == (403, Verdict.BAD_TOKEN)
+    assert post(call, b"{}", HTTP_TRANSFER_ENCODING="chunked").status_code == 403
 
 
 def test_a_retry_after_a_lost_answer_applies_the_providers_report_and_calls_no_one_twice(
