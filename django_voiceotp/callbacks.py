@@ -19,6 +19,7 @@ import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from numbers import Real
 
 from django.db import DataError, IntegrityError
 from django.db.models import F, QuerySet
@@ -50,6 +51,10 @@ REJECTED_BODY_PREFIX = 256
 #: What the database refuses to store, whatever was done to make it storable: the request's
 #: facts are then kept without its body. (A lock is an OperationalError: not caught here.)
 UNSTORABLE_ERRORS = (DataError, IntegrityError, UnicodeError)
+#: The most ``CALLBACK_FINAL_GRACE`` may be, 30 days: the provider's late copies come within
+#: minutes, and a longer grace only keeps a token read from an access log alive (the token
+#: itself expires after ``CALLBACK_TOKEN_MAX_AGE``, a day past the last poll by default).
+CALLBACK_FINAL_GRACE_MAX = 30 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -229,10 +234,20 @@ def callback_final_grace() -> float:
     """Seconds a call's callback token is still accepted after its result (a duplicate then is
     counted, not stored)."""
     grace = voiceotp_settings.CALLBACK_FINAL_GRACE
-    if isinstance(grace, bool) or not isinstance(grace, (int, float)) or grace < 0:
+    if not is_valid_final_grace(grace):
         # Reported by the system check; here, the default rather than a 500 at the door.
         return float(DEFAULTS["CALLBACK_FINAL_GRACE"])
     return float(grace)
+
+
+def is_valid_final_grace(value: object) -> bool:
+    """A number of seconds from 0 to ``CALLBACK_FINAL_GRACE_MAX``: NaN, infinity or a vast number
+    would make the token's deadline a ValueError or an OverflowError at the door."""
+    return (
+        isinstance(value, Real)
+        and not isinstance(value, bool)
+        and 0 <= float(value) <= CALLBACK_FINAL_GRACE_MAX  # False for NaN
+    )
 
 
 def _record_counted(

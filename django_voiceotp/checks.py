@@ -15,6 +15,7 @@ from django.db import connections
 from django.urls import NoReverseMatch, reverse
 
 from . import limits
+from .callbacks import CALLBACK_FINAL_GRACE_MAX, is_valid_final_grace
 from .conf import AUTH_SCHEMES, PHONE_FORMATS, REQUIRED, SETTINGS_NAME, voiceotp_settings
 from .db import LOCKING_MODES
 from .exceptions import ImproperlyConfigured, InvalidOTP, InvalidPhoneNumber
@@ -141,9 +142,13 @@ def check_setting_values(app_configs=None, **kwargs):
     token_max_age = voiceotp_settings.CALLBACK_TOKEN_MAX_AGE
     if token_max_age is not None and not _is_number(token_max_age, above=0):
         errors.append(_malformed("CALLBACK_TOKEN_MAX_AGE", "a number of seconds above 0, or None"))
-    grace = voiceotp_settings.CALLBACK_FINAL_GRACE
-    if not (_is_number(grace, above=-1) and grace >= 0):  # 0: no grace; NaN is neither
-        errors.append(_malformed("CALLBACK_FINAL_GRACE", "a number of seconds of at least 0"))
+    if not is_valid_final_grace(voiceotp_settings.CALLBACK_FINAL_GRACE):
+        errors.append(
+            _malformed(
+                "CALLBACK_FINAL_GRACE",
+                f"a number of seconds from 0 to {CALLBACK_FINAL_GRACE_MAX} (30 days)",
+            )
+        )
     timeout = voiceotp_settings.TIMEOUT
     parts = timeout if isinstance(timeout, (tuple, list)) else (timeout,)
     if len(parts) not in (1, 2) or not all(_is_number(part, above=0) for part in parts):

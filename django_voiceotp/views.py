@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import traceback
+
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -14,7 +17,10 @@ from rest_framework.views import APIView
 from . import metrics
 from .callbacks import LENGTH_REQUIRED, TOO_LARGE, receive_callback, receive_unread_callback
 from .conf import voiceotp_settings
+from .services import call_id_from_callback_token
 from .throttling import client_ip
+
+logger = logging.getLogger("django_voiceotp")
 
 
 class JSONWhateverAccept(DefaultContentNegotiation):
@@ -38,7 +44,10 @@ class CallbackView(APIView):
 
     The path holds the token, so no log record of this app or of Django may carry it: the
     callbacks module logs each rejection with the call's pk, and Django's ``django.request``
-    record of a 4xx (its path, and the request for handlers that print it) is not made.
+    record of the answer (its path, and the request for handlers that print it, such as the
+    admins' error mail) is not made. An error the view does not answer itself (a database
+    error, a bad setting) would reach that record with a 500: it is logged here with the call's
+    pk instead, and answered 503, which the provider retries.
     """
 
     authentication_classes: list = []
@@ -81,11 +90,39 @@ class CallbackView(APIView):
             {"verdict": result.verdict, "detail": result.detail}, status=result.http_status
         )
 
+    def handle_exception(self, exc):
+        try:
+            return super().handle_exception(exc)  # DRF's own exceptions: its answer
+        except Exception as err:
+            _log_error(err, self.kwargs.get("token", ""))
+            return Response(
+                {"detail": "The callback could not be processed now; retry."}, status=503
+            )
+
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         # Every answer, a 405 too: django.utils.log.log_response skips a response so marked.
         response._has_been_logged = True
         return response
+
+
+def _log_error(err: Exception, token: str) -> None:
+    """Log an error with the call's pk and a traceback from which the token is cut: frames
+    show code, not values, but an exception's message (or one it was raised from) could hold
+    the token or the path."""
+    try:
+        call_pk = call_id_from_callback_token(token)
+    except Exception:  # the setting that failed the request may fail this too
+        call_pk = None
+    trace = "".join(traceback.format_exception(err))
+    if token:
+        trace = trace.replace(token, "<token>")
+    logger.error(
+        "Callback for call %s failed (%s); answered 503.\n%s",
+        call_pk if call_pk is not None else "unknown",
+        type(err).__name__,
+        trace,
+    )
 
 
 def _content_length(value: str | None) -> int:

@@ -7,14 +7,15 @@ import logging
 from datetime import timedelta
 
 import pytest
-from django.db import DataError, connection
+from django.db import DatabaseError, DataError, OperationalError, connection
 from django.urls import reverse
 from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from django_voiceotp import services
 from django_voiceotp.client import StartedCall
-from django_voiceotp.exceptions import ProviderRejected
+from django_voiceotp.conf import DEFAULTS
+from django_voiceotp.exceptions import ImproperlyConfigured, ProviderRejected
 from django_voiceotp.models import Call, CallbackEvent
 from django_voiceotp.sealing import seal_otp
 
@@ -493,6 +494,65 @@ def test_the_token_is_in_no_log_record(caplog, voiceotp):
     assert not [r for r in records if r.name == "django.request"]
     rejected = [r.getMessage() for r in records if r.name == "django_voiceotp"]
     assert sum(f"call {call.pk} rejected" in line for line in rejected) == 3
+
+
+def _raise(error):
+    def raising(*args, **kwargs):
+        raise error
+
+    return raising
+
+
+@pytest.mark.parametrize("failing", ["read_call", "event_save", "client_ip"])
+def test_an_unexpected_error_is_a_503_logged_without_the_token(failing, monkeypatch, caplog):
+    call = make_call()
+    path = callback_path(call)
+    token = path.rstrip("/").rsplit("/", 1)[-1]
+    # The message names the token, as a driver's error might quote what it was given.
+    if failing == "read_call":
+        target = "django_voiceotp.callbacks.read_call"
+        monkeypatch.setattr(target, _raise(DatabaseError(f"no such row for {path}")))
+    elif failing == "event_save":
+        target = "django_voiceotp.models.CallbackEvent.save"
+        monkeypatch.setattr(target, _raise(OperationalError(f"database is locked ({token})")))
+    else:
+        error = ImproperlyConfigured(f"TRUSTED_PROXY_HEADER is wrong at {path}")
+        monkeypatch.setattr("django_voiceotp.views.client_ip", _raise(error))
+    client = APIClient(raise_request_exception=False)
+    with caplog.at_level(logging.DEBUG):
+        response = client.post(path, encoded(report()), content_type="application/json")
+    assert response.status_code == 503
+    assert token not in response.content.decode()
+    records = caplog.records
+    for record in records:
+        text = record.getMessage() + repr(record.__dict__) + str(record.exc_text)
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        assert token not in text and path not in text, record.name
+    assert not [r for r in records if r.name == "django.request"]
+    [line] = [r.getMessage() for r in records if r.levelno >= logging.ERROR]
+    expected = {"read_call": "DatabaseError", "event_save": "OperationalError"}
+    assert line.startswith(
+        f"Callback for call {call.pk} failed ({expected.get(failing, 'ImproperlyConfigured')})"
+    )
+    assert "<token>" in line  # the error's message is kept, the token cut from it
+    call.refresh_from_db()
+    assert call.status == Call.Status.SENT  # nothing applied: the provider's retry will be
+
+
+@pytest.mark.parametrize("grace", [float("nan"), float("inf"), -1, 1e13, True])
+def test_an_invalid_final_grace_falls_back_to_the_default(grace, voiceotp, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    voiceotp(CALLBACK_FINAL_GRACE=grace)
+    call = make_call()
+    assert post(call, encoded(report())).json()["verdict"] == Verdict.APPLIED
+    time_machine.shift(timedelta(seconds=DEFAULTS["CALLBACK_FINAL_GRACE"]))
+    response = post(call, encoded(report()))
+    assert (response.status_code, response.json()["verdict"]) == (200, Verdict.DUPLICATE)
+    time_machine.shift(timedelta(seconds=1))
+    response = post(call, encoded(report()))
+    assert (response.status_code, response.json()["verdict"]) == (403, Verdict.BAD_TOKEN)
+    assert post(call, b"{}", HTTP_TRANSFER_ENCODING="chunked").status_code == 403
 
 
 def test_a_retry_after_a_lost_answer_applies_the_providers_report_and_calls_no_one_twice(

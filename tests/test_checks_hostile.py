@@ -107,7 +107,10 @@ def test_manage_py_check_reports_a_voiceotp_that_is_not_a_dict_without_a_traceba
         call_command("check")
 
 
-@pytest.mark.parametrize("value", [-1, -0.5, True, False, float("nan"), "300", None])
+@pytest.mark.parametrize(
+    "value",
+    [-1, -0.5, True, False, float("nan"), float("inf"), 1e13, 30 * 86400 + 1, "300", None],
+)
 def test_callback_final_grace_must_be_seconds_of_at_least_zero(value, voiceotp):
     voiceotp(CALLBACK_FINAL_GRACE=value)
     errors = [message for message in run_every_check() if message.level >= checks.ERROR]
@@ -116,7 +119,7 @@ def test_callback_final_grace_must_be_seconds_of_at_least_zero(value, voiceotp):
     ]
 
 
-@pytest.mark.parametrize("value", [0, 0.5, 300])
+@pytest.mark.parametrize("value", [0, 0.5, 300, 30 * 86400])
 def test_callback_final_grace_of_zero_or_more_passes(value, voiceotp):
     voiceotp(CALLBACK_FINAL_GRACE=value)
     assert not [message for message in run_every_check() if "CALLBACK_FINAL_GRACE" in message.msg]
