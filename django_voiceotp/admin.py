@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.utils import unquote
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponseRedirect
@@ -463,6 +465,15 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
             )
             self.message_user(request, text % {"error": type(error).__name__}, messages.ERROR)
             return
+        # Also in the admin's own history ("Recent actions"), on the calls' model: the switch
+        # is no object, so the entry has no object id.
+        LogEntry.objects.create(
+            user_id=request.user.pk,
+            content_type=ContentType.objects.get_for_model(Call),
+            object_repr=gettext("Sending"),
+            action_flag=CHANGE,
+            change_message="Paused sending." if action == "pause" else "Resumed sending.",
+        )
         if action == "pause":
             logger.warning("Sending paused from the admin by user pk=%s.", request.user.pk)
             self.message_user(request, gettext("Sending is paused."), messages.WARNING)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Permission, User
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
@@ -724,6 +725,14 @@ def test_who_pauses_and_resumes_sending_is_logged(admin_client, admin_user, capl
     assert f"Sending paused from the admin by user pk={admin_user.pk}." in admin_warnings(caplog)
     admin_client.post(SENDING, {"resume": "1"})
     assert f"Sending resumed from the admin by user pk={admin_user.pk}." in admin_warnings(caplog)
+    history = LogEntry.objects.filter(content_type__model="call").order_by("pk")
+    assert [(entry.user_id, entry.action_flag, entry.change_message) for entry in history] == [
+        (admin_user.pk, CHANGE, "Paused sending."),
+        (admin_user.pk, CHANGE, "Resumed sending."),
+    ]
+    index = admin_client.get(reverse("admin:index")).content.decode()
+    recent = index[index.index('id="recent-actions-module"') :]
+    assert recent[: recent.index("</ul>")].count("Sending") == 2  # both, on the admin's index
 
 
 def test_the_sending_page_is_a_template_with_the_admins_breadcrumbs(admin_client, clock):
