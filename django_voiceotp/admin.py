@@ -7,14 +7,17 @@ callback payloads are stored with the keypress already redacted.
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.utils import unquote
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.template import RequestContext, Template
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
@@ -24,9 +27,11 @@ from django.utils.translation import gettext_lazy as _
 
 from . import limits, payloads, reports, services
 from .conf import voiceotp_settings
-from .exceptions import ImproperlyConfigured, VoiceOTPError
+from .exceptions import VoiceOTPError
 from .models import Call, CallbackEvent, Campaign, Verification
 from .phone import normalize_phone_number
+
+logger = logging.getLogger("django_voiceotp")
 
 #: Days counted by the campaign list's "last 7 days" columns.
 RECENT_DAYS = 7
@@ -274,19 +279,55 @@ class RedialFilter(admin.SimpleListFilter):
         return queryset
 
 
-def spending_messages() -> list[str]:
-    """What the list of calls says when no call can be placed: the site's budget is reached, or
-    sending is paused. Each links to the page that shows the budget and holds the switch."""
+@dataclass(frozen=True)
+class Spending:
+    """What the limits cache says of the site's budget and the switch, or why it cannot say."""
+
+    paused: bool = False
+    budget: tuple[limits.BudgetUse, ...] = ()
+    #: The class of the error that kept the cache from answering, else empty.
+    error: str = ""
+
+
+def read_spending(request) -> Spending:
+    """The site's budget and the switch, read once per request.
+
+    Any error is caught: the limits cache may be down (Redis unreachable) or refused (a
+    non-atomic backend), and that incident is when operators most need the admin. It is logged
+    once, by its class only (a cache's message may hold its address and password).
+    """
+    cached = getattr(request, "_voiceotp_spending", None)
+    if cached is not None:
+        return cached
     try:
-        paused = limits.sending_paused()
-        reached = [use for use in limits.site_budget() if use.reached]
-    except ImproperlyConfigured:  # the limits cache is refused: the checks say why
-        return []
+        # The budget first: a refused cache raises before the switch is read from it.
+        budget = tuple(limits.site_budget())
+        spending = Spending(paused=limits.sending_paused(), budget=budget)
+    except Exception as error:  # noqa: BLE001 -- whatever the cache raises, the page renders
+        logger.warning(
+            "The site budget cannot be read from the limits cache: %s", type(error).__name__
+        )
+        spending = Spending(error=type(error).__name__)
+    request._voiceotp_spending = spending
+    return spending
+
+
+def spending_messages(request) -> list[str]:
+    """What the list of calls says when no call can be placed: the site's budget is reached,
+    sending is paused, or the budget cannot be read. Each links to the page that shows the
+    budget and holds the switch."""
+    spending = read_spending(request)
     url = reverse("admin:django_voiceotp_call_sending")
     texts = []
-    if paused:
+    if spending.error:
+        texts.append(
+            gettext("The site budget cannot be read: %(error)s.") % {"error": spending.error}
+        )
+    if spending.paused:
         texts.append(gettext("Sending is paused: no call or fallback message is placed."))
-    for use in reached:
+    for use in spending.budget:
+        if not use.reached:
+            continue
         texts.append(
             gettext(
                 "Site budget reached: %(limit)s has used %(used)d of %(count)d; nothing more is "
@@ -295,29 +336,6 @@ def spending_messages() -> list[str]:
             % {"limit": use.name, "used": use.used, "count": use.count, "seconds": use.resets_in}
         )
     return [format_html('{} <a href="{}">{}</a>', text, url, gettext("Sending")) for text in texts]
-
-
-#: The page of the site's budget and the switch: a few lines, kept beside the view that renders it.
-SENDING_PAGE = """{% extends "admin/base_site.html" %}{% load i18n %}
-{% block breadcrumbs %}<div class="breadcrumbs">
-<a href="{% url 'admin:index' %}">{% translate 'Home' %}</a> &rsaquo;
-<a href="{% url 'admin:django_voiceotp_call_changelist' %}">
-{{ opts.verbose_name_plural|capfirst }}</a> &rsaquo; {{ title }}</div>{% endblock %}
-{% block content %}
-<p>{% if paused %}{% translate "Sending is paused: no call or fallback message is placed." %}
-{% else %}{% translate "Sending is on." %}{% endif %}</p>
-<table><thead><tr><th>{% translate "limit" %}</th><th>{% translate "used" %}</th>
-<th>{% translate "of" %}</th><th>{% translate "window ends in (s)" %}</th></tr></thead><tbody>
-{% for use in budget %}<tr><td>{{ use.name }}</td><td>{{ use.used }}</td><td>{{ use.count }}</td>
-<td>{{ use.resets_in }}</td></tr>{% endfor %}</tbody></table>
-{% if may_switch %}<form method="post">{% csrf_token %}
-{% if not paused %}<input type="submit" name="pause" value="{% translate 'Pause all sending' %}">
-{% elif paused_by_setting %}<p>{% blocktranslate trimmed %}
-SENDING_PAUSED is True in the settings: change it there to send again.
-{% endblocktranslate %}</p>
-{% else %}<input type="submit" name="resume" value="{% translate 'Resume sending' %}">{% endif %}
-</form>{% endif %}
-{% endblock %}"""
 
 
 @admin.register(Call)
@@ -391,7 +409,7 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         if request.method == "GET":
-            for message in spending_messages():
+            for message in spending_messages(request):
                 self.message_user(request, message, messages.ERROR)
         return super().changelist_view(request, extra_context)
 
@@ -413,23 +431,55 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
             if not may_switch:
                 raise PermissionDenied
             if "pause" in request.POST:
-                limits.pause_sending()
-                self.message_user(request, gettext("Sending is paused."), messages.WARNING)
+                self._switch(request, "pause", limits.pause_sending)
             elif "resume" in request.POST:
-                limits.resume_sending()
-                self.message_user(request, gettext("Sending is resumed."), messages.SUCCESS)
+                self._switch(request, "resume", limits.resume_sending)
             return HttpResponseRedirect(request.path)
+        spending = read_spending(request)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": gettext("Sending"),
-            "paused": limits.sending_paused(),
+            "spending": spending,
             "paused_by_setting": bool(voiceotp_settings.SENDING_PAUSED),
-            "budget": limits.site_budget(),
             "may_switch": may_switch,
         }
-        # Built on each request, by the project's Django template engine (the admin needs one).
-        return HttpResponse(Template(SENDING_PAGE).render(RequestContext(request, context)))
+        return TemplateResponse(request, "admin/django_voiceotp/call/sending.html", context)
+
+    def _switch(self, request, action: str, flip) -> None:
+        """Pause or resume sending, say so, and keep who did it: the WARNING line names the
+        user's pk, for whoever looks back at an outage or at a bill."""
+        try:
+            flip()
+        except Exception as error:  # noqa: BLE001 -- a cache that fails is said, not a 500
+            logger.warning(
+                "Sending could not be %s from the admin by user pk=%s: %s",
+                "paused" if action == "pause" else "resumed",
+                request.user.pk,
+                type(error).__name__,
+            )
+            text = (
+                gettext("Sending could not be paused: %(error)s.")
+                if action == "pause"
+                else gettext("Sending could not be resumed: %(error)s.")
+            )
+            self.message_user(request, text % {"error": type(error).__name__}, messages.ERROR)
+            return
+        # Also in the admin's own history ("Recent actions"), on the calls' model: the switch
+        # is no object, so the entry has no object id.
+        LogEntry.objects.create(
+            user_id=request.user.pk,
+            content_type=ContentType.objects.get_for_model(Call),
+            object_repr=gettext("Sending"),
+            action_flag=CHANGE,
+            change_message="Paused sending." if action == "pause" else "Resumed sending.",
+        )
+        if action == "pause":
+            logger.warning("Sending paused from the admin by user pk=%s.", request.user.pk)
+            self.message_user(request, gettext("Sending is paused."), messages.WARNING)
+        else:
+            logger.warning("Sending resumed from the admin by user pk=%s.", request.user.pk)
+            self.message_user(request, gettext("Sending is resumed."), messages.SUCCESS)
 
     def get_readonly_fields(self, request, obj=None):
         # Everything on the page came from send_otp or the provider: none of it is edited here.

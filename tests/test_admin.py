@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Permission, User
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -615,3 +618,137 @@ def test_only_who_may_change_calls_may_pause_sending(client, django_user_model):
     assert 'name="pause"' not in client.get(SENDING).content.decode()
     assert client.post(SENDING, {"pause": "1"}).status_code == 403
     assert not limits.sending_paused()
+
+
+class DownCache(LocMemCache):
+    """A limits cache whose server is unreachable: every read and write raises."""
+
+    def get(self, *args, **kwargs):
+        raise ConnectionError("redis://:s3cret@cache.internal:6379 is unreachable")
+
+    set = add = incr = delete = get_many = get
+
+
+@pytest.fixture
+def limits_cache(settings, voiceotp):
+    """Use ``backend`` as the limits cache: ``limits_cache("tests.test_admin.DownCache")``."""
+
+    def use(backend):
+        settings.CACHES = {
+            **settings.CACHES,
+            "limits": {"BACKEND": backend, "LOCATION": "voiceotp_limits"},
+        }
+        voiceotp(LIMITS_CACHE_ALIAS="limits")
+
+    return use
+
+
+def admin_warnings(caplog) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "django_voiceotp" and record.levelno == logging.WARNING
+    ]
+
+
+@pytest.mark.parametrize(
+    ("backend", "error"),
+    [
+        ("tests.test_admin.DownCache", "ConnectionError"),
+        ("django.core.cache.backends.db.DatabaseCache", "ImproperlyConfigured"),
+    ],
+)
+def test_the_call_list_renders_when_the_limits_cache_fails(
+    admin_client, limits_cache, caplog, backend, error
+):
+    limits_cache(backend)
+    caplog.set_level(logging.WARNING, "django_voiceotp")
+    response = admin_client.get(CALLS)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"The site budget cannot be read: {error}." in html
+    assert f'<a href="{SENDING}">Sending</a>' in html
+    assert admin_warnings(caplog) == [
+        f"The site budget cannot be read from the limits cache: {error}"
+    ]
+    assert "s3cret" not in html and "s3cret" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("backend", "error"),
+    [
+        ("tests.test_admin.DownCache", "ConnectionError"),
+        ("django.core.cache.backends.db.DatabaseCache", "ImproperlyConfigured"),
+    ],
+)
+def test_the_sending_page_shows_why_the_budget_cannot_be_read(
+    admin_client, limits_cache, caplog, backend, error
+):
+    limits_cache(backend)
+    caplog.set_level(logging.WARNING, "django_voiceotp")
+    response = admin_client.get(SENDING)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"The site budget cannot be read: {error}." in html
+    assert "voiceotp-budget" not in html and "Sending is on." not in html
+    assert len(admin_warnings(caplog)) == 1
+    assert "s3cret" not in html and "s3cret" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("backend", "error"),
+    [
+        ("tests.test_admin.DownCache", "ConnectionError"),
+        ("django.core.cache.backends.db.DatabaseCache", "ImproperlyConfigured"),
+    ],
+)
+@pytest.mark.parametrize(("action", "verb"), [("pause", "paused"), ("resume", "resumed")])
+def test_a_switch_the_cache_refuses_is_said_not_a_500(
+    admin_client, admin_user, limits_cache, caplog, backend, error, action, verb
+):
+    limits_cache(backend)
+    caplog.set_level(logging.WARNING, "django_voiceotp")
+    response = admin_client.post(SENDING, {action: "1"}, follow=True)
+    assert response.redirect_chain == [(SENDING, 302)]
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"Sending could not be {verb}: {error}." in html
+    assert f"Sending could not be {verb} from the admin by user pk={admin_user.pk}: {error}" in (
+        admin_warnings(caplog)
+    )
+    assert "s3cret" not in caplog.text
+
+
+def test_who_pauses_and_resumes_sending_is_logged(admin_client, admin_user, caplog, clock):
+    caplog.set_level(logging.WARNING, "django_voiceotp")
+    admin_client.post(SENDING, {"pause": "1"})
+    assert f"Sending paused from the admin by user pk={admin_user.pk}." in admin_warnings(caplog)
+    admin_client.post(SENDING, {"resume": "1"})
+    assert f"Sending resumed from the admin by user pk={admin_user.pk}." in admin_warnings(caplog)
+    history = LogEntry.objects.filter(content_type__model="call").order_by("pk")
+    assert [(entry.user_id, entry.action_flag, entry.change_message) for entry in history] == [
+        (admin_user.pk, CHANGE, "Paused sending."),
+        (admin_user.pk, CHANGE, "Resumed sending."),
+    ]
+    index = admin_client.get(reverse("admin:index")).content.decode()
+    recent = index[index.index('id="recent-actions-module"') :]
+    assert recent[: recent.index("</ul>")].count("Sending") == 2  # both, on the admin's index
+
+
+def test_the_sending_page_is_a_template_with_the_admins_breadcrumbs(admin_client, clock):
+    response = admin_client.get(SENDING)
+    assert [template.name for template in response.templates][0] == (
+        "admin/django_voiceotp/call/sending.html"
+    )
+    html = response.content.decode()
+    found = re.findall(r'<(\w+) class="breadcrumbs">(.*?)</\1>', html, re.S)
+    assert len(found) == 1 and found[0][0] == "ol"
+    crumbs = found[0][1]
+    assert '<li aria-current="page">Sending</li>' in crumbs
+    assert re.findall(r'<a href="([^"]+)"', crumbs) == [
+        reverse("admin:index"),
+        reverse("admin:app_list", args=["django_voiceotp"]),
+        CALLS,
+    ]
+    assert "ol.breadcrumbs li { display: inline-block;" in html
+    assert '<table class="voiceotp-budget">' in html and "site_hour" in html
