@@ -148,26 +148,53 @@ def sign_in_by_code_headless(client, on_commit, address):
     assert headless(client, "delete", "/auth/session", address).status_code == 401
 
 
-@pytest.mark.parametrize("sign_in", [sign_in_by_code_on_the_page, sign_in_by_code_headless])
-def test_signing_in_by_code_keeps_the_owners_share_once_signed_out(
-    sign_in, voiceotp, monkeypatch, on_commit
+def sign_up_and_verify_on_the_page(client, on_commit, address):
+    signed_up = on_commit(
+        lambda: client.post(
+            reverse("account_signup"),
+            {
+                "phone": UNKNOWN,
+                "username": "lan",
+                "password1": "a-long-pass-9",
+                "password2": "a-long-pass-9",
+            },
+            REMOTE_ADDR=address,
+        )
+    )
+    assert signed_up["Location"] == reverse("account_verify_phone")
+    verified = client.post(reverse("account_verify_phone"), {"code": "482915"}, REMOTE_ADDR=address)
+    assert verified.status_code == 302 and "_auth_user_id" in client.session
+    assert client.post(reverse("account_logout"), REMOTE_ADDR=address).status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    ("sign_in", "phone"),
+    [
+        (sign_in_by_code_on_the_page, KNOWN),
+        (sign_in_by_code_headless, KNOWN),
+        (sign_up_and_verify_on_the_page, UNKNOWN),
+    ],
+)
+def test_a_phone_sign_in_keeps_the_owners_share_once_signed_out(
+    sign_in, phone, voiceotp, monkeypatch, on_commit
 ):
     # Of the number's 5 sends a day, 3 are its owner's: strangers have 2.
     voiceotp(SENDS_PER_NUMBER_PER_DAY=5)
     monkeypatch.setattr(adapter_module, "generate_code", lambda: "482915")
-    account()
+    account()  # KNOWN's; UNKNOWN gets its account by signing up
     owner = Client()
     # No Verification row and no cookie yet: the first code is a stranger's send.
     sign_in(owner, on_commit, "203.0.113.7")
     assert not Verification.objects.exists()
 
-    assert on_commit(lambda: login_code(KNOWN, "198.51.100.1")).status_code == 302
-    assert on_commit(lambda: login_code(KNOWN, "198.51.100.2")).status_code == 429
+    assert on_commit(lambda: login_code(phone, "198.51.100.1")).status_code == 302
+    assert on_commit(lambda: login_code(phone, "198.51.100.2")).status_code == 429
 
     # Signed out, from an address that never asked: the owner's cookie keeps its share.
     again = on_commit(
         lambda: owner.post(
-            reverse("account_request_login_code"), {"phone": KNOWN}, REMOTE_ADDR="192.0.2.44"
+            reverse("account_request_login_code"), {"phone": phone}, REMOTE_ADDR="192.0.2.44"
         )
     )
     assert again.status_code == 302
