@@ -8,11 +8,13 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from django_voiceotp import limits
+from django_voiceotp import limits, throttling
 from django_voiceotp.contrib.allauth import adapter as adapter_module
 from django_voiceotp.contrib.allauth.adapter import VoiceOTPAccountAdapter
 from django_voiceotp.contrib.allauth.models import PhoneNumber
@@ -110,3 +112,109 @@ def test_a_number_the_user_never_verified_gets_no_owners_share(rf):
     PhoneNumber.objects.update(verified=True)
     assert adapter_module._is_owner(adapter, request, limits.allowed_number(KNOWN))
     assert not adapter_module._is_owner(adapter, request, limits.allowed_number(UNKNOWN))
+
+
+HEADLESS = "/_allauth/browser/v1"
+
+
+def headless(client, method, path, address, body=""):
+    return getattr(client, method)(
+        f"{HEADLESS}{path}", body, content_type="application/json", REMOTE_ADDR=address
+    )
+
+
+def sign_in_by_code_on_the_page(client, on_commit, address):
+    asked = on_commit(
+        lambda: client.post(
+            reverse("account_request_login_code"), {"phone": KNOWN}, REMOTE_ADDR=address
+        )
+    )
+    assert asked.status_code == 302
+    confirmed = client.post(
+        reverse("account_confirm_login_code"), {"code": "482915"}, REMOTE_ADDR=address
+    )
+    assert confirmed.status_code == 302 and "_auth_user_id" in client.session
+    assert client.post(reverse("account_logout"), REMOTE_ADDR=address).status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+def sign_in_by_code_headless(client, on_commit, address):
+    asked = on_commit(
+        lambda: headless(client, "post", "/auth/code/request", address, {"phone": KNOWN})
+    )
+    assert asked.status_code == 401
+    confirmed = headless(client, "post", "/auth/code/confirm", address, {"code": "482915"})
+    assert confirmed.status_code == 200
+    assert headless(client, "delete", "/auth/session", address).status_code == 401
+
+
+def sign_up_and_verify_on_the_page(client, on_commit, address):
+    signed_up = on_commit(
+        lambda: client.post(
+            reverse("account_signup"),
+            {
+                "phone": UNKNOWN,
+                "username": "lan",
+                "password1": "a-long-pass-9",
+                "password2": "a-long-pass-9",
+            },
+            REMOTE_ADDR=address,
+        )
+    )
+    assert signed_up["Location"] == reverse("account_verify_phone")
+    verified = client.post(reverse("account_verify_phone"), {"code": "482915"}, REMOTE_ADDR=address)
+    assert verified.status_code == 302 and "_auth_user_id" in client.session
+    assert client.post(reverse("account_logout"), REMOTE_ADDR=address).status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    ("sign_in", "phone"),
+    [
+        (sign_in_by_code_on_the_page, KNOWN),
+        (sign_in_by_code_headless, KNOWN),
+        (sign_up_and_verify_on_the_page, UNKNOWN),
+    ],
+)
+def test_a_phone_sign_in_keeps_the_owners_share_once_signed_out(
+    sign_in, phone, voiceotp, monkeypatch, on_commit
+):
+    # Of the number's 5 sends a day, 3 are its owner's: strangers have 2.
+    voiceotp(SENDS_PER_NUMBER_PER_DAY=5)
+    monkeypatch.setattr(adapter_module, "generate_code", lambda: "482915")
+    account()  # KNOWN's; UNKNOWN gets its account by signing up
+    owner = Client()
+    # No Verification row and no cookie yet: the first code is a stranger's send.
+    sign_in(owner, on_commit, "203.0.113.7")
+    assert not Verification.objects.exists()
+
+    assert on_commit(lambda: login_code(phone, "198.51.100.1")).status_code == 302
+    assert on_commit(lambda: login_code(phone, "198.51.100.2")).status_code == 429
+
+    # Signed out, from an address that never asked: the owner's cookie keeps its share.
+    again = on_commit(
+        lambda: owner.post(
+            reverse("account_request_login_code"), {"phone": phone}, REMOTE_ADDR="192.0.2.44"
+        )
+    )
+    assert again.status_code == 302
+    assert Call.objects.count() == 3
+
+
+@pytest.mark.parametrize("verified", [False, True])
+def test_a_sign_in_sets_the_owner_cookie_only_for_a_verified_number(rf, verified):
+    request = rf.get("/", REMOTE_ADDR="198.51.100.3")
+    request.session = SessionStore()
+    request._messages = FallbackStorage(request)
+    request.user = user = account(verified=verified)
+    response = VoiceOTPAccountAdapter().post_login(
+        request,
+        user,
+        email_verification="none",
+        signal_kwargs=None,
+        email=None,
+        signup=False,
+        redirect_url=None,
+    )
+    assert response.status_code == 302
+    assert (throttling.OWNER_COOKIE in response.cookies) is verified

@@ -16,7 +16,9 @@ answers do not tell which numbers have accounts.
 Who asks is told to the gate as for ``request_code``: the client's address, and whether it owns
 the number (it verified it before: the owner cookie or its address, ``throttling.is_owner``; or
 the signed-in user's verified number is this one), so strangers cannot spend the share of the
-number's day kept for its owner. Whether the number has an account plays no part in it.
+number's day kept for its owner. Whether the number has an account plays no part in it. A
+sign-in sets the owner cookie for the user's verified number (``post_login``), so the owner is
+still known once signed out.
 
 A number of ``TEST_NUMBERS`` gets its fixed code and no call, as the gate decides
 (``limits.allowed_number``). Its wrong guesses are not counted across codes here as
@@ -171,6 +173,18 @@ class VoiceCallAdapterMixin:
             raise
         if admitted:
             super().send_account_already_exists_sms(phone, **kwargs)  # type: ignore[misc]
+
+    def post_login(self, request: HttpRequest, user: AbstractBaseUser, **kwargs: Any) -> Any:
+        """allauth's response to a sign-in, with the owner cookie for the user's verified
+        number: whoever signs in (by a code read to the number, or after verifying it at
+        sign-up) keeps the owner's share of its day once signed out, as a client that verified
+        it through the HTTP API does. Set only on a sign-in, which tells nothing about
+        accounts that the person does not already know (N3)."""
+        response = super().post_login(request, user, **kwargs)  # type: ignore[misc]
+        stored = self.get_phone(user)  # type: ignore[attr-defined]
+        if stored and stored[1]:  # a number typed but never verified proves nothing
+            throttling.remember_owner(request, response, stored[0])
+        return response
 
     def add_message(
         self,
