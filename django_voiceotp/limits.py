@@ -140,18 +140,12 @@ def allowed_number(phone_number: str) -> AllowedNumber:
         test_number = testnumbers.find(phone_number)
         if test_number is None:
             raise
-        countries = voiceotp_settings.ALLOWED_COUNTRY_CODES
-        if countries is not None and test_number.number.country_code not in {
-            int(code) for code in countries
-        }:
-            raise PhoneNumberNotAllowed("Numbers of this country cannot be called.") from None
-        e164 = phonenumbers.format_number(test_number.number, phonenumbers.PhoneNumberFormat.E164)
-        if any(e164.startswith(prefix) for prefix in voiceotp_settings.DENIED_PREFIXES or ()):
-            raise PhoneNumberNotAllowed("This number cannot be called.") from None
-        return AllowedNumber(test_number.form, fixed_code=test_number.code)
-    check_destination(number)
-    form = format_phone_number(number)
-    return AllowedNumber(form, fixed_code=testnumbers.fixed_code_for(form))
+    else:
+        check_destination(number)
+        form = format_phone_number(number)
+        return AllowedNumber(form, fixed_code=testnumbers.fixed_code_for(form))
+    check_country_and_prefix(test_number.number)
+    return AllowedNumber(test_number.form, fixed_code=test_number.code)
 
 
 @contextmanager
@@ -195,15 +189,24 @@ def check_destination(number: phonenumbers.PhoneNumber) -> None:
         outside ``ALLOWED_NUMBER_TYPES`` (by default mobile and fixed line: toll-free, shared
         cost, VoIP, premium-rate and the like are refused).
     """
+    check_country_and_prefix(number)
+    allowed_types = allowed_number_types()
+    if allowed_types is not None and phonenumbers.number_type(number) not in allowed_types:
+        raise PhoneNumberNotAllowed("Numbers of this type cannot be called.")
+
+
+def check_country_and_prefix(number: phonenumbers.PhoneNumber) -> None:
+    """The destination rules that hold for every number, test numbers included.
+
+    :raises PhoneNumberNotAllowed: for a country outside ``ALLOWED_COUNTRY_CODES`` or a number
+        starting with one of ``DENIED_PREFIXES``.
+    """
     allowed = voiceotp_settings.ALLOWED_COUNTRY_CODES
     if allowed is not None and number.country_code not in {int(code) for code in allowed}:
         raise PhoneNumberNotAllowed("Numbers of this country cannot be called.")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if any(e164.startswith(prefix) for prefix in voiceotp_settings.DENIED_PREFIXES or ()):
         raise PhoneNumberNotAllowed("This number cannot be called.")
-    allowed_types = allowed_number_types()
-    if allowed_types is not None and phonenumbers.number_type(number) not in allowed_types:
-        raise PhoneNumberNotAllowed("Numbers of this type cannot be called.")
 
 
 def allowed_number_types() -> set[int] | None:
