@@ -90,6 +90,8 @@ class Command(BaseCommand):
             f"Swept: {counts['expired']} call(s) expired, {counts['sent']} sent again, "
             f"{counts['polled']} polled."
         )
+        # A line per sweep as it happens, also when the output is a file or a pipe (a service).
+        self.stdout.flush()
 
 
 def _interval(value: str) -> float:
