@@ -25,7 +25,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
-from . import limits, payloads, reports, services
+from . import limits, payloads, reports, results, sending
 from .conf import voiceotp_settings
 from .exceptions import VoiceOTPError
 from .models import Call, CallbackEvent, Campaign, Verification
@@ -614,7 +614,7 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
         awaiting = list(queryset.filter(status=Call.Status.SENT).values_list("pk", flat=True))
         skipped = queryset.count() - len(awaiting)
         for call_id in awaiting:
-            services.poll_call(call_id, force=True)
+            results.poll_call(call_id, force=True)
         finished = Call.objects.filter(pk__in=awaiting, status__in=Call.FINAL_STATUSES).count()
         if awaiting:
             self.message_user(
@@ -643,7 +643,7 @@ class CallAdmin(PhoneNumberSearchMixin, admin.ModelAdmin):
     def call_again(self, request, queryset):
         for call in queryset.select_related("campaign"):
             try:
-                new_call = services.call_again(call)
+                new_call = sending.call_again(call)
             except VoiceOTPError as err:
                 self.message_user(
                     request,

@@ -170,6 +170,8 @@ def check_setting_values(app_configs=None, **kwargs):
         errors.append(_malformed("DEFAULT_CAMPAIGN", "a campaign id, or None"))
     if not _is_cache_alias(voiceotp_settings.TOKEN_CACHE_ALIAS):
         errors.append(_malformed("TOKEN_CACHE_ALIAS", "the alias of a cache in CACHES"))
+    if not (isinstance(voiceotp_settings.DISPATCHER, str) and voiceotp_settings.DISPATCHER):
+        errors.append(_malformed("DISPATCHER", '"celery", "django", or a dotted path'))
     return errors
 
 
