@@ -220,9 +220,9 @@ def _reads_django_settings(app) -> bool:
 
 def celery_setup() -> CelerySetup:
     """The configuration of the Celery app ``send_otp`` enqueues on (Celery's current app)."""
-    from .tasks import poll_pending_calls
+    from .dispatch.celery import celery_app
 
-    app = poll_pending_calls.app
+    app = celery_app()
     conf = app.conf
     schedule = conf.beat_schedule or {}
     sweeper = [entry for entry in schedule.values() if entry.get("task") == SWEEPER_TASK]

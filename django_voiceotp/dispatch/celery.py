@@ -14,10 +14,15 @@ TASKS = {
 }
 
 
+def celery_app():
+    """The Celery app the tasks are sent on: Celery's current app, as ``shared_task`` binds it."""
+    return tasks.send_call.app
+
+
 class CeleryDispatcher(BaseDispatcher):
     @property
     def runs_inline(self) -> bool:  # type: ignore[override]
-        return bool(tasks.send_call.app.conf.task_always_eager)
+        return bool(celery_app().conf.task_always_eager)
 
     def enqueue(self, job: str, call_id: int | None = None, *, delay: float | None = None) -> None:
         args = () if call_id is None else (call_id,)
