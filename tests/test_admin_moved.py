@@ -64,8 +64,9 @@ ADMIN_NAMES = {
 }
 
 
-@pytest.mark.parametrize(("name", "module"), REPORTS_NAMES.items())
-def test_each_name_of_reports_is_the_moved_one_and_warns(name, module):
+@pytest.mark.parametrize("name", REPORTS_NAMES)
+def test_each_name_of_reports_is_the_moved_one_and_warns(name):
+    module = REPORTS_NAMES[name]
     message = f"django_voiceotp.reports.{name} is deprecated: import it from {module.__name__}."
     with pytest.warns(DeprecationWarning, match=f"^{message}$".replace(".", r"\.")):
         found = getattr(reports, name)
@@ -78,8 +79,9 @@ def test_a_from_import_of_reports_warns():
     assert build_chart is chart.build_chart
 
 
-@pytest.mark.parametrize(("name", "module"), ADMIN_NAMES.items())
-def test_each_helper_of_the_admin_module_is_the_moved_one_and_warns(name, module):
+@pytest.mark.parametrize("name", ADMIN_NAMES)
+def test_each_helper_of_the_admin_module_is_the_moved_one_and_warns(name):
+    module = ADMIN_NAMES[name]
     message = f"django_voiceotp.admin.{name} is deprecated: import it from {module.__name__}."
     with pytest.warns(DeprecationWarning, match=f"^{message}$".replace(".", r"\.")):
         found = getattr(admin_package, name)
@@ -101,7 +103,7 @@ def test_the_model_admins_are_still_in_the_package_without_a_warning(recwarn):
     assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
 
 
-@pytest.mark.parametrize("module", [reports, admin_package])
+@pytest.mark.parametrize("module", [reports, admin_package], ids=["reports", "admin"])
 def test_a_name_that_never_was_there_is_an_attribute_error(module):
     with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
         module.no_such_name  # noqa: B018 -- the lookup is the test
