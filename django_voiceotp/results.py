@@ -61,15 +61,15 @@ def failure_code_for_status(raw_status: str) -> str:
 
 def note_early_report(call: Call) -> bool:
     """Mark a pending call whose callback brought a final report before the provider's answer
-    (callbacks.py keeps it unapplied): ``next_poll_at`` is empty until a call is sent, so the
-    send's move to ``sent``, guarded on it, fails and looks for the report (``_mark_sent``).
+    (the callback door keeps it unapplied): ``next_poll_at`` is empty until a call is sent, so the
+    send's move to ``sent``, guarded on it, fails and looks for the report (``sending._mark_sent``).
     False when the call is no longer pending: the send stored the provider's answer meanwhile."""
     pending = Call.objects.filter(pk=call.pk, status=Call.Status.PENDING)
     return bool(pending.update(next_poll_at=timezone.now()))
 
 
 def apply_early_report(call: Call, provider_call_id: str | None) -> bool:
-    """Apply the result a callback brought before the provider accepted ``call`` (callbacks.py
+    """Apply the result a callback brought before the provider accepted ``call`` (the callback door
     keeps it unapplied). True when it made the call final; its event then says so.
 
     With the provider's answer, only a report that names its ``provider_call_id``. Without it
