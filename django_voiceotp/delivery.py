@@ -110,7 +110,7 @@ def carry_out(call: Call, plan: AfterFailure, sealed_otp: str) -> None:
 def payer_for(call: Call) -> limits.Payer:
     """Whom the redials and fallback of ``call``'s code are counted against.
 
-    They run in jobs of the queue, with no client to ask: they are counted against the number and the
+    They run on the queue, with no client to ask: they are counted against the number and the
     site, and against the client that asked for the code, as its admission recorded it. Not
     counting that client would let one address spend (1 + REDIAL_MAX) calls and a fallback
     message per code it is allowed. When the record is gone (a cache that forgot it), the
