@@ -11,7 +11,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
-from django_voiceotp.tasks import poll_pending_calls as sweep
+from django_voiceotp.jobs import poll_pending_calls as sweep
 
 logger = logging.getLogger("django_voiceotp")
 
@@ -29,7 +29,7 @@ class _Stop(BaseException):
 
 class Command(BaseCommand):
     help = (
-        "Run the sweeper (django_voiceotp.tasks.poll_pending_calls) once: fail pending calls "
+        "Run the sweeper (django_voiceotp.jobs.poll_pending_calls) once: fail pending calls "
         "whose passcode is too old, send pending calls whose send task was lost, poll sent calls "
         "that are due. In eager mode the sends and polls run here; otherwise the workers run them. "
         "With --every SECONDS it runs again and again, SECONDS apart, until SIGTERM or SIGINT."
@@ -83,8 +83,8 @@ class Command(BaseCommand):
             raise _Stop
 
     def _sweep_once(self) -> None:
-        # Called directly, the task runs in this process; the sends and polls it starts go to
-        # the workers, exactly as when beat runs it.
+        # The sweep runs in this process; the sends and polls it starts go to the queue, exactly
+        # as when beat runs the task.
         counts = sweep()
         self.stdout.write(
             f"Swept: {counts['expired']} call(s) expired, {counts['sent']} sent again, "
