@@ -90,7 +90,7 @@ def test_a_sweep_that_raises_is_logged_and_the_loop_goes_on(monkeypatch, caplog)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_loop_runs_the_real_sweeper(sandbox, enqueued, monkeypatch, capsys):
+def test_the_loop_runs_the_real_sweeper(sandbox, lost_sends, monkeypatch, capsys):
     """The loop sweeps as the single run does: a call whose send task was lost is placed."""
     call = send_otp("0771122330", "482915")
     Call.objects.filter(pk=call.pk).update(next_attempt_at=call.created_at)  # PENDING_GRACE over
