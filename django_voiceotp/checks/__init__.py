@@ -5,7 +5,7 @@ checked against its declaration (``conf/definitions.py``) by the check function 
 spans several settings or looks beyond them lives by concern:
 
 - ``settings``: VOICEOTP itself, required and unknown keys, the values' declarations;
-- ``queue``: Celery's set-up;
+- ``queue``: ``DISPATCHER`` and Celery's set-up;
 - ``delivery``: the callback URLs, redials and the fallback sender;
 - ``limits``: verification, the limits' cache, the client's address, the site's budget;
 - ``test_numbers``: numbers given a fixed code;
@@ -34,6 +34,7 @@ from .queue import (
     CelerySetup,
     celery_setup,
     check_celery,
+    check_dispatcher,
 )
 from .settings import check_setting_values, check_settings
 from .test_numbers import SUGGESTED_TEST_NUMBERS, check_test_numbers
@@ -54,6 +55,7 @@ __all__ = [
     "check_celery",
     "check_client_address",
     "check_delivery_settings",
+    "check_dispatcher",
     "check_setting_values",
     "check_settings",
     "check_spending_settings",

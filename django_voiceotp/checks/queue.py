@@ -1,15 +1,74 @@
-"""The queue the app hands its work to: Celery's set-up."""
+"""The queue the app hands its work to: the DISPATCHER setting, and Celery's set-up."""
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
+from importlib.util import find_spec
 
 from django.conf import settings
-from django.core.checks import Info, Warning, register
+from django.core.checks import Error, Info, Tags, Warning, register
+from django.utils.module_loading import import_string
+
+from ..conf import SETTINGS_NAME, voiceotp_settings
+from .settings import malformed_values, readable
 
 SWEEPER_TASK = "django_voiceotp.tasks.poll_pending_calls"
 #: What a project's celery.py passes to config_from_object() to read the CELERY_* settings.
 DJANGO_CONFIG_SOURCE = "django.conf:settings"
+#: Django's tasks framework: built in from Django 6.0, and the backport for earlier versions.
+DJANGO_TASKS_MODULES = ("django.tasks", "django_tasks")
+
+
+@register(Tags.compatibility)
+def check_dispatcher(app_configs=None, **kwargs):
+    """DISPATCHER names a queue the app can hand its work to."""
+    if not readable():
+        return []
+    errors = malformed_values("check_dispatcher")
+    name = voiceotp_settings.DISPATCHER
+    if errors or name == "celery":
+        return errors
+    hint = "See https://django-voiceotp.readthedocs.io/en/latest/settings.html."
+    if name == "django":
+        if any(_importable(module) for module in DJANGO_TASKS_MODULES):
+            return []
+        return [
+            Error(
+                f"{SETTINGS_NAME}['DISPATCHER'] is 'django', but Django's tasks framework is not "
+                "installed: neither django.tasks (Django 6.0 and later) nor the django_tasks "
+                "backport can be imported.",
+                hint="Install the backport (pip install django-tasks) or upgrade Django.",
+                id="django_voiceotp.E050",
+            )
+        ]
+    try:
+        target = import_string(name)
+    except Exception as err:  # ImportError, or whatever the module raises as it is imported
+        return [
+            Error(
+                f"{SETTINGS_NAME}['DISPATCHER'] cannot be imported: {err}",
+                hint=hint,
+                id="django_voiceotp.E050",
+            )
+        ]
+    if not inspect.isclass(target):
+        return [
+            Error(
+                f"{SETTINGS_NAME}['DISPATCHER'] must name a dispatcher class; {name!r} is a "
+                f"{type(target).__name__}.",
+                hint=hint,
+                id="django_voiceotp.E050",
+            )
+        ]
+    return []
+
+
+def _importable(module: str) -> bool:
+    try:
+        return find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent that is not a package; a module without a spec
+        return False
 
 
 @dataclass(frozen=True)
@@ -52,6 +111,8 @@ def celery_setup() -> CelerySetup:
 def check_celery(app_configs=None, **kwargs):
     """A Celery app that ignores Django's settings, eager mode outside development, and a sweeper
     nobody schedules, are easy to miss (when the app's work goes to Celery)."""
+    if readable() and voiceotp_settings.DISPATCHER != "celery":
+        return []  # another queue: Celery's settings are not the app's concern
     setup = celery_setup()
     if not setup.from_django:
         # Eager mode and the beat schedule are then Celery's defaults, not the project's: the

@@ -8,12 +8,13 @@ from django.conf import settings
 from django.core.signals import setting_changed
 
 from ..exceptions import ImproperlyConfigured
-from .definitions import AUTH_SCHEMES, PHONE_FORMATS, SETTINGS
+from .definitions import AUTH_SCHEMES, DISPATCHERS, PHONE_FORMATS, SETTINGS
 from .registry import Setting
 
 __all__ = [
     "AUTH_SCHEMES",
     "DEFAULTS",
+    "DISPATCHERS",
     "PHONE_FORMATS",
     "REQUIRED",
     "SETTINGS",

@@ -13,6 +13,7 @@ from .registry import (
     cache_alias,
     country_codes,
     dict_or_empty,
+    dotted_path_or,
     e164_prefixes,
     empty_or,
     increasing_seconds,
@@ -32,6 +33,8 @@ from .registry import (
 
 PHONE_FORMATS = ("national", "e164")
 AUTH_SCHEMES = ("", "Bearer")
+#: The dispatchers named by a word; any other is the dotted path of a class.
+DISPATCHERS = ("celery", "django")
 
 # The sections of the settings page, in its order.
 PROVIDER = "provider"
@@ -340,6 +343,24 @@ SETTINGS: tuple[Setting, ...] = (
         Seconds after sending at which a call without a result is polled (by the sweeper,
         at most one sweeper interval late); past the last one it fails with reason
         ``timeout``. Check: ``E006``.
+        """,
+    ),
+    Setting(
+        "DISPATCHER",
+        "celery",
+        expected='"celery", "django", or the dotted path of a dispatcher class',
+        valid=dotted_path_or(DISPATCHERS),
+        check_id="E050",
+        checked_by="check_dispatcher",
+        section=DELIVERY,
+        kind="str",
+        doc="""
+        Where the app hands its work (sending, polling, redials, fallbacks, the sweeper):
+        ``"celery"``, the tasks of ``django_voiceotp.tasks``; ``"django"``, Django's tasks
+        framework (``django.tasks`` on Django 6, the ``django-tasks`` backport on 5.2),
+        through the project's ``TASKS`` setting; or the dotted path of a dispatcher class.
+        Check: ``E050`` (another value, a path that does not import or is not a class, or
+        ``"django"`` with neither ``django.tasks`` nor ``django_tasks`` installed).
         """,
     ),
     Setting(

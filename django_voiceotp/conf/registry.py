@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from numbers import Real
@@ -155,3 +156,15 @@ def empty_or(predicate: Predicate) -> Predicate:
     """Not set (None or empty, which another check reports when it matters), or a value the
     predicate takes."""
     return lambda value: not value or predicate(value)
+
+
+#: A dotted path to a Python object: "package.module.Name".
+DOTTED_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+
+
+def dotted_path_or(names: Collection[str]) -> Predicate:
+    """One of ``names``, or what looks like the dotted path of an object (its import is the
+    check's to try)."""
+    return lambda value: (
+        isinstance(value, str) and (value in names or DOTTED_PATH.fullmatch(value) is not None)
+    )
