@@ -457,6 +457,8 @@ def test_each_malformed_dispatcher_is_an_error(voiceotp, value, said):
     [error] = check_dispatcher()
     assert error.id == "django_voiceotp.E050"
     assert "['DISPATCHER']" in error.msg and said in error.msg
+    if said != "must be":  # a dotted path that does not lead to a class: what to write instead
+        assert '"celery", "django", or the dotted path of a dispatcher class' in error.hint
 
 
 def test_the_django_dispatcher_needs_django_tasks(voiceotp, django_tasks_missing):

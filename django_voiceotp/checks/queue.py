@@ -29,7 +29,11 @@ def check_dispatcher(app_configs=None, **kwargs):
     name = voiceotp_settings.DISPATCHER
     if errors or name == "celery":
         return errors
-    hint = "See https://django-voiceotp.readthedocs.io/en/latest/settings.html."
+    hint = (
+        'Use "celery", "django", or the dotted path of a dispatcher class such as '
+        '"myproject.dispatch.Dispatcher" (see '
+        "https://django-voiceotp.readthedocs.io/en/latest/settings.html)."
+    )
     if name == "django":
         if any(_importable(module) for module in DJANGO_TASKS_MODULES):
             return []
