@@ -26,6 +26,7 @@ from django_voiceotp.checks import (
     check_sqlite_transaction_mode,
 )
 from django_voiceotp.conf import voiceotp_settings
+from django_voiceotp.dispatch.base import BaseDispatcher
 
 SWEEPER = {"voiceotp-sweeper": {"task": "django_voiceotp.tasks.poll_pending_calls", "schedule": 15}}
 
@@ -403,8 +404,12 @@ def test_the_production_callback_check_survives_a_voiceotp_that_is_not_a_dict(se
 # -- DISPATCHER ----------------------------------------------------------------------------------
 
 
-class ADispatcher:
+class ADispatcher(BaseDispatcher):
     """A dispatcher class a project names by its dotted path."""
+
+
+class NotADispatcher:
+    """A class that is not a dispatcher."""
 
 
 def not_a_class():
@@ -426,7 +431,15 @@ def django_tasks_missing(monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)
 
 
-@pytest.mark.parametrize("value", ["celery", "django", "tests.test_checks.ADispatcher"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "celery",
+        "django",
+        "tests.test_checks.ADispatcher",
+        "django_voiceotp.dispatch.recording.RecordingDispatcher",
+    ],
+)
 def test_dispatcher_values_that_pass(voiceotp, django_tasks_installed, value):
     voiceotp(DISPATCHER=value)
     assert check_dispatcher() == []
@@ -448,8 +461,12 @@ def test_the_default_dispatcher_is_celery_and_passes():
         (["celery"], "must be"),
         ("no_such_package.Dispatcher", "cannot be imported: No module named 'no_such_package'"),
         ("tests.test_checks.NoSuchDispatcher", "cannot be imported"),
-        ("tests.test_checks.not_a_class", "must name a dispatcher class; "),
-        ("tests.test_checks", "must name a dispatcher class; 'tests.test_checks' is a module"),
+        (
+            "tests.test_checks.not_a_class",
+            "BaseDispatcher; 'tests.test_checks.not_a_class' is a function",
+        ),
+        ("tests.test_checks.NotADispatcher", "is the class NotADispatcher."),
+        ("tests.test_checks", "BaseDispatcher; 'tests.test_checks' is a module"),
     ],
 )
 def test_each_malformed_dispatcher_is_an_error(voiceotp, value, said):

@@ -11,6 +11,7 @@ from django.core.checks import Error, Info, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from ..conf import SETTINGS_NAME, voiceotp_settings
+from ..dispatch.base import BaseDispatcher
 from .settings import malformed_values, readable
 
 SWEEPER_TASK = "django_voiceotp.tasks.poll_pending_calls"
@@ -56,11 +57,15 @@ def check_dispatcher(app_configs=None, **kwargs):
                 id="django_voiceotp.E050",
             )
         ]
-    if not inspect.isclass(target):
+    if not (inspect.isclass(target) and issubclass(target, BaseDispatcher)):
+        if inspect.isclass(target):
+            found = f"the class {target.__name__}"
+        else:
+            found = f"a {type(target).__name__}"
         return [
             Error(
-                f"{SETTINGS_NAME}['DISPATCHER'] must name a dispatcher class; {name!r} is a "
-                f"{type(target).__name__}.",
+                f"{SETTINGS_NAME}['DISPATCHER'] must name a subclass of "
+                f"django_voiceotp.dispatch.base.BaseDispatcher; {name!r} is {found}.",
                 hint=hint,
                 id="django_voiceotp.E050",
             )
@@ -97,9 +102,9 @@ def _reads_django_settings(app) -> bool:
 
 def celery_setup() -> CelerySetup:
     """The configuration of the Celery app ``send_otp`` enqueues on (Celery's current app)."""
-    from ..tasks import poll_pending_calls
+    from ..dispatch.celery import celery_app
 
-    app = poll_pending_calls.app
+    app = celery_app()
     conf = app.conf
     schedule = conf.beat_schedule or {}
     sweeper = [entry for entry in schedule.values() if entry.get("task") == SWEEPER_TASK]

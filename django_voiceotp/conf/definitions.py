@@ -332,6 +332,25 @@ SETTINGS: tuple[Setting, ...] = (
         """,
     ),
     Setting(
+        "DISPATCHER",
+        "celery",
+        expected='"celery", "django", or the dotted path of a dispatcher class',
+        valid=dotted_path_or(DISPATCHERS),
+        check_id="E050",
+        checked_by="check_dispatcher",
+        section=DELIVERY,
+        kind='"celery", "django", or a dotted path',
+        doc="""
+        The queue the app hands its work to (sending, polling, redials, fallbacks, the
+        sweeper): ``"celery"``, the tasks of ``django_voiceotp.tasks``; ``"django"``,
+        Django's tasks framework (``django.tasks`` on Django 6, the ``django-tasks`` backport
+        on 5.2) through the project's ``TASKS`` setting; or the dotted path of a
+        ``BaseDispatcher`` subclass (``django_voiceotp.dispatch.base``). Check: ``E050``
+        (another value, a path that does not import or is not such a class, or ``"django"``
+        with neither ``django.tasks`` nor ``django_tasks`` installed).
+        """,
+    ),
+    Setting(
         "POLL_SCHEDULE",
         (15, 30, 60, 120, 300),
         expected="increasing numbers of seconds above 0",
@@ -343,24 +362,6 @@ SETTINGS: tuple[Setting, ...] = (
         Seconds after sending at which a call without a result is polled (by the sweeper,
         at most one sweeper interval late); past the last one it fails with reason
         ``timeout``. Check: ``E006``.
-        """,
-    ),
-    Setting(
-        "DISPATCHER",
-        "celery",
-        expected='"celery", "django", or the dotted path of a dispatcher class',
-        valid=dotted_path_or(DISPATCHERS),
-        check_id="E050",
-        checked_by="check_dispatcher",
-        section=DELIVERY,
-        kind="str",
-        doc="""
-        Where the app hands its work (sending, polling, redials, fallbacks, the sweeper):
-        ``"celery"``, the tasks of ``django_voiceotp.tasks``; ``"django"``, Django's tasks
-        framework (``django.tasks`` on Django 6, the ``django-tasks`` backport on 5.2),
-        through the project's ``TASKS`` setting; or the dotted path of a dispatcher class.
-        Check: ``E050`` (another value, a path that does not import or is not a class, or
-        ``"django"`` with neither ``django.tasks`` nor ``django_tasks`` installed).
         """,
     ),
     Setting(
