@@ -82,6 +82,13 @@ def test_nothing_of_celery_is_configured(project):
     assert "celery" not in (project.root / "mysite" / "__init__.py").read_text()
 
 
+def test_the_settings_pass_every_check_with_no_warning_of_celery(project):
+    checked = project.manage("check")
+    assert "System check identified no issues (0 silenced)." in checked.stdout, (
+        checked.stdout + checked.stderr
+    )
+
+
 def test_a_code_is_placed_by_the_worker_and_reported_back_by_callback(project):
     [send] = project.codes("shell")
     outcome = project.shell(
