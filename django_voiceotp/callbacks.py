@@ -26,12 +26,12 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from . import metrics
-from .client import InvalidReport, parse_report
 from .conf import DEFAULTS, voiceotp_settings
 from .db import write_transaction
 from .limits import ip_subject
 from .models import Call, CallbackEvent
 from .payloads import PayloadError, loggable, parse_json, storable, storable_text
+from .provider_reports import InvalidReport, parse_report
 from .services import apply_report, call_id_from_callback_token, note_early_report, read_call
 
 logger = logging.getLogger("django_voiceotp")
