@@ -17,6 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .exceptions import CampaignUnavailable, RateLimited
+from .limits.clients import client_ip, is_owner, remember_owner
+from .limits.throttles import VerificationRequestThrottle
 from .models import Verification
 from .payloads import PayloadError, parse_json
 from .serializers import (
@@ -25,7 +27,6 @@ from .serializers import (
     VerificationRequestSerializer,
     VerificationStatusSerializer,
 )
-from .throttling import VerificationRequestThrottle, client_ip, is_owner, remember_owner
 from .verification import CheckResult, check_code, request_code
 from .views import JSONWhateverAccept
 
@@ -107,7 +108,7 @@ class VerificationCreateView(VerificationAPIView):
 
     Open to anonymous clients (phone verification usually comes before an account); subclass
     and set ``permission_classes`` to restrict it. A client that verified the number before
-    (``throttling.is_owner``) asks as its owner.
+    (``limits.clients.is_owner``) asks as its owner.
     """
 
     throttle_classes = [VerificationRequestThrottle]
@@ -148,7 +149,7 @@ class VerificationDetailView(VerificationAPIView):
 class VerificationCheckView(VerificationAPIView):
     """``POST verifications/<id>/check/`` ``{"code"}``: 200 when verified, else one same 400.
 
-    A verified check sets the owner cookie (``throttling.remember_owner``): the client asks as
+    A verified check sets the owner cookie (``limits.clients.remember_owner``): the client asks as
     the number's owner from then on.
     """
 

@@ -91,7 +91,7 @@ def receive_callback(
 ) -> CallbackResult:
     """Handle one callback request whose body was read; each is recorded with its verdict.
 
-    ``remote_addr``: the client as the abuse limits see it (``throttling.client_ip``).
+    ``remote_addr``: the client as the abuse limits see it (``limits.clients.client_ip``).
     """
     remote_addr = _ip_address(remote_addr)
     call = _call_for(token)

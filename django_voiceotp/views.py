@@ -17,8 +17,8 @@ from rest_framework.views import APIView
 from . import metrics
 from .callbacks import LENGTH_REQUIRED, TOO_LARGE, receive_callback, receive_unread_callback
 from .conf import voiceotp_settings
+from .limits.clients import client_ip
 from .services import call_id_from_callback_token
-from .throttling import client_ip
 
 logger = logging.getLogger("django_voiceotp")
 

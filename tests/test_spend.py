@@ -265,7 +265,7 @@ def test_without_its_record_a_redial_counts_against_the_verifications_client(
 ):
     voiceotp(SENDS_PER_IP_PER_HOUR=1, FALLBACK_SENDER=None)
     call = request_code(PHONE, client_ip=ADDRESS).call
-    limits._cache().delete(limits._payer_key(call.pk))  # a cache that forgot
+    limits.counters.limits_cache().delete(limits.payers._payer_key(call.pk))  # a cache that forgot
     deliver_everything(clock)
     call.refresh_from_db()
     assert call.failure_reason == limits.SPENDING_LIMIT_REASON
