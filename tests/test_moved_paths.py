@@ -10,13 +10,21 @@ from pathlib import Path
 import pytest
 
 import django_voiceotp
-from django_voiceotp import throttling
+from django_voiceotp import api_views, callbacks, limits, throttling, views
 
 PACKAGE = Path(django_voiceotp.__file__).resolve().parent
 
 #: (old module, name, new module) for every name that moved and warns at its old path.
 DEPRECATED = [
     *((("django_voiceotp.throttling", name, new) for name, new in throttling.MOVED.items())),
+    *((("django_voiceotp.views", name, new) for name, new in views.MOVED.items())),
+    *((("django_voiceotp.api_views", name, new) for name, new in api_views.MOVED.items())),
+]
+
+#: Names a package re-exports from its rooms, without a warning: ``limits.admit`` stays the gate.
+REEXPORTED = [
+    *(("django_voiceotp.limits", name) for name in limits.__all__),
+    *(("django_voiceotp.callbacks", name) for name in callbacks.__all__),
 ]
 
 
@@ -68,3 +76,29 @@ def test_no_module_of_the_package_imports_an_old_path():
             else:
                 continue
             assert not imported & old_paths, f"{module} imports {imported & old_paths}"
+
+
+@pytest.mark.parametrize(("package", "name"), REEXPORTED)
+def test_a_package_reexports_its_rooms_names_without_a_warning(package, name, recwarn):
+    module = importlib.import_module(package)
+    value = getattr(module, name)
+    homes = [
+        sub
+        for sub in vars(module).values()
+        if getattr(sub, "__name__", "").startswith(f"{package}.") and hasattr(sub, name)
+    ]
+    assert homes, f"{package}.{name} is defined in no room of {package}"
+    assert all(getattr(home, name) is value for home in homes)
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
+
+
+def test_the_urls_use_the_moved_views():
+    from django.urls import resolve
+
+    from django_voiceotp.callbacks.views import CallbackView
+    from django_voiceotp.verification_api import VerificationCheckView, VerificationCreateView
+
+    assert resolve("/voiceotp/callbacks/any-token/").func.view_class is CallbackView
+    assert resolve("/voiceotp/verifications/").func.view_class is VerificationCreateView
+    check = resolve("/voiceotp/verifications/00000000-0000-0000-0000-000000000000/check/")
+    assert check.func.view_class is VerificationCheckView
