@@ -54,7 +54,6 @@ def send_limits(
 ) -> list[Limit]:
     """The counters one send uses, most general first. A limit set to 0 or None is off.
 
-
     Calls and fallback messages share the per-client and per-number counters; the site counts
     them apart (``SENDS_PER_HOUR``/``SENDS_PER_DAY`` for calls, ``FALLBACKS_PER_HOUR``).
     """
@@ -82,7 +81,6 @@ def send_limits(
 def number_day_count(*, owner: bool) -> int:
     """How far a client may fill a number's day counter: all of ``SENDS_PER_NUMBER_PER_DAY``
     for its owner, less ``SENDS_RESERVED_FOR_OWNER_PER_DAY`` for anyone else.
-
 
     Owner and strangers fill the same counter: what strangers cannot reach is the owner's
     share. At least one send is left to strangers, since a first-time owner is one of them.
@@ -165,7 +163,6 @@ def ip_subject(client_ip: str) -> str:
     """What an address is counted as: itself for IPv4; its /64 for IPv6, since one subscriber
     usually holds a whole /64 and could otherwise switch address for every request.
 
-
     Any other string (``""``, ``"unknown"``, a socket path) is counted as itself: one subject
     shared by every client it stands for, never none."""
     try:
@@ -181,7 +178,6 @@ def ip_subject(client_ip: str) -> str:
 
 def window_key(limit: Limit, now: float) -> tuple[str, float]:
     """Fixed windows (clock hours, UTC days): one counter per window, no history to keep.
-
 
     Across a window's end a subject may get up to twice its count in a short time; the
     per-number cooldown still spaces those calls.

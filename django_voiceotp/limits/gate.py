@@ -72,11 +72,9 @@ class AllowedNumber(ProviderNumber):
 def allowed_number(phone_number: str) -> AllowedNumber:
     """Parse ``phone_number`` (any common spelling) once and apply the destination policy.
 
-
     Counts nothing: a form validates with it, and :func:`admit` counts later without parsing
     again. An :class:`AllowedNumber` is returned as it is. A number of ``TEST_NUMBERS`` comes
     back with its ``fixed_code``.
-
 
     :raises InvalidPhoneNumber: for what is not a callable number (``PhoneNumberNotAllowed``
         for one this site does not call).
@@ -107,11 +105,9 @@ def admit(
     """The admission gate: parse the number once, apply the destination policy, count one send
     against the limits, and hand back the number to call.
 
-
     Place the call inside the ``with`` block: if it raises, the quota is given back. A call
     stored inside the block (``send_otp``) remembers who asked, so its redials and fallback are
     counted against the same client.
-
 
     :param phone_number: any common spelling, or an :class:`AllowedNumber` (not parsed again).
     :param client_ip: the client asking, counted against ``SENDS_PER_IP_PER_HOUR``: an address,
@@ -134,7 +130,6 @@ def admit(
 def check_destination(number: phonenumbers.PhoneNumber) -> None:
     """Refuse numbers this site does not call.
 
-
     :raises PhoneNumberNotAllowed: for a country outside ``ALLOWED_COUNTRY_CODES``, a number
         starting with one of ``DENIED_PREFIXES`` (E.164, e.g. ``+841900``), or one of a type
         outside ``ALLOWED_NUMBER_TYPES`` (by default mobile and fixed line: toll-free, shared
@@ -149,7 +144,6 @@ def check_destination(number: phonenumbers.PhoneNumber) -> None:
 def check_country_and_prefix(number: phonenumbers.PhoneNumber) -> None:
     """The destination rules that hold for every number, test numbers included.
 
-
     :raises PhoneNumberNotAllowed: for a country outside ``ALLOWED_COUNTRY_CODES`` or a number
         starting with one of ``DENIED_PREFIXES``.
     """
@@ -163,7 +157,6 @@ def check_country_and_prefix(number: phonenumbers.PhoneNumber) -> None:
 
 def allowed_number_types() -> set[int] | None:
     """``ALLOWED_NUMBER_TYPES`` as phonenumbers' values, or None for every type.
-
 
     :raises ImproperlyConfigured: naming a type phonenumbers does not know.
     """
@@ -188,11 +181,9 @@ def consume_send(
 ) -> Iterator[None]:
     """Count one send to ``phone_number`` from ``client_ip``, or raise ``RateLimited``.
 
-
     The ``retry_after`` of a refusal is the longest wait among the limits that refuse. A
     refused request uses none of its quota, and neither does one whose body raises (the call
     was not placed): what was counted is given back.
-
 
     :raises RateLimited: before the body runs; nothing should be sent then.
     """
@@ -241,7 +232,6 @@ def consume_follow_up(
     ``RateLimited``: the same counters as a first call, without the cooldown (which spaces the
     requests for new codes, not the attempts to deliver one). Given back if the body raises.
 
-
     :raises RateLimited: before the body runs; nothing should be sent then.
     """
     cache = limits_cache()
@@ -259,7 +249,6 @@ def retry_after(
     phone_number: str | None = None, client_ip: str | None = None, *, owner: bool = False
 ) -> int | None:
     """Seconds until a send would be allowed, or None if it would be now. Changes nothing.
-
 
     A read, not a reservation: ``consume_send`` still decides. DRF throttles use it to refuse
     early what would be refused anyway (the site's budget and the kill switch included).

@@ -48,7 +48,6 @@ def sending_paused(cache=None) -> bool:
 def pause_sending() -> None:
     """Refuse every call and fallback message from now on, until :func:`resume_sending`.
 
-
     Kept in the limits cache with no expiry: a cache that is flushed forgets it (the setting
     ``SENDING_PAUSED`` is the pause that survives anything).
     """
