@@ -18,7 +18,7 @@ def send_otp(phone_number: str, otp: str, *, campaign: Campaign | str | None = N
     Returns the stored :class:`~django_voiceotp.models.Call` (status ``pending``) at once;
     follow it with the signals of :mod:`django_voiceotp.signals`.
     """
-    from .services import send_otp as _send_otp  # models cannot be imported before apps are ready
+    from .sending import send_otp as _send_otp  # models cannot be imported before apps are ready
 
     return _send_otp(phone_number, otp, campaign=campaign)
 

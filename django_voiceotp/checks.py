@@ -170,6 +170,8 @@ def check_setting_values(app_configs=None, **kwargs):
         errors.append(_malformed("DEFAULT_CAMPAIGN", "a campaign id, or None"))
     if not _is_cache_alias(voiceotp_settings.TOKEN_CACHE_ALIAS):
         errors.append(_malformed("TOKEN_CACHE_ALIAS", "the alias of a cache in CACHES"))
+    if not (isinstance(voiceotp_settings.DISPATCHER, str) and voiceotp_settings.DISPATCHER):
+        errors.append(_malformed("DISPATCHER", '"celery", "django", or a dotted path'))
     return errors
 
 
@@ -218,9 +220,9 @@ def _reads_django_settings(app) -> bool:
 
 def celery_setup() -> CelerySetup:
     """The configuration of the Celery app ``send_otp`` enqueues on (Celery's current app)."""
-    from .tasks import poll_pending_calls
+    from .dispatch.celery import celery_app
 
-    app = poll_pending_calls.app
+    app = celery_app()
     conf = app.conf
     schedule = conf.beat_schedule or {}
     sweeper = [entry for entry in schedule.values() if entry.get("task") == SWEEPER_TASK]

@@ -40,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     "PENDING_GRACE": 60,
     # Health: the sweeper's last run must be more recent than this (voiceotp_check, contrib.health).
     "SWEEPER_MAX_AGE": 300,
+    # The queue work is handed to: "celery", "django" (Django's tasks framework) or a dotted path.
+    "DISPATCHER": "celery",
     "POLL_SCHEDULE": (15, 30, 60, 120, 300),
     # Reaching the person: redials of "not reached" calls, then a fallback (delivery.py)
     "REDIAL_MAX": 0,

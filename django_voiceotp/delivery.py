@@ -6,14 +6,12 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from . import limits, metrics
+from . import dispatch, limits, metrics
 from .conf import voiceotp_settings
 from .exceptions import RateLimited
 from .models import Call, Verification, failure_reason
@@ -104,7 +102,7 @@ def carry_out(call: Call, plan: AfterFailure, sealed_otp: str) -> None:
             if plan.redial_in is not None:
                 _place_redial(call, plan.redial_in, sealed_otp, payer)
             else:
-                transaction.on_commit(partial(_enqueue_fallback, call.pk))
+                dispatch.enqueue_on_commit("run_fallback", call.pk)
     except RateLimited as refusal:
         _end_delivery(call, refusal, kind)
 
@@ -112,7 +110,7 @@ def carry_out(call: Call, plan: AfterFailure, sealed_otp: str) -> None:
 def payer_for(call: Call) -> limits.Payer:
     """Whom the redials and fallback of ``call``'s code are counted against.
 
-    They run in tasks, with no client to ask: they are counted against the number and the
+    They run on the queue, with no client to ask: they are counted against the number and the
     site, and against the client that asked for the code, as its admission recorded it. Not
     counting that client would let one address spend (1 + REDIAL_MAX) calls and a fallback
     message per code it is allowed. When the record is gone (a cache that forgot it), the
@@ -185,20 +183,8 @@ def _place_redial(call: Call, delay: float, sealed_otp: str, payer: limits.Payer
         redial.attempt,
         extra={"call_id": call.pk, "redial_id": redial.pk, "event": "redial"},
     )
-    transaction.on_commit(partial(_enqueue_redial, redial.pk, delay))
+    dispatch.enqueue_on_commit("send_redial", redial.pk, delay=delay)
     return redial
-
-
-def _enqueue_redial(call_id: int, delay: float) -> None:
-    from .tasks import send_call, send_redial
-
-    if send_call.app.conf.task_always_eager:
-        # Eager mode would run it now, not after the delay: the sweeper sends it when due.
-        return
-    try:
-        send_redial.apply_async((call_id,), countdown=delay)
-    except Exception:  # noqa: BLE001 - the broker may be down; the sweeper sends it when due
-        logger.warning("Could not enqueue the redial %s; the sweeper will send it.", call_id)
 
 
 def redial_is_due(call_id: int, now: datetime | None = None) -> bool:
@@ -225,15 +211,6 @@ def erase_stale_passcodes(now: datetime | None = None) -> int:
 
 
 # -- the fallback --------------------------------------------------------------------------------
-
-
-def _enqueue_fallback(call_id: int) -> None:
-    from .tasks import run_fallback
-
-    try:
-        run_fallback.delay(call_id)
-    except Exception:  # noqa: BLE001 - the broker may be down; the sweeper runs it
-        logger.warning("Could not enqueue the fallback of call %s; the sweeper will.", call_id)
 
 
 def run_fallback(call_id: int, now: datetime | None = None) -> float | None:

@@ -1,280 +1,58 @@
-"""Campaign statistics for the admin: calls per day, success rate, and a chart drawn as SVG."""
+"""Deprecated: campaign statistics moved to ``django_voiceotp.admin.statistics``, their chart to
+``django_voiceotp.admin.chart`` ("report" is the provider's word for a call's result)."""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+import warnings
 
-from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
-from django.utils import formats, timezone
+from .admin import chart, statistics
 
-from .models import Call, Campaign, Verification
-
-# Calls to test numbers (TEST_NUMBERS) were never placed: counted apart, in no other figure.
-REAL = Q(is_test=False)
-SUCCESS = REAL & Q(status=Call.Status.SUCCESS)
-FAILED = REAL & Q(status=Call.Status.FAILED)
-TEST = Q(is_test=True)
-
-
-def success_rate(success: int, failed: int) -> float | None:
-    """Share of finished calls that succeeded; None when none has finished.
-
-    Calls still pending or sent count neither way: they have not failed yet.
-    """
-    finished = success + failed
-    return success / finished if finished else None
-
-
-@dataclass(frozen=True)
-class Day:
-    day: date
-    #: Calls placed; ``test`` counts those recorded for test numbers, which are in no other figure.
-    total: int
-    success: int
-    failed: int
-    test: int = 0
-
-    @property
-    def in_progress(self) -> int:
-        return self.total - self.success - self.failed
-
-    @property
-    def success_rate(self) -> float | None:
-        return success_rate(self.success, self.failed)
-
-
-def _window(days: int, today: date | None) -> tuple[list[date], datetime]:
-    """The last ``days`` calendar days (in the current time zone), oldest first, and the moment
-    the first of them began."""
-    first = (today or timezone.localdate()) - timedelta(days=days - 1)
-    calendar = [first + timedelta(days=offset) for offset in range(days)]
-    return calendar, timezone.make_aware(datetime.combine(first, time.min))
+#: Each name this module held, and the module it lives in now.
+MOVED = {
+    **dict.fromkeys(
+        (
+            "REAL",
+            "SUCCESS",
+            "FAILED",
+            "TEST",
+            "success_rate",
+            "Day",
+            "_window",
+            "daily_stats",
+            "Conversion",
+            "daily_conversion",
+        ),
+        statistics,
+    ),
+    **dict.fromkeys(
+        (
+            "WIDTH",
+            "HEIGHT",
+            "LEFT",
+            "RIGHT",
+            "TOP",
+            "BOTTOM",
+            "MAX_DAY_LABELS",
+            "Bar",
+            "Tick",
+            "Chart",
+            "build_chart",
+            "_nice_ceiling",
+            "_count_label",
+            "_bar_title",
+        ),
+        chart,
+    ),
+}
 
 
-def daily_stats(campaign: Campaign, days: int, *, today: date | None = None) -> list[Day]:
-    """One ``Day`` per calendar day (in the current time zone) of the last ``days``, oldest first,
-    days without calls included. Test calls are counted apart (``Day.test``)."""
-    calendar, start = _window(days, today)
-    rows = (
-        Call.objects.filter(campaign=campaign, created_at__gte=start)
-        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
-        .values("day")
-        .annotate(
-            total=Count("pk", REAL),
-            success=Count("pk", SUCCESS),
-            failed=Count("pk", FAILED),
-            test=Count("pk", TEST),
-        )
+def __getattr__(name: str):
+    if name not in MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = MOVED[name]
+    warnings.warn(
+        f"{__name__}.{name} is deprecated: import it from {module.__name__}.",
+        DeprecationWarning,
+        stacklevel=2,
     )
-    by_day: dict = {row["day"]: row for row in rows}
-    result = []
-    for day in calendar:
-        row = by_day.get(day, {})
-        result.append(
-            Day(
-                day,
-                total=row.get("total", 0),
-                success=row.get("success", 0),
-                failed=row.get("failed", 0),
-                test=row.get("test", 0),
-            )
-        )
-    return result
-
-
-@dataclass(frozen=True)
-class Conversion:
-    """What one day's deliveries came to: what redials and the fallback buy a team.
-
-    A delivery is a passcode given to ``send_otp``: its first call, then any redials (which keep
-    its day, ``created_at``), then perhaps the fallback.
-    """
-
-    day: date
-    deliveries: int
-    answered_first_call: int
-    answered_on_redial: int
-    handed_to_fallback: int
-    #: Codes of ``request_code`` checked right, of the day's deliveries.
-    verified: int
-
-
-def daily_conversion(
-    campaign: Campaign, days: int, *, today: date | None = None
-) -> list[Conversion]:
-    """One ``Conversion`` per calendar day of the last ``days``, oldest first, empty days too."""
-    calendar, start = _window(days, today)
-    zone = timezone.get_current_timezone()
-    calls = (
-        Call.objects.filter(campaign=campaign, created_at__gte=start)
-        .annotate(day=TruncDate("created_at", tzinfo=zone))
-        .values("day")
-        .annotate(
-            deliveries=Count("pk", REAL & Q(attempt=1)),
-            answered_first_call=Count("pk", SUCCESS & Q(attempt=1)),
-            answered_on_redial=Count("pk", SUCCESS & Q(attempt__gt=1)),
-            handed_to_fallback=Count("pk", REAL & Q(fallback_status=Call.FallbackStatus.SENT)),
-        )
-    )
-    verified = (
-        Verification.objects.filter(
-            call__campaign=campaign,
-            call__created_at__gte=start,
-            state=Verification.State.VERIFIED,
-            is_test=False,
-        )
-        .annotate(day=TruncDate("call__created_at", tzinfo=zone))
-        .values("day")
-        .annotate(count=Count("pk"))
-    )
-    by_day: dict = {row["day"]: row for row in calls}
-    verified_by_day = {row["day"]: row["count"] for row in verified}
-    result = []
-    for day in calendar:
-        row = by_day.get(day, {})
-        result.append(
-            Conversion(
-                day=day,
-                deliveries=row.get("deliveries", 0),
-                answered_first_call=row.get("answered_first_call", 0),
-                answered_on_redial=row.get("answered_on_redial", 0),
-                handed_to_fallback=row.get("handed_to_fallback", 0),
-                verified=verified_by_day.get(day, 0),
-            )
-        )
-    return result
-
-
-# -- the chart -----------------------------------------------------------------------------------
-
-# Drawing area inside the SVG, in its own units; the SVG scales to the page width.
-WIDTH, HEIGHT = 760, 260
-LEFT, RIGHT, TOP, BOTTOM = 44, 48, 16, 36
-#: Day labels under the axis at most: a short date such as 12/02/2026 needs about 80 units.
-MAX_DAY_LABELS = 8
-
-
-@dataclass(frozen=True)
-class Bar:
-    x: float
-    width: float
-    # Stacked from the bottom: successes, failures, calls still in progress.
-    success_y: float
-    success_height: float
-    failed_y: float
-    failed_height: float
-    progress_y: float
-    progress_height: float
-    label: str
-    show_label: bool
-    title: str
-
-
-@dataclass(frozen=True)
-class Tick:
-    y: float
-    label: str
-
-
-@dataclass(frozen=True)
-class Chart:
-    width: int
-    height: int
-    plot_left: float
-    plot_right: float
-    plot_top: float
-    plot_bottom: float
-    bars: list[Bar]
-    #: The success rate line, an SVG ``points`` attribute; days without results are skipped.
-    rate_points: str
-    rate_dots: list[tuple[float, float]]
-    count_ticks: list[Tick]
-    rate_ticks: list[Tick]
-
-
-def build_chart(days: list[Day]) -> Chart:
-    """Geometry of a bar chart of calls per day with the success rate drawn over it."""
-    plot_width = WIDTH - LEFT - RIGHT
-    plot_height = HEIGHT - TOP - BOTTOM
-    bottom = TOP + plot_height
-    top_count = _nice_ceiling(max((day.total for day in days), default=0))
-    slot = plot_width / max(len(days), 1)
-    label_every = max(1, math.ceil(len(days) / MAX_DAY_LABELS))
-
-    def height_of(count: int) -> float:
-        return plot_height * count / top_count
-
-    bars = []
-    points = []
-    for index, day in enumerate(days):
-        x = LEFT + index * slot + slot * 0.15
-        success_h = height_of(day.success)
-        failed_h = height_of(day.failed)
-        progress_h = height_of(day.in_progress)
-        rate = day.success_rate
-        bars.append(
-            Bar(
-                x=round(x, 1),
-                width=round(slot * 0.7, 1),
-                success_y=round(bottom - success_h, 1),
-                success_height=round(success_h, 1),
-                failed_y=round(bottom - success_h - failed_h, 1),
-                failed_height=round(failed_h, 1),
-                progress_y=round(bottom - success_h - failed_h - progress_h, 1),
-                progress_height=round(progress_h, 1),
-                # As the table below the chart writes the day, in the language of the page.
-                label=formats.date_format(day.day, "SHORT_DATE_FORMAT"),
-                show_label=(len(days) - 1 - index) % label_every == 0,
-                title=_bar_title(day),
-            )
-        )
-        if rate is not None:
-            points.append(
-                (round(LEFT + (index + 0.5) * slot, 1), round(bottom - plot_height * rate, 1))
-            )
-
-    count_ticks = [
-        Tick(round(bottom - plot_height * step / 4, 1), _count_label(top_count * step / 4))
-        for step in range(5)
-    ]
-    rate_ticks = [
-        Tick(round(bottom - plot_height * step / 4, 1), f"{step * 25}%") for step in range(5)
-    ]
-    return Chart(
-        width=WIDTH,
-        height=HEIGHT,
-        plot_left=LEFT,
-        plot_right=WIDTH - RIGHT,
-        plot_top=TOP,
-        plot_bottom=bottom,
-        bars=bars,
-        rate_points=" ".join(f"{x},{y}" for x, y in points),
-        rate_dots=points,
-        count_ticks=count_ticks,
-        rate_ticks=rate_ticks,
-    )
-
-
-def _nice_ceiling(value: int) -> int:
-    """Top of the count axis: four ticks of 1, 2 or 5 times a power of ten, at least ``value``."""
-    magnitude = 1
-    while True:
-        for step in (1, 2, 5):
-            if 4 * step * magnitude >= value:
-                return 4 * step * magnitude
-        magnitude *= 10
-
-
-def _count_label(value: float) -> str:
-    return str(int(value)) if value == int(value) else f"{value:.1f}"
-
-
-def _bar_title(day: Day) -> str:
-    # A tooltip in figures only, so it needs no translation; the date as the axis writes it.
-    rate = day.success_rate
-    rate_text = f" · {rate:.0%}" if rate is not None else ""
-    when = formats.date_format(day.day, "SHORT_DATE_FORMAT")
-    return f"{when}: {day.total} ({day.success} ✓ / {day.failed} ✗){rate_text}"
+    return getattr(module, name)

@@ -29,7 +29,7 @@ from .db import write_transaction
 from .exceptions import InvalidOTP, InvalidPhoneNumber, RateLimited
 from .models import Campaign, Verification
 from .phone import mask_phone_number, normalize_phone_number
-from .services import resolve_campaign, send_otp
+from .sending import resolve_campaign, send_otp
 from .signals import code_failed, code_locked, code_requested, code_verified, send_robust
 
 logger = logging.getLogger("django_voiceotp")

@@ -65,14 +65,37 @@ def callbacks_on(voiceotp):
     voiceotp(CALLBACK_BASE_URL="https://app.example.com")
 
 
-@pytest.fixture
-def enqueued(monkeypatch):
-    """The calls handed to Celery, kept here: the send task itself would need a provider."""
-    from django_voiceotp import services
+RECORDING_DISPATCHER = "django_voiceotp.dispatch.recording.RecordingDispatcher"
 
-    sent: list[int] = []
-    monkeypatch.setattr(services, "enqueue_send", sent.append)
-    return sent
+
+@pytest.fixture
+def dispatched(voiceotp):
+    """The recording dispatcher: what the app hands to the queue is kept in its outbox, and
+    nothing runs (the jobs would need a provider)."""
+    from django_voiceotp import dispatch
+
+    voiceotp(DISPATCHER=RECORDING_DISPATCHER)
+    recorder = dispatch.get_dispatcher()
+    recorder.clear()
+    yield recorder
+    recorder.clear()
+
+
+@pytest.fixture
+def lost_sends(voiceotp):
+    """The first send of each call is lost on its way to the queue; the sweeper's copy arrives."""
+    from django_voiceotp import dispatch
+
+    voiceotp(DISPATCHER="tests.dispatchers.FirstSendLost")
+    dispatcher = dispatch.get_dispatcher()
+    dispatcher.lost.clear()
+    return dispatcher
+
+
+@pytest.fixture
+def enqueued(dispatched):
+    """The ids of the calls whose send was handed to the queue (and not run)."""
+    return dispatched.call_ids["send_call"]
 
 
 @pytest.fixture

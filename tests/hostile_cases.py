@@ -16,8 +16,8 @@ from typing import Any
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from django_voiceotp.callback_urls import callback_token_for
 from django_voiceotp.models import Call, CallbackEvent, Campaign
-from django_voiceotp.services import callback_token_for
 
 PROVIDER_CALL_ID = "88aa4744-d567-49fa-88b1-26e09da884a5"
 KEYPRESS = "654321"

@@ -18,11 +18,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 
-from django_voiceotp import limits, send_otp, services
+from django_voiceotp import limits, send_otp, sending
+from django_voiceotp.callback_urls import callback_token_for
 from django_voiceotp.callbacks import receive_callback
 from django_voiceotp.models import Call, CallbackEvent, Campaign
 from django_voiceotp.sealing import open_otp, seal_otp
-from django_voiceotp.services import callback_token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -253,7 +253,7 @@ def test_call_again_resends_a_pending_call_with_its_stored_passcode(
     # Sent by the service, not send_otp: in eager mode a retry would run at once.
     stuck = make_call(campaign, status=Call.Status.PENDING, otp=seal_otp(OTP))
     sandbox.inject("http_error", endpoint="voiceotp", status=503)
-    services.send_call(stuck.pk)
+    sending.send_call(stuck.pk)
     assert Call.objects.get(pk=stuck.pk).status == Call.Status.PENDING  # waiting for a retry
     response = action(admin_client, "call_again", stuck)
     stuck.refresh_from_db()
@@ -475,7 +475,7 @@ def test_the_chart_and_the_table_write_a_day_the_same_way(admin_client, campaign
 
 
 def test_a_provider_refusal_reads_as_a_sentence_in_the_message(admin_client, campaign, monkeypatch):
-    from django_voiceotp import services
+    from django_voiceotp import sending
     from django_voiceotp.exceptions import ProviderRejected
 
     def refuse(call):
@@ -483,7 +483,7 @@ def test_a_provider_refusal_reads_as_a_sentence_in_the_message(admin_client, cam
             "The provider refused the request (campaigns/c78af/voiceotp).", http_status=404
         )
 
-    monkeypatch.setattr(services, "call_again", refuse)
+    monkeypatch.setattr(sending, "call_again", refuse)
     call = make_call(campaign, status=Call.Status.PENDING)
     response = action(admin_client, "call_again", call)
     assert messages_of(response) == [

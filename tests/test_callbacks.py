@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from django_voiceotp import services
+from django_voiceotp import callback_urls
+from django_voiceotp.callback_urls import callback_url_for
 from django_voiceotp.exceptions import ImproperlyConfigured
 from django_voiceotp.models import Call, CallbackEvent, Campaign
-from django_voiceotp.services import callback_url_for
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +81,7 @@ def test_a_callback_token_expires_a_day_after_the_last_poll(client, call, time_m
     time_machine.move_to(timezone.now(), tick=False)
     voiceotp(POLL_SCHEDULE=(15, 300))
     path = path_for(call)
-    assert services.callback_token_max_age() == 300 + 86400
+    assert callback_urls.callback_token_max_age() == 300 + 86400
     time_machine.shift(timedelta(seconds=300 + 86400 - 1))
     assert post(client, path, payload(call, status="")).status_code == 200
     time_machine.shift(timedelta(seconds=2))
@@ -94,32 +94,32 @@ def test_a_callback_token_expires_a_day_after_the_last_poll(client, call, time_m
 def test_the_callback_token_lifetime_is_a_setting(call, time_machine, voiceotp):
     time_machine.move_to(timezone.now(), tick=False)
     voiceotp(CALLBACK_TOKEN_MAX_AGE=60)
-    token = services.callback_token_for(call)
-    assert services.call_id_from_callback_token(token) == call.pk
+    token = callback_urls.callback_token_for(call)
+    assert callback_urls.call_id_from_callback_token(token) == call.pk
     time_machine.shift(timedelta(seconds=61))
-    assert services.call_id_from_callback_token(token) is None
+    assert callback_urls.call_id_from_callback_token(token) is None
 
 
 @pytest.mark.parametrize("max_age", ["1h", 0, -5, True])
 def test_a_bad_token_lifetime_is_a_configuration_error_not_a_bad_token(call, voiceotp, max_age):
-    token = services.callback_token_for(call)
+    token = callback_urls.callback_token_for(call)
     voiceotp(CALLBACK_TOKEN_MAX_AGE=max_age)
     with pytest.raises(ImproperlyConfigured, match="CALLBACK_TOKEN_MAX_AGE"):
-        services.call_id_from_callback_token(token)
+        callback_urls.call_id_from_callback_token(token)
 
 
 def test_an_undated_token_of_an_older_version_is_refused(call):
-    undated = signing.Signer(salt=services.CALLBACK_TOKEN_SALT).sign(str(call.pk))
-    assert services.call_id_from_callback_token(undated) is None
+    undated = signing.Signer(salt=callback_urls.CALLBACK_TOKEN_SALT).sign(str(call.pk))
+    assert callback_urls.call_id_from_callback_token(undated) is None
 
 
 def test_tokens_signed_before_a_secret_key_rotation_are_accepted(call, settings):
-    token = services.callback_token_for(call)
+    token = callback_urls.callback_token_for(call)
     settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
     settings.SECRET_KEY = "a-new-secret-key-for-the-rotation-test"
-    assert services.call_id_from_callback_token(token) == call.pk
+    assert callback_urls.call_id_from_callback_token(token) == call.pk
     settings.SECRET_KEY_FALLBACKS = []
-    assert services.call_id_from_callback_token(token) is None
+    assert callback_urls.call_id_from_callback_token(token) is None
 
 
 def test_valid_callback_applies_once(client, call):

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
-from django_voiceotp import services
+from django_voiceotp import sending
 from django_voiceotp.client import StartedCall
 from django_voiceotp.conf import DEFAULTS
 from django_voiceotp.exceptions import ImproperlyConfigured, ProviderRejected
@@ -264,7 +264,7 @@ def test_provider_text_is_escaped_in_log_lines(monkeypatch, caplog):
 
     monkeypatch.setattr("django_voiceotp.client.ProviderClient.start_call", refuse)
     with caplog.at_level(logging.INFO, logger="django_voiceotp"):
-        services.send_call(call.pk)
+        sending.send_call(call.pk)
     call.refresh_from_db()
     assert call.status == "failed"
     lines = [record.getMessage() for record in caplog.records]
@@ -359,7 +359,7 @@ def test_behind_a_proxy_the_address_the_limits_use_is_stored(voiceotp, forged):
 @pytest.mark.parametrize("subject", ["unknown", "", None, "unix:/run/gunicorn.sock", "x" * 300])
 @pytest.mark.parametrize("forged", [False, True], ids=["valid-token", "forged-token"])
 def test_a_client_that_is_not_an_address_is_stored_as_unknown(monkeypatch, subject, forged):
-    # Whatever throttling.client_ip calls a client it cannot name, only an address is stored.
+    # Whatever limits.clients.client_ip calls a client it cannot name, only an address is stored.
     monkeypatch.setattr("django_voiceotp.callbacks.views.client_ip", lambda request: subject)
     call = make_call()
     for _ in range(2):
@@ -442,7 +442,7 @@ def test_an_early_report_with_a_call_id_of_the_senders_choosing_is_not_applied(
         "django_voiceotp.client.ProviderClient.start_call", lambda *args, **kwargs: started
     )
     with django_capture_on_commit_callbacks(execute=True):
-        services.send_call(call.pk)
+        sending.send_call(call.pk)
     call.refresh_from_db()
     assert (call.status, call.provider_call_id) == ("sent", PROVIDER_CALL_ID)
     assert Call.objects.count() == 1
@@ -465,7 +465,7 @@ def test_an_early_report_of_the_call_the_provider_accepted_is_applied_by_the_sen
         "django_voiceotp.client.ProviderClient.start_call", lambda *args, **kwargs: started
     )
     with django_capture_on_commit_callbacks(execute=True):
-        services.send_call(call.pk)
+        sending.send_call(call.pk)
     call.refresh_from_db()
     assert (call.status, call.provider_call_id, call.otp) == ("success", PROVIDER_CALL_ID, "")
     assert signals.names(call.pk) == [("changed", "pending", "success"), ("succeeded", None)]
@@ -574,7 +574,7 @@ def test_a_retry_after_a_lost_answer_applies_the_providers_report_and_calls_no_o
 
     monkeypatch.setattr("django_voiceotp.client.ProviderClient.start_call", place_again)
     with django_capture_on_commit_callbacks(execute=True):
-        services.send_call(call.pk)
+        sending.send_call(call.pk)
     call.refresh_from_db()
     assert (call.status, call.provider_call_id) == ("success", PROVIDER_CALL_ID)
     assert CallbackEvent.objects.get().verdict == Verdict.APPLIED

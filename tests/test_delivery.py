@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from django_voiceotp import delivery, request_code, send_otp, services, tasks, verify_code
+from django_voiceotp import delivery, jobs, request_code, results, send_otp, tasks, verify_code
 from django_voiceotp.models import Call
 from django_voiceotp.sealing import open_otp, seal_otp
 
@@ -156,7 +156,7 @@ def test_duplicated_reports_racing_place_one_redial(provider, callbacks_to, sign
     call = send_otp(PHONE, OTP)
     provider.wait_for_callbacks()
     poll_now()
-    services.poll_call(call.pk, force=True)
+    results.poll_call(call.pk, force=True)
     assert Call.objects.filter(redial_of=call).count() == 1
     assert Call.objects.count() == 2
     assert [name for name, pk, kwargs in signals.events if name == "failed"] == ["failed"]
@@ -322,13 +322,12 @@ def test_a_sender_that_raises_once_sends_on_its_retry(fallback, voiceotp):
     assert (call.fallback_status, call.fallback_attempts, call.otp) == ("sent", 2, "")
 
 
-def test_a_fallback_whose_passcode_aged_meanwhile_is_not_sent(fallback, clock, monkeypatch):
-    enqueued = []
-    monkeypatch.setattr(delivery, "_enqueue_fallback", enqueued.append)
+def test_a_fallback_whose_passcode_aged_meanwhile_is_not_sent(fallback, clock, dispatched):
     sandbox_provider().script(PHONE, ["Fail"])
     call = send_otp(PHONE, OTP)
+    jobs.send_call(call.pk)  # the recording dispatcher runs nothing: the test runs the send
     poll_now()
-    assert enqueued == [call.pk]
+    assert dispatched.call_ids["run_fallback"] == [call.pk]
     clock.shift(timedelta(seconds=301))
     tasks.run_fallback(call.pk)
     call.refresh_from_db()

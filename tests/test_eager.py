@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from django_voiceotp import send_otp, services, tasks
+from django_voiceotp import send_otp, sending, tasks
 from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.models import Call
 from django_voiceotp.sealing import open_otp
@@ -113,7 +113,7 @@ def test_polls_are_not_run_early(sandbox, time_machine):
 def test_an_attempt_claimed_meanwhile_by_another_process_is_left_to_it(sandbox, monkeypatch):
     """The eager retry cuts short only its own wait, never another attempt's lease."""
     sandbox.inject("http_error", endpoint="voiceotp", times=3, status=500)
-    real_send_call = services.send_call
+    real_send_call = sending.send_call
     lease_until = timezone.now() + timedelta(minutes=5)
 
     def send_call_then_another_process_claims(call_id):
@@ -122,7 +122,7 @@ def test_an_attempt_claimed_meanwhile_by_another_process_is_left_to_it(sandbox, 
         Call.objects.filter(pk=call_id).update(send_attempts=2, next_attempt_at=lease_until)
         return follow_up
 
-    monkeypatch.setattr(services, "send_call", send_call_then_another_process_claims)
+    monkeypatch.setattr(sending, "send_call", send_call_then_another_process_claims)
     call = reload(send_otp("0771122330", OTP))
     assert (call.status, call.send_attempts, call.next_attempt_at) == ("pending", 2, lease_until)
     assert len(sandbox.requests_for("voiceotp")) == 1

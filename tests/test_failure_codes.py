@@ -12,10 +12,10 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
-from django_voiceotp import metrics, services
-from django_voiceotp.client import parse_report
+from django_voiceotp import metrics, results, sending, sweeping
 from django_voiceotp.exceptions import ProviderRejected, ProviderUnavailable
 from django_voiceotp.models import FAILURE_WORDS, Call, Campaign, failure_reason
+from django_voiceotp.provider_reports import parse_report
 from django_voiceotp.sealing import PasscodeUnreadable, seal_otp
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +58,7 @@ def failed(call: Call) -> tuple[str, str, str]:
 )
 def test_a_reported_failure_keeps_the_providers_status_as_its_reason(status, code):
     call = make_call(status=Call.Status.SENT, provider_call_id="p-1")
-    services.apply_report(call, parse_report({"call_id": "p-1", "status": status}))
+    results.apply_report(call, parse_report({"call_id": "p-1", "status": status}))
     assert failed(call) == ("failed", code, status)
 
 
@@ -68,15 +68,15 @@ def test_an_unreadable_passcode(monkeypatch):
     def unreadable(sealed):
         raise PasscodeUnreadable
 
-    monkeypatch.setattr(services, "open_otp", unreadable)
-    services.send_call(call.pk)
+    monkeypatch.setattr(sending, "open_otp", unreadable)
+    sending.send_call(call.pk)
     assert failed(call) == ("failed", Code.PASSCODE_UNREADABLE, "passcode unreadable")
 
 
 def test_a_refused_call(monkeypatch):
     call = make_call()
     start_call_raising(monkeypatch, ProviderRejected("The provider refused the request."))
-    services.send_call(call.pk)
+    sending.send_call(call.pk)
     status, code, reason = failed(call)
     assert (status, code) == ("failed", Code.REJECTED)
     assert reason == "rejected: The provider refused the request."
@@ -86,7 +86,7 @@ def test_an_unavailable_provider(monkeypatch, voiceotp):
     voiceotp(SEND_MAX_RETRIES=0)
     call = make_call()
     start_call_raising(monkeypatch, ProviderUnavailable("The provider timed out."))
-    services.send_call(call.pk)
+    sending.send_call(call.pk)
     status, code, reason = failed(call)
     assert (status, code) == ("failed", Code.PROVIDER_UNAVAILABLE)
     assert reason == "provider unavailable: The provider timed out."
@@ -100,19 +100,19 @@ def test_a_call_without_a_result_in_time(monkeypatch, voiceotp):
     monkeypatch.setattr(
         "django_voiceotp.client.ProviderClient.get_report", lambda self, call_id: report
     )
-    services.poll_call(call.pk, force=True)
+    results.poll_call(call.pk, force=True)
     assert failed(call) == ("failed", Code.TIMEOUT, "timeout")
 
 
 def test_a_passcode_too_old_to_send():
     call = make_call(created_at=timezone.now() - timedelta(hours=1))
-    assert services.expire_stale_calls() == 1
+    assert sweeping.expire_stale_calls() == 1
     assert failed(call) == ("failed", Code.EXPIRED, "expired")
 
 
 def test_a_call_placed_again(enqueued):
     call = make_call(created_at=timezone.now())
-    new_call = services.call_again(call)
+    new_call = sending.call_again(call)
     assert failed(call) == ("failed", Code.REPLACED, f"replaced by call {new_call.pk}")
 
 
@@ -146,9 +146,9 @@ def test_an_unreadable_passcode_is_not_counted_as_the_providers_failure(
     def unreadable(sealed):
         raise PasscodeUnreadable
 
-    monkeypatch.setattr(services, "open_otp", unreadable)
+    monkeypatch.setattr(sending, "open_otp", unreadable)
     with django_capture_on_commit_callbacks(execute=True):
-        services.send_call(call.pk)
+        sending.send_call(call.pk)
     assert count("passcode_unreadable") - before["passcode_unreadable"] == 1
     assert count("provider_failed") == before["provider_failed"]
 

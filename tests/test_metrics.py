@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from django_voiceotp import metrics, request_code, send_otp, services
+from django_voiceotp import callback_urls, metrics, request_code, send_otp, sweeping
 from django_voiceotp.exceptions import RateLimited
 from django_voiceotp.models import Call, CallbackEvent, Campaign
 from django_voiceotp.tasks import poll_pending_calls
@@ -144,7 +144,7 @@ def test_the_sweeper_refreshes_the_calls_waiting(campaign):
     poll_pending_calls()
     assert REGISTRY.get_sample_value("voiceotp_calls_waiting", {"status": "pending"}) == 1
     assert REGISTRY.get_sample_value("voiceotp_calls_waiting", {"status": "sent"}) == 2
-    assert services.calls_waiting() == {"pending": 1, "sent": 2}
+    assert sweeping.calls_waiting() == {"pending": 1, "sent": 2}
 
 
 def test_the_view_serves_the_metrics_without_a_number_passcode_or_token(
@@ -165,7 +165,7 @@ def test_the_view_serves_the_metrics_without_a_number_passcode_or_token(
         "771122330",
         OTP,
         call.provider_call_id,
-        services.callback_token_for(call),
+        callback_urls.callback_token_for(call),
         constants.ACCESS_TOKEN,
         constants.SECRET_KEY,
     ]

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from django_voiceotp import send_otp, services, tasks
+from django_voiceotp import claims, results, send_otp, sending, sweeping, tasks
 from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.exceptions import CampaignUnavailable, InvalidOTP, InvalidPhoneNumber
 from django_voiceotp.models import Call, CallbackEvent, Campaign
@@ -137,7 +137,7 @@ def test_report_in_progress_keeps_polling_then_times_out(sandbox, signals, time_
     assert call.next_poll_at == sent_at + timedelta(seconds=30)
 
     # Early runs (a duplicated task, eager mode) do nothing: the schedule is real time.
-    assert services.poll_call(call.pk) is None
+    assert results.poll_call(call.pk) is None
     assert len(sandbox.requests_for("report")) == 1
 
     for point in (30, 60, 120):
@@ -243,7 +243,7 @@ def test_the_claim_reads_back_the_call_and_its_campaign_as_the_orm_would(use_tz)
     campaign = Campaign.objects.create(campaign_id="c78af", name="Sign-in")
     call = Call.objects.create(campaign=campaign, phone_number="0771122330", otp=seal_otp(OTP))
     now = timezone.now()
-    claimed = services._claim_and_read(call.pk, now)
+    claimed = claims.claim_and_read(call.pk, now)
 
     assert claimed is not None and claimed.send_attempts == 1
     assert claimed.next_attempt_at > now  # the lease
@@ -260,27 +260,27 @@ def test_read_call_reads_the_call_and_its_campaign_as_the_orm_would(use_tz):
         sent_at=timezone.now(),
         duration=12,
     )
-    read = services.read_call(call.pk)
+    read = claims.read_call(call.pk)
     assert read is not None and (read.status, read.provider_call_id) == ("sent", "p-1")
     assert_read_as_the_orm_reads(read)
-    assert services.read_call(10**9) is None
+    assert claims.read_call(10**9) is None
 
 
 def test_send_otp_reads_its_campaign_as_the_orm_would_and_creates_a_missing_one():
     created = Campaign.objects.create(campaign_id="c78af", name="Sign-in", is_active=True)
-    read = services._read_campaign("c78af")
+    read = claims.read_campaign("c78af")
     for field in Campaign._meta.concrete_fields:
         value = getattr(read, field.attname)
         assert value == getattr(created, field.attname) and type(value) is type(
             getattr(created, field.attname)
         ), field.name
-    assert services._read_campaign("nope") is None
+    assert claims.read_campaign("nope") is None
     # A campaign id not stored yet is created, once, however it is asked for.
-    assert services.resolve_campaign("new-one").campaign_id == "new-one"
-    assert services.resolve_campaign("new-one").pk == Campaign.objects.get(campaign_id="new-one").pk
+    assert sending.resolve_campaign("new-one").campaign_id == "new-one"
+    assert sending.resolve_campaign("new-one").pk == Campaign.objects.get(campaign_id="new-one").pk
     Campaign.objects.filter(campaign_id="c78af").update(is_active=False)
     with pytest.raises(CampaignUnavailable):
-        services.resolve_campaign("c78af")
+        sending.resolve_campaign("c78af")
 
 
 def test_the_claim_takes_only_a_call_it_may_send(sandbox, signals):
@@ -298,12 +298,12 @@ def test_the_claim_takes_only_a_call_it_may_send(sandbox, signals):
     ]
     for call in unclaimable:
         before = reload(call)
-        assert services._claim_and_read(call.pk, now) is None
-        assert services.send_call(call.pk) is None
+        assert claims.claim_and_read(call.pk, now) is None
+        assert sending.send_call(call.pk) is None
         after = reload(call)
         assert (after.status, after.send_attempts) == (before.status, before.send_attempts)
-    assert services._claim_and_read(10**9, now) is None
-    assert services.send_call(10**9) is None
+    assert claims.claim_and_read(10**9, now) is None
+    assert sending.send_call(10**9) is None
 
     # A retry whose time has come is claimed, attempt counted.
     due = Call.objects.create(
@@ -313,7 +313,7 @@ def test_the_claim_takes_only_a_call_it_may_send(sandbox, signals):
         send_attempts=2,
         next_attempt_at=now - timedelta(seconds=1),
     )
-    assert services._claim_and_read(due.pk, now).send_attempts == 3
+    assert claims.claim_and_read(due.pk, now).send_attempts == 3
     # Too old to send: not claimed, and the send task fails it as expired, placing nothing.
     old = Call.objects.create(
         campaign=campaign,
@@ -321,8 +321,8 @@ def test_the_claim_takes_only_a_call_it_may_send(sandbox, signals):
         otp=seal_otp(OTP),
         created_at=now - timedelta(seconds=301),
     )
-    assert services._claim_and_read(old.pk, now) is None
-    assert services.send_call(old.pk) is None
+    assert claims.claim_and_read(old.pk, now) is None
+    assert sending.send_call(old.pk) is None
     assert (reload(old).status, reload(old).failure_reason) == ("failed", "expired")
     assert sandbox.requests_for("voiceotp") == []
 
@@ -367,24 +367,23 @@ def test_retries_with_backoff_then_delivers(sandbox, voiceotp, time_machine, kin
     time_machine.move_to(timezone.now(), tick=False)  # so the delays read exactly
     sandbox.inject(kind, endpoint="voiceotp", times=2, **params)
     call = pending_call()
-    follow_up = services.send_call(call.pk)
+    retry_in = sending.send_call(call.pk)
     call = reload(call)
     assert (call.status, call.send_attempts) == ("pending", 1)
-    assert follow_up.task == "send_call"
-    assert 1 <= follow_up.delay <= 2
-    assert call.next_attempt_at == timezone.now() + timedelta(seconds=follow_up.delay)
+    assert 1 <= retry_in <= 2
+    assert call.next_attempt_at == timezone.now() + timedelta(seconds=retry_in)
 
-    assert services.send_call(call.pk) is None  # not yet due: no retry storm
+    assert sending.send_call(call.pk) is None  # not yet due: no retry storm
     assert len(sandbox.requests_for("voiceotp")) == 1
 
     later(time_machine, 2)
-    follow_up = services.send_call(call.pk)
+    retry_in = sending.send_call(call.pk)
     call = reload(call)
     assert (call.status, call.send_attempts) == ("pending", 2)
-    assert 2 <= follow_up.delay <= 4  # doubled
+    assert 2 <= retry_in <= 4  # doubled
 
     later(time_machine, 4)
-    assert services.send_call(call.pk) is None  # sent: the sweeper brings its first poll
+    assert sending.send_call(call.pk) is None  # sent: the sweeper brings its first poll
     call = reload(call)
     assert (call.status, call.send_attempts) == ("sent", 3)
     assert call.next_poll_at == timezone.now() + timedelta(
@@ -397,11 +396,11 @@ def test_connection_refused_is_retried(sandbox, settings, voiceotp, time_machine
     sandbox_url = settings.VOICEOTP["API_URL"]
     voiceotp(API_URL="http://127.0.0.1:9/")
     call = pending_call()
-    assert services.send_call(call.pk).task == "send_call"
+    assert sending.send_call(call.pk) > 0  # a retry, in that many seconds
     assert reload(call).status == Call.Status.PENDING
     voiceotp(API_URL=sandbox_url)
     later(time_machine, 2)
-    services.send_call(call.pk)
+    sending.send_call(call.pk)
     assert reload(call).status == Call.Status.SENT
 
 
@@ -446,8 +445,7 @@ def test_expired_token_is_refreshed_and_the_call_sent(sandbox):
     assert sandbox.token_requests == 2
 
 
-def test_sweeper_sends_calls_whose_task_was_lost(sandbox, monkeypatch, time_machine):
-    monkeypatch.setattr(services, "enqueue_send", lambda call_id: None)  # the broker is down
+def test_sweeper_sends_calls_whose_task_was_lost(sandbox, time_machine, lost_sends):
     call = send_otp("0771122330", OTP)
     assert reload(call).status == Call.Status.PENDING
     assert tasks.poll_pending_calls()["sent"] == 0  # its task may still come: grace period
@@ -456,8 +454,7 @@ def test_sweeper_sends_calls_whose_task_was_lost(sandbox, monkeypatch, time_mach
     assert len(sandbox.requests_for("voiceotp")) == 1
 
 
-def test_sweeper_expires_calls_too_old_to_send(sandbox, monkeypatch, time_machine, signals):
-    monkeypatch.setattr(services, "enqueue_send", lambda call_id: None)
+def test_sweeper_expires_calls_too_old_to_send(sandbox, time_machine, signals, lost_sends):
     call = send_otp("0771122330", OTP)
     assert sweep_at(time_machine, 301)["expired"] == 1
     call = reload(call)
@@ -466,37 +463,35 @@ def test_sweeper_expires_calls_too_old_to_send(sandbox, monkeypatch, time_machin
     assert signals.names(call.pk)[-1] == ("failed", "expired")
 
 
-def test_a_send_in_flight_is_not_expired_under_it(sandbox, monkeypatch, time_machine, signals):
+def test_a_send_in_flight_is_not_expired_under_it(sandbox, time_machine, signals, lost_sends):
     """Past OTP_MAX_AGE, a call whose send attempt still holds its lease is left to that attempt:
     failing it could announce "expired" for a call the provider is placing right now."""
-    monkeypatch.setattr(services, "enqueue_send", lambda call_id: None)
     call = send_otp("0771122330", OTP)
     time_machine.move_to(timezone.now() + timedelta(seconds=299), tick=True)
-    assert services._claim_send(reload(call), timezone.now())  # its attempt starts at 299 s
+    assert claims.claim_send(reload(call), timezone.now())  # its attempt starts at 299 s
 
     assert sweep_at(time_machine, 5)["expired"] == 0
-    assert services.send_call(call.pk) is None  # a duplicated task neither expires nor sends it
+    assert sending.send_call(call.pk) is None  # a duplicated task neither expires nor sends it
     assert reload(call).status == Call.Status.PENDING
     assert signals.names(call.pk) == []
     # The attempt died: once its lease is over the sweeper may expire the call.
-    assert sweep_at(time_machine, services.send_lease())["expired"] == 1
+    assert sweep_at(time_machine, claims.send_lease())["expired"] == 1
     assert (reload(call).status, reload(call).failure_reason) == ("failed", "expired")
     assert sandbox.requests_for("voiceotp") == []
 
 
-def test_expiry_yields_to_a_send_that_claimed_the_call_meanwhile(sandbox, monkeypatch, signals):
-    monkeypatch.setattr(services, "enqueue_send", lambda call_id: None)
+def test_expiry_yields_to_a_send_that_claimed_the_call_meanwhile(sandbox, signals, lost_sends):
     call = send_otp("0771122330", OTP)
     read_by_the_sweeper = reload(call)  # pending, never claimed
-    assert services._claim_send(reload(call), timezone.now())  # a worker claims it first
+    assert claims.claim_send(reload(call), timezone.now())  # a worker claims it first
 
-    assert services._expire(read_by_the_sweeper) is False
+    assert sweeping.expire(read_by_the_sweeper) is False
     assert reload(call).status == Call.Status.PENDING
     assert signals.names(call.pk) == []
 
 
 def test_the_sweeper_takes_the_longest_waiting_calls_first(monkeypatch):
-    monkeypatch.setattr(services, "SWEEP_BATCH", 2)
+    monkeypatch.setattr(sweeping, "SWEEP_BATCH", 2)
     campaign = Campaign.objects.create(campaign_id="c78af")
     now = timezone.now()
     waited = {}
@@ -510,18 +505,18 @@ def test_the_sweeper_takes_the_longest_waiting_calls_first(monkeypatch):
         )
         waited[seconds] = (pending.pk, sent.pk)
 
-    assert services.calls_due_for_send(now) == [waited[30][0], waited[20][0]]
-    assert services.calls_due_for_poll(now) == [waited[30][1], waited[20][1]]
+    assert sweeping.calls_due_for_send(now) == [waited[30][0], waited[20][0]]
+    assert sweeping.calls_due_for_poll(now) == [waited[30][1], waited[20][1]]
 
 
 def test_broker_down_at_enqueue_is_not_an_error(sandbox, monkeypatch, caplog):
-    def broken_delay(*args, **kwargs):
+    def broken_apply_async(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(tasks.send_call, "delay", broken_delay)
+    monkeypatch.setattr(tasks.send_call, "apply_async", broken_apply_async)
     call = send_otp("0771122330", OTP)
     assert reload(call).status == Call.Status.PENDING
-    assert "the sweeper will send it" in caplog.text
+    assert f"send_call of call {call.pk} to the queue; the sweeper will run it" in caplog.text
 
 
 # -- signals and secrets --------------------------------------------------------------------------
@@ -564,7 +559,7 @@ def sandbox_token(sandbox):
 def test_retry_delays_grow_exponentially_with_jitter(voiceotp):
     voiceotp(SEND_RETRY_BACKOFF=2, SEND_RETRY_BACKOFF_MAX=20)
     for attempt, ceiling in [(1, 2), (2, 4), (3, 8), (4, 16), (5, 20), (9, 20)]:
-        delays = {services.retry_delay(attempt) for _ in range(50)}
+        delays = {sending.retry_delay(attempt) for _ in range(50)}
         assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
         assert len(delays) > 1  # jittered: failed sends do not all come back at once
 
@@ -576,13 +571,13 @@ def test_a_send_costs_two_statements_and_schedules_no_poll(sandbox, monkeypatch,
 
     from django_voiceotp.sealing import open_otp, seal_otp
 
-    monkeypatch.setattr(services, "updates_returning", lambda connection: returning)
+    monkeypatch.setattr(claims, "updates_returning", lambda connection: returning)
     campaign = Campaign.objects.create(campaign_id="c78af")
     call = Call.objects.create(campaign=campaign, phone_number="0771122330", otp=seal_otp(OTP))
     published = []
     monkeypatch.setattr(tasks.poll_call, "apply_async", lambda *a, **k: published.append(a))
     with CaptureQueriesContext(connection) as queries:
-        assert services.send_call(call.pk) is None
+        assert sending.send_call(call.pk) is None
     statements = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
     if returning:
         # The claim, which reads the call and its campaign back; the move to sent with the

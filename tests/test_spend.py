@@ -12,11 +12,12 @@ from django.urls import reverse
 from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
-from django_voiceotp import limits, request_code, send_otp, services, tasks
-from django_voiceotp.client import CallOutcome, CallReport, StartedCall
+from django_voiceotp import limits, request_code, results, send_otp, sending, tasks
+from django_voiceotp.client import StartedCall
 from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.exceptions import CallAgainRefused, ProviderUnavailable, RateLimited
 from django_voiceotp.models import Call
+from django_voiceotp.provider_reports import CallOutcome, CallReport
 
 from . import fallback_senders
 
@@ -176,15 +177,16 @@ def site_calls_used() -> int:
 
 
 def test_a_lost_send_and_its_retries_are_the_one_call_counted(
-    voiceotp, clock, enqueued, monkeypatch
+    voiceotp, clock, lost_sends, monkeypatch
 ):
     """The sweeper sends a call whose send task was lost, and the send is retried while the
     provider is down: it is still the one call its code was counted for."""
     voiceotp(RESEND_COOLDOWN=0, SENDS_PER_NUMBER_PER_HOUR=2, REDIAL_MAX=0, FALLBACK_SENDER=None)
     ProviderDownTwice.attempts, ProviderDownTwice.placed = 0, []
-    monkeypatch.setattr(services, "ProviderClient", ProviderDownTwice)
+    monkeypatch.setattr(sending, "ProviderClient", ProviderDownTwice)  # places the call
+    monkeypatch.setattr(results, "ProviderClient", ProviderDownTwice)  # answers its poll
     call = request_code(PHONE, client_ip=ADDRESS).call
-    assert enqueued == [call.pk]  # the send task is lost on its way
+    assert lost_sends.lost == {call.pk}  # the send task is lost on its way
     for _ in range(4):  # past PENDING_GRACE, then past each retry's backoff and lease
         clock.shift(timedelta(seconds=200))
         tasks.poll_pending_calls()
@@ -290,9 +292,9 @@ def test_the_redials_of_a_call_placed_by_send_otp_alone_count_against_the_number
 def test_calling_again_is_counted(voiceotp, clock, enqueued):
     voiceotp(SENDS_PER_HOUR=2)
     call = request_code(PHONE, client_ip=ADDRESS).call
-    again = services.call_again(call)
+    again = sending.call_again(call)
     with pytest.raises(CallAgainRefused, match="a spending limit was reached"):
-        services.call_again(again)
+        sending.call_again(again)
     again.refresh_from_db()
     assert again.status == "pending"  # not replaced: it stays the call to place
     assert Call.objects.count() == 2

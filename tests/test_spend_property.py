@@ -18,10 +18,11 @@ from django.core.cache import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from django_voiceotp import delivery, limits, send_otp, services, tasks
-from django_voiceotp.client import CallOutcome, CallReport, StartedCall
+from django_voiceotp import delivery, limits, results, send_otp, sending, tasks
+from django_voiceotp.client import StartedCall
 from django_voiceotp.exceptions import RateLimited
 from django_voiceotp.models import Call
+from django_voiceotp.provider_reports import CallOutcome, CallReport
 
 from . import fallback_senders
 from .conftest import QUARTER_PAST_TEN
@@ -71,7 +72,8 @@ class FakeProvider:
 
 @pytest.fixture
 def fake_provider(monkeypatch):
-    monkeypatch.setattr(services, "ProviderClient", FakeProvider)
+    monkeypatch.setattr(sending, "ProviderClient", FakeProvider)  # places the calls
+    monkeypatch.setattr(results, "ProviderClient", FakeProvider)  # answers the polls
     return FakeProvider
 
 
@@ -79,7 +81,7 @@ def deliver_everything(clock) -> None:
     """Every result known, every redial due and placed, every fallback run."""
     for _ in range(LIMITS["REDIAL_MAX"] + 2):
         for call_id in Call.objects.filter(status=Call.Status.SENT).values_list("pk", flat=True):
-            services.poll_call(call_id, force=True)
+            results.poll_call(call_id, force=True)
         clock.shift(timedelta(seconds=LIMITS["REDIAL_DELAY"] + 1))
         tasks.poll_pending_calls()
 

@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from django_voiceotp import limits, reports
+from django_voiceotp import limits
 from django_voiceotp import verification as verification_module
+from django_voiceotp.admin.statistics import daily_stats
 from django_voiceotp.checks import SUGGESTED_TEST_NUMBERS, check_test_numbers
 from django_voiceotp.exceptions import InvalidPhoneNumber, PhoneNumberNotAllowed
 from django_voiceotp.models import Call, Campaign, Verification
@@ -139,7 +140,7 @@ def test_statistics_count_test_calls_apart(admin_client, api, enqueued):
     Call.objects.filter(phone_number="0771122330").update(status=Call.Status.SUCCESS)
     campaign = Campaign.objects.get()
 
-    today = reports.daily_stats(campaign, 7)[-1]
+    today = daily_stats(campaign, 7)[-1]
     assert (today.total, today.success, today.failed, today.test) == (2, 1, 0, 1)
     assert today.success_rate == 1.0 and today.in_progress == 1
 

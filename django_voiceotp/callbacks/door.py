@@ -19,12 +19,14 @@ from django.db import DataError, IntegrityError
 from django.utils import timezone
 
 from .. import metrics
+from ..callback_urls import call_id_from_callback_token
+from ..claims import read_call
 from ..conf import DEFAULTS, voiceotp_settings
 from ..db import write_transaction
 from ..models import Call, CallbackEvent
 from ..payloads import PayloadError, loggable, parse_json, storable, storable_text
 from ..provider_reports import InvalidReport, parse_report
-from ..services import apply_report, call_id_from_callback_token, note_early_report, read_call
+from ..results import apply_report, note_early_report
 from .rejections import network_of, record_counted
 
 logger = logging.getLogger("django_voiceotp")

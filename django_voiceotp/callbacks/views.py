@@ -17,10 +17,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..callback_urls import call_id_from_callback_token
 from ..conf import voiceotp_settings
 from ..limits.clients import client_ip
 from ..negotiation import JSONWhateverAccept
-from ..services import call_id_from_callback_token
 from .door import LENGTH_REQUIRED, TOO_LARGE, receive_callback, receive_unread_callback
 
 logger = logging.getLogger("django_voiceotp")

@@ -13,7 +13,7 @@ from .. import limits, testnumbers
 from ..exceptions import InvalidPhoneNumber, RateLimited
 from ..models import Call
 from ..phone import mask_phone_number
-from ..services import resolve_campaign, send_otp
+from ..sending import resolve_campaign, send_otp
 
 logger = logging.getLogger("django_voiceotp")
 

@@ -23,7 +23,7 @@ EXAMPLE_PROJECT = ROOT / "example_project"
 TEST_DATABASE = "test_voiceotp"
 
 #: Delivery settings of every process of the stack: short delays so faults play out in seconds.
-#: The lease of a send attempt is ``4 * sum(TIMEOUT) + 30`` s (services.send_lease): 40 s here.
+#: The lease of a send attempt is ``4 * sum(TIMEOUT) + 30`` s (claims.send_lease): 40 s here.
 STACK_VOICEOTP = {
     "TIMEOUT": [0.5, 2.0],
     "SEND_MAX_RETRIES": 4,

@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
+from django_voiceotp.callback_urls import callback_url_for
 from django_voiceotp.models import Call, CallbackEvent
-from django_voiceotp.services import callback_url_for
 
 from .factories import sent_calls
 from .loadgen import percentile

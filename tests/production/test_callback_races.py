@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
+from django_voiceotp.callback_urls import callback_url_for
 from django_voiceotp.models import Call, CallbackEvent
-from django_voiceotp.services import callback_url_for
 
 from .stack import WORKER_POOLS, post_concurrently, wait_for
 from .test_burst import expected_outcome, final_signal_chain, send_burst

@@ -18,7 +18,7 @@ from .test_burst import expected_outcome, final_signal_chain, send_burst
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MAX_ATTEMPTS = STACK_VOICEOTP["SEND_MAX_RETRIES"] + 1
-#: Longest a send waits for its lease to lapse (services.send_lease), plus the sweeper's round.
+#: Longest a send waits for its lease to lapse (claims.send_lease), plus the sweeper's round.
 LEASE_WAIT = 4 * sum(STACK_VOICEOTP["TIMEOUT"]) + 30 + 30
 
 

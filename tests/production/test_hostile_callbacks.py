@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from rest_framework.test import APIClient
 
 from django_voiceotp import callbacks
+from django_voiceotp.callback_urls import callback_token_for
 from django_voiceotp.models import CallbackEvent, Verification
-from django_voiceotp.services import callback_token_for
 
 from ..hostile_cases import (
     KEYPRESS,

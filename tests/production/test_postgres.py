@@ -54,26 +54,26 @@ def test_the_cache_is_the_session_redis(redis_server):
 
 
 def test_the_claim_and_read_call_read_rows_as_the_orm_does_on_postgresql():
-    """The hand-written statements of services (UPDATE … RETURNING, the join) on PostgreSQL:
+    """The hand-written statements of claims (UPDATE … RETURNING, the join) on PostgreSQL:
     the same values and types as the ORM's select_related, and the claim's guards."""
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from django_voiceotp import services
+    from django_voiceotp import claims
     from tests.test_pipeline import assert_read_as_the_orm_reads
 
     campaign = Campaign.objects.create(campaign_id="c78af", name="Sign-in")
     call = Call.objects.create(campaign=campaign, phone_number="0771122330", otp=seal_otp("4829"))
     now = timezone.now()
 
-    claimed = services._claim_and_read(call.pk, now)
+    claimed = claims.claim_and_read(call.pk, now)
     assert claimed is not None and claimed.send_attempts == 1
     assert_read_as_the_orm_reads(claimed)
-    assert services._claim_and_read(call.pk, now) is None  # held: its lease
-    assert_read_as_the_orm_reads(services.read_call(call.pk))
+    assert claims.claim_and_read(call.pk, now) is None  # held: its lease
+    assert_read_as_the_orm_reads(claims.read_call(call.pk))
     old = Call.objects.create(
         campaign=campaign, phone_number="0771122330", created_at=now - timedelta(seconds=301)
     )
-    assert services._claim_and_read(old.pk, now) is None  # too old to send
-    assert services.read_call(10**9) is None
+    assert claims.claim_and_read(old.pk, now) is None  # too old to send
+    assert claims.read_call(10**9) is None

@@ -17,10 +17,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from django_voiceotp import send_otp, services
+from django_voiceotp import results, send_otp, sending, sweeping
+from django_voiceotp.callback_urls import callback_url_for
 from django_voiceotp.models import Call, Campaign
 from django_voiceotp.sealing import seal_otp
-from django_voiceotp.services import callback_url_for
 
 from .stack import METRICS
 
@@ -76,14 +76,14 @@ def measure(stack, client) -> dict[str, int]:
         next_attempt_at=timezone.now() + FAR,
     )
     with CaptureQueriesContext(connection) as queries:
-        services.send_call(call.pk)  # the send task's work: the provider call
+        sending.send_call(call.pk)  # the send task's work: the provider call
     counts["send"] = len(app_queries(queries))
     assert Call.objects.get(pk=call.pk).status == Call.Status.SENT
 
     call.refresh_from_db()
     Call.objects.filter(pk=call.pk).update(next_poll_at=timezone.now() + FAR)
     with CaptureQueriesContext(connection) as queries:
-        services.poll_call(call.pk, force=True)  # still in progress at the sandbox
+        results.poll_call(call.pk, force=True)  # still in progress at the sandbox
     counts["poll (in progress)"] = len(app_queries(queries))
 
     body = {"call_id": call.provider_call_id, "status": "Success", "duration": 11}
@@ -120,14 +120,14 @@ def test_the_sweeper_finds_due_calls_through_indexes(stack):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE django_voiceotp_call")
     now = timezone.now()
-    due = [  # as services.calls_due_for_send and calls_due_for_poll
+    due = [  # as sweeping.calls_due_for_send and calls_due_for_poll
         Call.objects.due_for_send(now).order_by("next_attempt_at").values_list("pk", flat=True),
         Call.objects.due_for_poll(now).order_by("next_poll_at").values_list("pk", flat=True),
     ]
     for queryset in due:
-        plan = queryset[: services.SWEEP_BATCH].explain()
+        plan = queryset[: sweeping.SWEEP_BATCH].explain()
         # Read in index order and stopped at the batch: no full scan, no sort of the due set.
         assert "Index" in plan and "Seq Scan" not in plan and "Sort" not in plan, plan
     # expire_stale_calls: PostgreSQL may sort the few pending calls it found by index; no full scan.
-    plan = services.stale_calls(now + FAR).order_by("created_at")[: services.SWEEP_BATCH].explain()
+    plan = sweeping.stale_calls(now + FAR).order_by("created_at")[: sweeping.SWEEP_BATCH].explain()
     assert "Index" in plan and "Seq Scan" not in plan, plan

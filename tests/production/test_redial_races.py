@@ -11,10 +11,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from django_voiceotp import delivery, services, tasks
+from django_voiceotp import callback_urls, results, tasks
 from django_voiceotp.callbacks import receive_callback
-from django_voiceotp.client import parse_report
 from django_voiceotp.models import Call, Campaign
+from django_voiceotp.provider_reports import parse_report
 from django_voiceotp.sealing import seal_otp
 from django_voiceotp.signals import call_failed
 
@@ -57,19 +57,18 @@ def failures():
 
 
 @pytest.fixture
-def enqueued_redials(monkeypatch):
-    """The redials' send tasks, kept from the tier's workers: the test sends the redial."""
-    enqueued = []
-    monkeypatch.setattr(delivery, "_enqueue_redial", lambda *args: enqueued.append(args))
-    return enqueued
+def enqueued_redials(dispatched):
+    """The redials handed to the queue, as (call id, delay), kept from the tier's workers: the
+    test sends the redial."""
+    return lambda: [
+        (job.call_id, job.delay) for job in dispatched.outbox if job.job == "send_redial"
+    ]
 
 
 @pytest.fixture
-def enqueued_fallbacks(monkeypatch):
-    """The fallback tasks enqueued after commit: no worker runs here, the test runs them."""
-    enqueued = []
-    monkeypatch.setattr(delivery, "_enqueue_fallback", enqueued.append)
-    return enqueued
+def enqueued_fallbacks(dispatched):
+    """The fallbacks handed to the queue after commit: no worker runs them, the test does."""
+    return dispatched.call_ids["run_fallback"]
 
 
 def sent_call(call: Call | None = None, *, provider_call_id: str) -> Call:
@@ -93,7 +92,7 @@ def race_reports(call: Call, status: str) -> None:
         "start_time": "",
         "user_id": "f461",
     }
-    token = services.callback_token_for(call)
+    token = callback_urls.callback_token_for(call)
     barrier = threading.Barrier(RACERS)
 
     def report(index: int) -> None:
@@ -107,7 +106,7 @@ def race_reports(call: Call, status: str) -> None:
                     remote_addr="127.0.0.1",
                 )
             else:
-                services.apply_report(Call.objects.get(pk=call.pk), parse_report(body))
+                results.apply_report(Call.objects.get(pk=call.pk), parse_report(body))
         finally:
             connection.close()
 
@@ -138,7 +137,7 @@ def test_racing_reports_redial_once_then_hand_over_once(
     assert Call.objects.count() == 2
     assert failures == [(first.pk, redial.pk)]
     assert (redial.status, redial.attempt) == ("pending", 2)
-    assert enqueued_redials == [(redial.pk, 120)]
+    assert enqueued_redials() == [(redial.pk, 120)]
 
     # The redial is accepted by the provider, as its send task would record, and fails too.
     redial = sent_call(redial, provider_call_id="the-redial")
@@ -150,6 +149,8 @@ def test_racing_reports_redial_once_then_hand_over_once(
     # Duplicated fallback tasks and the sweeper's copy, all at once: one hand-over.
     race(tasks.run_fallback, redial.pk)
     race(tasks.poll_pending_calls)
+    for call_id in list(enqueued_fallbacks):  # and the copies the sweepers handed over
+        tasks.run_fallback(call_id)
     handed = [(otp == OTP, pk) for phone, otp, pk in fallback_senders.handed]
     assert handed == [(True, redial.pk)]
     redial.refresh_from_db()

@@ -59,7 +59,7 @@ from ...exceptions import (
 from ...exceptions import RateLimited as CallLimited
 from ...limits import clients
 from ...phone import mask_phone_number, parse_phone_number
-from ...services import resolve_campaign, send_otp
+from ...sending import resolve_campaign, send_otp
 from ...verification import generate_code
 
 if TYPE_CHECKING:

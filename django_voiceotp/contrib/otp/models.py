@@ -24,7 +24,7 @@ from ...conf import voiceotp_settings
 from ...db import write_transaction
 from ...exceptions import InvalidPhoneNumber, RateLimited
 from ...phone import mask_phone_number
-from ...services import resolve_campaign, send_otp
+from ...sending import resolve_campaign, send_otp
 from ...verification import code_matches, generate_code, hash_code
 
 logger = logging.getLogger("django_voiceotp")

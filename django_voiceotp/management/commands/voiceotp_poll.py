@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from django_voiceotp import services
+from django_voiceotp import results
 from django_voiceotp.models import Call
 
 
@@ -12,7 +12,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         call_ids = list(Call.objects.awaiting_result().values_list("pk", flat=True))
         for call_id in call_ids:
-            services.poll_call(call_id, force=True)
+            results.poll_call(call_id, force=True)
         counts = dict.fromkeys(Call.Status.values, 0)
         for status in Call.objects.filter(pk__in=call_ids).values_list("status", flat=True):
             counts[status] += 1

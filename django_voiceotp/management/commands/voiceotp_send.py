@@ -8,7 +8,7 @@ from django_voiceotp import limits, send_otp, testnumbers
 from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.exceptions import VoiceOTPError
 from django_voiceotp.models import Campaign
-from django_voiceotp.services import resolve_campaign
+from django_voiceotp.sending import resolve_campaign
 
 
 class Command(BaseCommand):

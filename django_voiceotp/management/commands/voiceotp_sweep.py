@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from django_voiceotp.tasks import poll_pending_calls
+from django_voiceotp.jobs import poll_pending_calls
 
 
 class Command(BaseCommand):
@@ -13,8 +13,8 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        # Called directly, the task runs in this process; the sends and polls it starts go
-        # through Celery, exactly as when beat runs it.
+        # The sweep runs in this process; the sends and polls it starts go to the queue, exactly
+        # as when beat runs the task.
         counts = poll_pending_calls()
         self.stdout.write(
             f"Swept: {counts['expired']} call(s) expired, {counts['sent']} sent again, "

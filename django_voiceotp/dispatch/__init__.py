@@ -1,0 +1,73 @@
+"""The seam between the app and its queue: the one place work is handed to a worker.
+
+The queue is chosen like ``EMAIL_BACKEND``, by ``VOICEOTP["DISPATCHER"]``: ``"celery"`` (the
+default), ``"django"`` (Django's tasks framework), or the dotted path of a
+:class:`~django_voiceotp.dispatch.base.BaseDispatcher` subclass. The rules every queue shares live
+here once: work is handed over after the transaction commits, a queue that cannot take it is
+logged and survived (every job's state is in the database, and the sweeper finds it), and a
+delayed job is left to the sweeper where the queue cannot hold it (eager mode, no delays).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache, partial
+
+from django.db import transaction
+from django.utils.module_loading import import_string
+
+from ..conf import voiceotp_settings
+from .base import JOBS, BaseDispatcher
+
+logger = logging.getLogger("django_voiceotp")
+
+BUILT_IN = {
+    "celery": "django_voiceotp.dispatch.celery.CeleryDispatcher",
+    "django": "django_voiceotp.dispatch.django.DjangoTasksDispatcher",
+}
+
+
+def get_dispatcher() -> BaseDispatcher:
+    """The dispatcher ``VOICEOTP["DISPATCHER"]`` names; one instance per name, per process."""
+    return _dispatcher(voiceotp_settings.DISPATCHER)
+
+
+@lru_cache(maxsize=8)
+def _dispatcher(name: str) -> BaseDispatcher:
+    return import_string(BUILT_IN.get(name, name))()
+
+
+def enqueue(job: str, call_id: int | None = None, *, delay: float | None = None) -> bool:
+    """Hand ``job`` to the queue now; True when the queue took it.
+
+    A delayed job the queue cannot hold is not handed over, and a queue that fails is logged:
+    in both cases the call's stored times make the sweeper run the job when it is due.
+    """
+    if job not in JOBS:
+        raise ValueError(f"Unknown job {job!r}; the jobs are {', '.join(JOBS)}.")
+    dispatcher = get_dispatcher()
+    if delay and (dispatcher.runs_inline or not dispatcher.supports_delay):
+        # Run now, it would run ahead of its time: the sweeper brings it when it is due.
+        return False
+    try:
+        dispatcher.enqueue(job, call_id, delay=delay)
+    except Exception:  # noqa: BLE001 - the broker may be down; the call is safe in the database
+        logger.warning(
+            "Could not hand %s of call %s to the queue; the sweeper will run it.",
+            job,
+            call_id,
+            exc_info=True,
+        )
+        return False
+    return True
+
+
+def enqueue_on_commit(job: str, call_id: int, *, delay: float | None = None) -> None:
+    """:func:`enqueue` once the current transaction commits: nothing runs for a rolled-back call."""
+    transaction.on_commit(partial(enqueue, job, call_id, delay=delay))
+
+
+def runs_inline() -> bool:
+    """Whether enqueued work runs at once in the caller (eager mode): retries are then made due
+    now and run in a loop by the job itself, as Celery's eager ``retry()`` does."""
+    return get_dispatcher().runs_inline
