@@ -41,6 +41,7 @@ version = release
 extensions = [
     "sphinx.ext.autodoc",
     "openapi_paths",
+    "settings_reference",
 ]
 
 exclude_patterns = ["_build", "README.rst"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -19,9 +21,12 @@ from django_voiceotp.checks import (
     check_callback_urls,
     check_celery,
     check_delivery_settings,
+    check_dispatcher,
     check_setting_values,
     check_sqlite_transaction_mode,
 )
+from django_voiceotp.conf import voiceotp_settings
+from django_voiceotp.dispatch.base import BaseDispatcher
 
 SWEEPER = {"voiceotp-sweeper": {"task": "django_voiceotp.tasks.poll_pending_calls", "schedule": 15}}
 
@@ -394,3 +399,110 @@ def test_the_production_callback_check_survives_a_voiceotp_that_is_not_a_dict(se
     settings.DEBUG = False
     settings.VOICEOTP = "not a dict"
     assert check_callback_base_url_in_production() == []
+
+
+# -- DISPATCHER ----------------------------------------------------------------------------------
+
+
+class ADispatcher(BaseDispatcher):
+    """A dispatcher class a project names by its dotted path."""
+
+
+class NotADispatcher:
+    """A class that is not a dispatcher."""
+
+
+def not_a_class():
+    """A function where a class belongs."""
+
+
+@pytest.fixture
+def django_tasks_installed(monkeypatch):
+    """The django-tasks backport, as an installed package (Django 5.2 has no django.tasks)."""
+    module = types.ModuleType("django_tasks")
+    module.__spec__ = importlib.machinery.ModuleSpec("django_tasks", None)
+    monkeypatch.setitem(sys.modules, "django_tasks", module)
+
+
+@pytest.fixture
+def django_tasks_missing(monkeypatch):
+    """Neither Django's tasks framework nor its backport can be imported."""
+    for name in ("django.tasks", "django_tasks"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "celery",
+        "django",
+        "tests.test_checks.ADispatcher",
+        "django_voiceotp.dispatch.recording.RecordingDispatcher",
+    ],
+)
+def test_dispatcher_values_that_pass(voiceotp, django_tasks_installed, value):
+    voiceotp(DISPATCHER=value)
+    assert check_dispatcher() == []
+
+
+def test_the_default_dispatcher_is_celery_and_passes():
+    assert voiceotp_settings.DISPATCHER == "celery"
+    assert check_dispatcher() == []
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (None, "must be"),
+        ("", "must be"),
+        ("rabbitmq", "must be"),
+        ("..relative.Dispatcher", "must be"),
+        (42, "must be"),
+        (["celery"], "must be"),
+        ("no_such_package.Dispatcher", "cannot be imported: No module named 'no_such_package'"),
+        ("tests.test_checks.NoSuchDispatcher", "cannot be imported"),
+        (
+            "tests.test_checks.not_a_class",
+            "BaseDispatcher; 'tests.test_checks.not_a_class' is a function",
+        ),
+        ("tests.test_checks.NotADispatcher", "is the class NotADispatcher."),
+        ("tests.test_checks", "BaseDispatcher; 'tests.test_checks' is a module"),
+    ],
+)
+def test_each_malformed_dispatcher_is_an_error(voiceotp, value, said):
+    voiceotp(DISPATCHER=value)
+    [error] = check_dispatcher()
+    assert error.id == "django_voiceotp.E050"
+    assert "['DISPATCHER']" in error.msg and said in error.msg
+    if said != "must be":  # a dotted path that does not lead to a class: what to write instead
+        assert '"celery", "django", or the dotted path of a dispatcher class' in error.hint
+
+
+def test_the_django_dispatcher_needs_django_tasks(voiceotp, django_tasks_missing):
+    voiceotp(DISPATCHER="django")
+    [error] = check_dispatcher()
+    assert error.id == "django_voiceotp.E050"
+    assert "django.tasks" in error.msg and "django_tasks" in error.msg
+    assert "pip install django-tasks" in error.hint
+
+
+def test_a_dispatcher_module_that_fails_as_it_is_imported_is_an_error(
+    voiceotp, monkeypatch, tmp_path
+):
+    (tmp_path / "broken_dispatcher.py").write_text('raise RuntimeError("fails on import")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "broken_dispatcher", raising=False)
+    voiceotp(DISPATCHER="broken_dispatcher.Dispatcher")
+    [error] = check_dispatcher()
+    assert error.id == "django_voiceotp.E050" and "cannot be imported" in error.msg
+
+
+def test_celery_is_not_checked_when_the_work_goes_elsewhere(
+    voiceotp, celery_conf, settings, django_tasks_installed
+):
+    settings.DEBUG = False
+    celery_conf.task_always_eager = True
+    celery_conf.beat_schedule = {}
+    assert ids(check_celery()) == ["django_voiceotp.I001", "django_voiceotp.W002"]
+    voiceotp(DISPATCHER="django")
+    assert check_celery() == []

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
-
 import pytest
 from django.core import checks
+from django.core.checks.registry import registry
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from django_voiceotp import checks as checks_module
-from django_voiceotp.conf import DEFAULTS
+from django_voiceotp.conf import SETTINGS
 
 #: Values of the wrong type or out of range for some setting or other.
 HOSTILE_VALUES = [
@@ -35,18 +34,26 @@ HOSTILE_VALUES = [
     {1: 2},
     {(): []},
     object(),
+    1e308,
+    float("inf"),
+    "x" * 10_000,
+    ["x" * 10_000],
 ]
 
 #: A value no setting takes: each check must name the key in an Error.
 NONSENSE = {"?": ["?"]}
 
 
+#: Every setting, by name.
+KEYS = [setting.name for setting in SETTINGS]
+
+
 def check_functions():
-    """Every check function of checks.py (each one registered with Django)."""
+    """Every check function of the checks package, as registered with Django."""
     return [
         function
-        for name, function in inspect.getmembers(checks_module, inspect.isfunction)
-        if name.startswith("check_") and function.__module__ == checks_module.__name__
+        for function in registry.get_checks(include_deployment_checks=True)
+        if function.__module__.startswith(f"{checks_module.__name__}.")
     ]
 
 
@@ -69,20 +76,50 @@ def _a_test_number(voiceotp):
 def test_the_check_functions_are_found():
     names = {function.__name__ for function in check_functions()}
     assert {"check_settings", "check_delivery_settings", "check_test_numbers"} <= names
+    # Every check the package exports is registered: none is left out of manage.py check.
+    exported = {name for name in checks_module.__all__ if name.startswith("check_")}
+    assert exported == names
 
 
-@pytest.mark.parametrize("key", sorted(DEFAULTS))
+@pytest.mark.parametrize("setting", SETTINGS, ids=KEYS)
+def test_each_setting_is_checked_by_a_registered_check(setting):
+    assert setting.checked_by in {function.__name__ for function in check_functions()}
+
+
+@pytest.mark.parametrize("key", KEYS)
 def test_no_check_raises_on_any_value_of_any_setting(key, voiceotp):
     for value in HOSTILE_VALUES:
         voiceotp(**{key: value})
         run_every_check()
 
 
-@pytest.mark.parametrize("key", sorted(DEFAULTS))
+@pytest.mark.parametrize("key", KEYS)
 def test_a_value_of_the_wrong_type_is_a_clear_error_naming_the_setting(key, voiceotp):
     voiceotp(**{key: NONSENSE})
     errors = [message for message in run_every_check() if message.level >= checks.ERROR]
     assert any(f"['{key}']" in message.msg for message in errors), errors
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=KEYS)
+def test_a_malformed_value_is_answered_with_the_check_id_its_declaration_gives(setting, voiceotp):
+    voiceotp(**{setting.name: object()})  # a value no setting takes
+    errors = [message for message in run_every_check() if f"['{setting.name}']" in message.msg]
+    assert [message.id for message in errors] == [f"django_voiceotp.{setting.check_id}"]
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=KEYS)
+def test_the_default_of_each_setting_passes_its_checks(setting, voiceotp):
+    if setting.required:
+        return  # no default: E002 when unset
+    voiceotp(**{setting.name: setting.default})
+    assert [message for message in run_every_check() if message.level >= checks.ERROR] == []
+
+
+@pytest.mark.parametrize("setting", [setting for setting in SETTINGS if setting.secret])
+def test_a_secret_setting_of_the_wrong_type_is_not_shown(setting, voiceotp):
+    voiceotp(**{setting.name: b"s3cr3t-value"})
+    messages = [message for message in run_every_check() if f"['{setting.name}']" in message.msg]
+    assert messages and all("s3cr3t" not in str(message) for message in messages)
 
 
 @pytest.mark.parametrize("value", ["a string", ["a", "list"], 42, 1.5, ("API_URL",), True])

@@ -3,7 +3,8 @@
 ``make docs`` builds the site with warnings as errors and the network shut (docs/build.py), and
 checks README.rst as PyPI renders it; these tests hold what a build cannot see, with the ``test``
 extra alone (no Sphinx):
-that the settings page names every key of ``DEFAULTS`` with its real default, that a page with
+that the settings page, rendered from the settings' declarations, names every key of ``DEFAULTS``
+with its real default and its check, that a page with
 recipes marks each of its blocks, that the HTTP API page renders every operation of
 ``openapi.yaml``, and that the quickstart builds and runs a new project as written.
 """
@@ -20,7 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from django_voiceotp.conf import DEFAULTS
+from django_voiceotp.callbacks import CALLBACK_FINAL_GRACE_MAX
+from django_voiceotp.conf import DEFAULTS, SETTINGS
 
 from .recipes import DOCS, Project, marked_blocks, unmarked_blocks
 
@@ -39,20 +41,41 @@ def undocumented(keys, text: str) -> list[str]:
     return [key for key in keys if key not in documented]
 
 
+def load_extension(name: str):
+    """A module of docs/_ext that is plain Python (the Sphinx directives import it)."""
+    spec = importlib.util.spec_from_file_location(name, DOCS / "_ext" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def settings_page() -> str:
+    """docs/settings.rst as the site shows it: each section's entries rendered in."""
+    return load_extension("settings_render").expand(SETTINGS_PAGE.read_text())
+
+
 def test_every_setting_is_documented():
-    assert undocumented(DEFAULTS, SETTINGS_PAGE.read_text()) == []
+    assert undocumented(DEFAULTS, settings_page()) == []
 
 
 def test_a_setting_missing_from_the_page_is_found():
     keys = {**DEFAULTS, "NEW_SETTING": 1}
-    assert undocumented(keys, SETTINGS_PAGE.read_text()) == ["NEW_SETTING"]
+    assert undocumented(keys, settings_page()) == ["NEW_SETTING"]
     # One removed entry is missed too.
-    text = SETTINGS_PAGE.read_text().replace("``REDIAL_DELAY``\n", "REDIAL_DELAY\n")
+    text = settings_page().replace("``REDIAL_DELAY``\n", "REDIAL_DELAY\n")
     assert undocumented(DEFAULTS, text) == ["REDIAL_DELAY"]
 
 
+def test_the_page_renders_each_section_of_the_declarations_once_in_order():
+    render = load_extension("settings_render")
+    used = render.DIRECTIVE.findall(SETTINGS_PAGE.read_text())
+    assert used == render.sections()
+    with pytest.raises(ValueError, match="'nowhere'"):
+        render.render("nowhere")
+
+
 def test_every_setting_states_its_real_default_and_its_check():
-    entries = documented_settings(SETTINGS_PAGE.read_text())
+    entries = documented_settings(settings_page())
     wrong = []
     for key, default in DEFAULTS.items():
         # The page writes Python literals with double quotes, as the project's code does.
@@ -62,6 +85,20 @@ def test_every_setting_states_its_real_default_and_its_check():
             wrong.append(key)
     assert wrong == []
     assert list(entries) == list(DEFAULTS), "the page lists the keys in DEFAULTS' order"
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda setting: setting.name)
+def test_each_entry_names_the_check_its_declaration_answers_with(setting):
+    entry = documented_settings(settings_page())[setting.name]
+    assert f"``{setting.check_id}``" in entry
+    if setting.required:
+        assert "``E002``" in entry
+
+
+def test_the_final_grace_bound_is_the_one_the_callback_door_applies():
+    [final_grace] = [setting for setting in SETTINGS if setting.name == "CALLBACK_FINAL_GRACE"]
+    assert f"from 0 to {CALLBACK_FINAL_GRACE_MAX} (30 days)" in final_grace.expected
+    assert f"({CALLBACK_FINAL_GRACE_MAX})" in documented_settings(settings_page())[final_grace.name]
 
 
 def recipe_pages() -> list[Path]:
@@ -84,12 +121,7 @@ def test_a_recipe_page_marks_every_block(page):
 
 def openapi_render():
     """docs/_ext/openapi_render.py: plain Python (the Sphinx directive is openapi_paths.py)."""
-    spec = importlib.util.spec_from_file_location(
-        "openapi_render", DOCS / "_ext" / "openapi_render.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_extension("openapi_render")
 
 
 def test_the_api_page_renders_every_operation_and_schema():
