@@ -1,10 +1,9 @@
 """Delivery metrics for Prometheus, with the ``metrics`` extra (``prometheus_client``).
 
 Every metric lives in prometheus_client's default registry, so ``django-prometheus`` (or any
-exporter of that registry) shows them beside its own; ``django_voiceotp.views.metrics`` serves
-them alone. Under gunicorn or Celery prefork, set ``PROMETHEUS_MULTIPROC_DIR`` before the
-processes start (docs/integrations/metrics.rst): each process then writes its own file and the
-view adds them.
+exporter of that registry) shows them beside its own; :func:`metrics_view` serves them alone.
+Under gunicorn or Celery prefork, set ``PROMETHEUS_MULTIPROC_DIR`` before the processes start
+(docs/integrations/metrics.rst): each process then writes its own file and the view adds them.
 
 Labels carry only names from short, fixed sets (a status, a verdict, a limit, an endpoint): never a
 phone number, a passcode, a token or a provider's free text. Without prometheus_client every
@@ -15,6 +14,8 @@ from __future__ import annotations
 
 import os
 from typing import Any
+
+from django.http import HttpRequest, HttpResponse
 
 prometheus_client: Any
 try:
@@ -184,3 +185,15 @@ def exposition() -> tuple[bytes, str]:
         registry = prometheus_client.CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     return prometheus_client.generate_latest(registry), prometheus_client.CONTENT_TYPE_LATEST
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """The app's metrics in Prometheus' text format, for a scraper (docs/integrations/metrics.rst).
+
+    Not in ``django_voiceotp.urls``: a project mounts it where only its scraper can reach it.
+    """
+    try:
+        body, content_type = exposition()
+    except RuntimeError as err:  # the metrics extra is not installed
+        return HttpResponse(str(err), status=501, content_type="text/plain")
+    return HttpResponse(body, content_type=content_type)

@@ -332,8 +332,8 @@ class CallbackEvent(models.Model):
         indexes = [
             models.Index(fields=["received_at"], name="voiceotp_event_received_idx"),
             models.Index(fields=["verdict", "received_at"], name="voiceotp_event_verdict_idx"),
-            # The look-up of a rejection's run (callbacks._record_counted): requests without a
-            # valid token only, so the index stays as small as the runs it finds.
+            # The look-up of a rejection's run (callbacks.rejections.record_counted): requests
+            # without a valid token only, so the index stays as small as the runs it finds.
             models.Index(
                 fields=["remote_network", "verdict", "received_at"],
                 condition=models.Q(call__isnull=True),

@@ -9,11 +9,12 @@ from django.utils import timezone
 
 from . import delivery
 from .claims import read_call, send_lease
-from .client import CallOutcome, CallReport, InvalidReport, ProviderClient, parse_report
+from .client import ProviderClient
 from .conf import voiceotp_settings
 from .exceptions import ProviderError
 from .models import Call, CallbackEvent, failure_reason
 from .payloads import loggable
+from .provider_reports import CallOutcome, CallReport, InvalidReport, parse_report
 from .transitions import fail, finish
 
 logger = logging.getLogger("django_voiceotp")

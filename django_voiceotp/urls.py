@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from .api_views import VerificationCheckView, VerificationCreateView, VerificationDetailView
-from .views import CallbackView
+from .callbacks.views import CallbackView
+from .verification_api import VerificationCheckView, VerificationCreateView, VerificationDetailView
 
 app_name = "django_voiceotp"
 

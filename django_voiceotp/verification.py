@@ -119,7 +119,7 @@ def request_code(
         counted with every other such client. ``None`` (the default, for code that answers no
         client) counts no client.
     :param owner: True when the client asking has verified this number before (the HTTP API
-        decides it with ``throttling.is_owner``): it may spend the share of the number's daily
+        decides it with ``limits.clients.is_owner``): it may spend the share of the number's daily
         quota kept for its owner (``SENDS_RESERVED_FOR_OWNER_PER_DAY``), which other clients
         cannot, and its request replaces a pending code another client asked for. Pass True only
         for a client you recognise so; the default, False, is right for anyone else.

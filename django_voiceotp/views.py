@@ -1,148 +1,26 @@
-"""The provider's callback endpoint."""
+"""Deprecated: the callback view lives in ``django_voiceotp.callbacks.views``, ``metrics_view`` in
+``django_voiceotp.metrics``."""
 
 from __future__ import annotations
 
-import logging
-import traceback
+import importlib
+import warnings
+from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
-from django.db import transaction
-from django.http import HttpRequest, HttpResponse
-from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
-from rest_framework.response import Response
-from rest_framework.views import APIView
-
-from . import metrics
-from .callback_urls import call_id_from_callback_token
-from .callbacks import LENGTH_REQUIRED, TOO_LARGE, receive_callback, receive_unread_callback
-from .conf import voiceotp_settings
-from .throttling import client_ip
-
-logger = logging.getLogger("django_voiceotp")
+#: Each name this module held, and the module that holds it now.
+MOVED = {
+    "CallbackView": "django_voiceotp.callbacks.views",
+    "JSONWhateverAccept": "django_voiceotp.negotiation",
+    "metrics_view": "django_voiceotp.metrics",
+}
 
 
-class JSONWhateverAccept(DefaultContentNegotiation):
-    """Answer with the view's first renderer, JSON, whatever the client's ``Accept`` says.
-
-    DRF's default would answer 406 before the view runs (nothing stored, nothing applied) to a
-    provider that sends ``Accept: text/html``; the provider reads the status, not the body.
-    Parsers are still chosen by content type, so a JSON-only view answers 415 to anything else.
-    """
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
-class CallbackView(APIView):
-    """POST from the provider with a call's result, at the call's own signed URL.
-
-    The provider signs nothing and logs in nowhere: the token in the URL is the authentication,
-    so no session, CSRF or throttle stands in its way. The body is read raw, not through a parser,
-    so that even a request that is not JSON is stored with its verdict.
-
-    The path holds the token, so no log record of this app or of Django may carry it: the
-    callbacks module logs each rejection with the call's pk, and Django's ``django.request``
-    record of the answer (its path, and the request for handlers that print it, such as the
-    admins' error mail) is not made. An error the view does not answer itself (a database
-    error, a bad setting) would reach that record with a 500: it is logged here with the call's
-    pk instead, and answered 503, which the provider retries.
-    """
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes: list = []
-    parser_classes: list = []
-    renderer_classes = [JSONRenderer]
-    content_negotiation_class = JSONWhateverAccept
-
-    @classmethod
-    def as_view(cls, **initkwargs):
-        # Outside ATOMIC_REQUESTS: a request's transaction begins deferred, before the view, and
-        # on SQLite its read-then-write would lose callbacks to a lock; the view makes its own.
-        return transaction.non_atomic_requests(super().as_view(**initkwargs))
-
-    def post(self, request, token: str):
-        # The address the abuse limits count: behind a proxy, the client's, not the proxy's.
-        remote_addr = client_ip(request)
-        length = _content_length(request.META.get("CONTENT_LENGTH"))
-        if _is_chunked(request.META.get("HTTP_TRANSFER_ENCODING")):
-            # Django reads a body up to its Content-Length, so a chunked one would look empty:
-            # refused for what it is, rather than judged as an empty body.
-            result = receive_unread_callback(
-                token, LENGTH_REQUIRED, size=None, remote_addr=remote_addr
-            )
-        elif length > voiceotp_settings.CALLBACK_MAX_BODY_SIZE:
-            result = receive_unread_callback(token, TOO_LARGE, size=length, remote_addr=remote_addr)
-        else:
-            try:
-                body = request.body
-            except RequestDataTooBig:  # the project's DATA_UPLOAD_MAX_MEMORY_SIZE is lower
-                result = receive_unread_callback(
-                    token, TOO_LARGE, size=length, remote_addr=remote_addr
-                )
-            else:
-                result = receive_callback(
-                    token, body, content_type=request.content_type or "", remote_addr=remote_addr
-                )
-        return Response(
-            {"verdict": result.verdict, "detail": result.detail}, status=result.http_status
-        )
-
-    def handle_exception(self, exc):
-        try:
-            return super().handle_exception(exc)  # DRF's own exceptions: its answer
-        except Exception as err:
-            _log_error(err, self.kwargs.get("token", ""))
-            return Response(
-                {"detail": "The callback could not be processed now; retry."}, status=503
-            )
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        # Every answer, a 405 too: django.utils.log.log_response skips a response so marked.
-        response._has_been_logged = True
-        return response
-
-
-def _log_error(err: Exception, token: str) -> None:
-    """Log an error with the call's pk and a traceback from which the token is cut: frames
-    show code, not values, but an exception's message (or one it was raised from) could hold
-    the token or the path."""
-    try:
-        call_pk = call_id_from_callback_token(token)
-    except Exception:  # the setting that failed the request may fail this too
-        call_pk = None
-    trace = "".join(traceback.format_exception(err))
-    if token:
-        trace = trace.replace(token, "<token>")
-    logger.error(
-        "Callback for call %s failed (%s); answered 503.\n%s",
-        call_pk if call_pk is not None else "unknown",
-        type(err).__name__,
-        trace,
+def __getattr__(name: str) -> Any:
+    if name not in MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(
+        f"django_voiceotp.views.{name} is deprecated: use {MOVED[name]}.{name}.",
+        DeprecationWarning,
+        stacklevel=2,
     )
-
-
-def _content_length(value: str | None) -> int:
-    try:
-        return max(int(value or 0), 0)
-    except ValueError:
-        return 0
-
-
-def _is_chunked(transfer_encoding: str | None) -> bool:
-    return bool(transfer_encoding and transfer_encoding.strip().lower() != "identity")
-
-
-def metrics_view(request: HttpRequest) -> HttpResponse:
-    """The app's metrics in Prometheus' text format, for a scraper (docs/integrations/metrics.rst).
-
-    Not in ``django_voiceotp.urls``: a project mounts it where only its scraper can reach it.
-    """
-    try:
-        body, content_type = metrics.exposition()
-    except RuntimeError as err:  # the metrics extra is not installed
-        return HttpResponse(str(err), status=501, content_type="text/plain")
-    return HttpResponse(body, content_type=content_type)
+    return getattr(importlib.import_module(MOVED[name]), name)

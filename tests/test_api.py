@@ -132,7 +132,7 @@ def test_the_throttle_refuses_before_the_view_works(api, voiceotp, clock, monkey
     def must_not_run(*args, **kwargs):
         raise AssertionError("the throttle should have refused first")
 
-    monkeypatch.setattr("django_voiceotp.api_views.request_code", must_not_run)
+    monkeypatch.setattr("django_voiceotp.verification_api.request_code", must_not_run)
     response = api.post(list_url(), {"phone_number": "0901234562"}, format="json")
     assert response.status_code == 429 and "Retry-After" in response.headers
 

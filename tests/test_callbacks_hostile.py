@@ -321,7 +321,7 @@ def test_rotating_ipv6_addresses_of_one_64_cost_one_event():
 
 def test_rejection_rows_are_capped_per_hour_site_wide(monkeypatch, time_machine):
     time_machine.move_to(timezone.now(), tick=False)
-    monkeypatch.setattr("django_voiceotp.callbacks.REJECTED_ROWS_PER_HOUR", 5)
+    monkeypatch.setattr("django_voiceotp.callbacks.rejections.REJECTED_ROWS_PER_HOUR", 5)
     body = encoded({"padding": "x" * 1000})
     for host in range(1, 21):
         assert post(None, body, REMOTE_ADDR=f"198.51.100.{host}").status_code == 403
@@ -359,8 +359,8 @@ def test_behind_a_proxy_the_address_the_limits_use_is_stored(voiceotp, forged):
 @pytest.mark.parametrize("subject", ["unknown", "", None, "unix:/run/gunicorn.sock", "x" * 300])
 @pytest.mark.parametrize("forged", [False, True], ids=["valid-token", "forged-token"])
 def test_a_client_that_is_not_an_address_is_stored_as_unknown(monkeypatch, subject, forged):
-    # Whatever throttling.client_ip calls a client it cannot name, only an address is stored.
-    monkeypatch.setattr("django_voiceotp.views.client_ip", lambda request: subject)
+    # Whatever limits.clients.client_ip calls a client it cannot name, only an address is stored.
+    monkeypatch.setattr("django_voiceotp.callbacks.views.client_ip", lambda request: subject)
     call = make_call()
     for _ in range(2):
         assert post(None if forged else call, encoded(report())).status_code < 500
@@ -510,14 +510,14 @@ def test_an_unexpected_error_is_a_503_logged_without_the_token(failing, monkeypa
     token = path.rstrip("/").rsplit("/", 1)[-1]
     # The message names the token, as a driver's error might quote what it was given.
     if failing == "read_call":
-        target = "django_voiceotp.callbacks.read_call"
+        target = "django_voiceotp.callbacks.door.read_call"
         monkeypatch.setattr(target, _raise(DatabaseError(f"no such row for {path}")))
     elif failing == "event_save":
         target = "django_voiceotp.models.CallbackEvent.save"
         monkeypatch.setattr(target, _raise(OperationalError(f"database is locked ({token})")))
     else:
         error = ImproperlyConfigured(f"TRUSTED_PROXY_HEADER is wrong at {path}")
-        monkeypatch.setattr("django_voiceotp.views.client_ip", _raise(error))
+        monkeypatch.setattr("django_voiceotp.callbacks.views.client_ip", _raise(error))
     client = APIClient(raise_request_exception=False)
     with caplog.at_level(logging.DEBUG):
         response = client.post(path, encoded(report()), content_type="application/json")
@@ -586,7 +586,9 @@ def test_a_report_read_before_the_send_stored_its_answer_is_applied(monkeypatch)
     call = make_call(created_at=timezone.now())
     read_while_pending = Call.objects.get(pk=call.pk)
     read_while_pending.status, read_while_pending.provider_call_id = "pending", None
-    monkeypatch.setattr("django_voiceotp.callbacks.read_call", lambda call_id: read_while_pending)
+    monkeypatch.setattr(
+        "django_voiceotp.callbacks.door.read_call", lambda call_id: read_while_pending
+    )
     response = post(call, encoded(report(start_time=None)))
     assert (response.status_code, response.json()["verdict"]) == (200, Verdict.APPLIED)
     call.refresh_from_db()

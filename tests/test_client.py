@@ -16,13 +16,7 @@ import requests.utils
 import responses
 from django.core.cache import cache
 
-from django_voiceotp.client import (
-    CallOutcome,
-    ProviderClient,
-    outcome_for_status,
-    parse_provider_time,
-    parse_report,
-)
+from django_voiceotp.client import ProviderClient
 from django_voiceotp.exceptions import (
     AuthenticationFailed,
     ImproperlyConfigured,
@@ -31,6 +25,7 @@ from django_voiceotp.exceptions import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from django_voiceotp.provider_reports import CallOutcome
 
 from .conftest import SANDBOX_SECRET_KEY
 
@@ -81,73 +76,6 @@ def mocked(voiceotp):
 
 def start(client=None):
     return (client or ProviderClient()).start_call("c78af", "0771122330", OTP)
-
-
-# -- pure functions ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("raw", "outcome"),
-    [
-        ("Success", CallOutcome.SUCCESS),
-        ("SUCCESS", CallOutcome.SUCCESS),
-        ("ANSWERED", CallOutcome.SUCCESS),
-        ("Fail", CallOutcome.FAILED),
-        ("failed", CallOutcome.FAILED),
-        ("NOANWSER", CallOutcome.FAILED),
-        ("BUSY", CallOutcome.FAILED),
-        ("no-answered", CallOutcome.FAILED),
-        ("invalid-number", CallOutcome.FAILED),
-        ("", CallOutcome.IN_PROGRESS),
-        (None, CallOutcome.IN_PROGRESS),
-        (" ringing ", CallOutcome.IN_PROGRESS),
-    ],
-)
-def test_status_spellings_map_case_insensitively(raw, outcome):
-    assert outcome_for_status(raw) is outcome
-
-
-def test_naive_start_time_is_provider_time():
-    parsed = parse_provider_time("2020-11-10 23:23:11")
-    assert parsed.utcoffset() == timedelta(hours=7)
-    assert parsed.astimezone(UTC) == datetime(2020, 11, 10, 16, 23, 11, tzinfo=UTC)
-
-
-def test_start_time_timezone_is_a_setting(voiceotp):
-    voiceotp(PROVIDER_TIMEZONE="UTC")
-    assert parse_provider_time("2020-11-10 23:23:11").utcoffset() == timedelta(0)
-
-
-def test_iso_start_time_keeps_its_offset():
-    parsed = parse_provider_time("2020-11-10T23:23:11+00:00")
-    assert parsed == datetime(2020, 11, 10, 23, 23, 11, tzinfo=UTC)
-
-
-@pytest.mark.parametrize("value", ["", None, "yesterday", 12])
-def test_unusable_start_time_is_unknown(value):
-    assert parse_provider_time(value) is None
-
-
-def test_report_repr_hides_the_keypress():
-    report = parse_report({"call_id": "c", "status": "Success", "keypress": "918273"})
-    assert report.keypress == "918273"
-    assert "918273" not in repr(report)
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        None,
-        [],
-        {"status": "Success"},
-        {"call_id": "c"},
-        {"call_id": "c", "status": 3},
-        {"call_id": "c", "status": "Fail", "duration": "long"},
-    ],
-)
-def test_malformed_reports_are_refused(data):
-    with pytest.raises(ValueError):
-        parse_report(data)
 
 
 # -- configuration ------------------------------------------------------------------------------

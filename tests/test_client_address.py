@@ -7,11 +7,12 @@ import logging
 import pytest
 from django.test import RequestFactory
 
-from django_voiceotp import request_code, throttling
+from django_voiceotp import request_code
 from django_voiceotp.checks import check_client_address
 from django_voiceotp.exceptions import ImproperlyConfigured, RateLimited
+from django_voiceotp.limits import clients
+from django_voiceotp.limits.clients import UNKNOWN_CLIENT, client_ip
 from django_voiceotp.models import Verification
-from django_voiceotp.throttling import UNKNOWN_CLIENT, client_ip
 
 
 def request(remote_addr: str = "203.0.113.7", **headers):
@@ -21,7 +22,7 @@ def request(remote_addr: str = "203.0.113.7", **headers):
 @pytest.fixture
 def warned_once(monkeypatch):
     """A process that has not warned of an unknown client yet."""
-    monkeypatch.setattr(throttling, "_unknown_client_warned", False)
+    monkeypatch.setattr(clients, "_unknown_client_warned", False)
 
 
 def ids(messages) -> list[str]:

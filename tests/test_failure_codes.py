@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from django_voiceotp import metrics, results, sending, sweeping
-from django_voiceotp.client import parse_report
 from django_voiceotp.exceptions import ProviderRejected, ProviderUnavailable
 from django_voiceotp.models import FAILURE_WORDS, Call, Campaign, failure_reason
+from django_voiceotp.provider_reports import parse_report
 from django_voiceotp.sealing import PasscodeUnreadable, seal_otp
 
 pytestmark = pytest.mark.django_db

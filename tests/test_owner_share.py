@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 from django_voiceotp import request_code
 from django_voiceotp import verification as verification_module
 from django_voiceotp.exceptions import RateLimited
+from django_voiceotp.limits.clients import OWNER_COOKIE, is_owner
 from django_voiceotp.models import Verification
-from django_voiceotp.throttling import OWNER_COOKIE, is_owner
 
 pytestmark = pytest.mark.django_db
 

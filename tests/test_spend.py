@@ -13,10 +13,11 @@ from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from django_voiceotp import limits, request_code, results, send_otp, sending, tasks
-from django_voiceotp.client import CallOutcome, CallReport, StartedCall
+from django_voiceotp.client import StartedCall
 from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.exceptions import CallAgainRefused, ProviderUnavailable, RateLimited
 from django_voiceotp.models import Call
+from django_voiceotp.provider_reports import CallOutcome, CallReport
 
 from . import fallback_senders
 
@@ -266,7 +267,7 @@ def test_without_its_record_a_redial_counts_against_the_verifications_client(
 ):
     voiceotp(SENDS_PER_IP_PER_HOUR=1, FALLBACK_SENDER=None)
     call = request_code(PHONE, client_ip=ADDRESS).call
-    limits._cache().delete(limits._payer_key(call.pk))  # a cache that forgot
+    limits.counters.limits_cache().delete(limits.payers._payer_key(call.pk))  # a cache that forgot
     deliver_everything(clock)
     call.refresh_from_db()
     assert call.failure_reason == limits.SPENDING_LIMIT_REASON

@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from django_voiceotp import delivery, limits, results, send_otp, sending, tasks
-from django_voiceotp.client import CallOutcome, CallReport, StartedCall
+from django_voiceotp.client import StartedCall
 from django_voiceotp.exceptions import RateLimited
 from django_voiceotp.models import Call
+from django_voiceotp.provider_reports import CallOutcome, CallReport
 
 from . import fallback_senders
 from .conftest import QUARTER_PAST_TEN

@@ -204,7 +204,7 @@ def test_the_callback_view_makes_its_own_transaction_under_atomic_requests(
 ):
     # With ATOMIC_REQUESTS the request's transaction would begin deferred before the view: on
     # SQLite the callback's read-then-write inside it could be refused by a lock.
-    from django_voiceotp import views
+    from django_voiceotp.callbacks import views
 
     monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
     seen = []

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from django_voiceotp.views import metrics_view
+from django_voiceotp.metrics import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),

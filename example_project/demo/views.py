@@ -23,8 +23,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django_voiceotp import request_code
 from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.exceptions import InvalidPhoneNumber, RateLimited, VoiceOTPError
+from django_voiceotp.limits.clients import client_ip
 from django_voiceotp.models import Call, Verification
-from django_voiceotp.throttling import client_ip
 from django_voiceotp.verification import CheckResult, check_code
 
 from . import superuser

@@ -14,10 +14,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from django_voiceotp import limits, throttling
+from django_voiceotp import limits
 from django_voiceotp.contrib.allauth import adapter as adapter_module
 from django_voiceotp.contrib.allauth.adapter import VoiceOTPAccountAdapter
 from django_voiceotp.contrib.allauth.models import PhoneNumber
+from django_voiceotp.limits.clients import OWNER_COOKIE
 from django_voiceotp.models import Call, Verification
 
 KNOWN = "+84771122330"
@@ -217,4 +218,4 @@ def test_a_sign_in_sets_the_owner_cookie_only_for_a_verified_number(rf, verified
         redirect_url=None,
     )
     assert response.status_code == 302
-    assert (throttling.OWNER_COOKIE in response.cookies) is verified
+    assert (OWNER_COOKIE in response.cookies) is verified

@@ -172,7 +172,7 @@ def test_the_hours_cap_reads_its_index_among_100000_older_rows():
 
 
 def test_rotating_addresses_and_the_cap_cost_bounded_rows(monkeypatch):
-    monkeypatch.setattr(callbacks, "REJECTED_ROWS_PER_HOUR", 3)
+    monkeypatch.setattr(callbacks.rejections, "REJECTED_ROWS_PER_HOUR", 3)
     for host in range(1, 21):  # one /64
         assert post(None, b"{}", REMOTE_ADDR=f"2001:db8:1:2::{host:x}").status_code == 403
     for host in range(1, 21):  # twenty IPv4 clients
@@ -189,7 +189,7 @@ def test_rotating_addresses_and_the_cap_cost_bounded_rows(monkeypatch):
 @pytest.mark.parametrize("subject", ["unknown", "", "unix:/run/gunicorn.sock", "x" * 300])
 def test_a_client_that_is_not_an_address_is_stored_as_unknown(monkeypatch, subject):
     # inet refuses anything but an address: whatever client_ip names, only an address is stored.
-    monkeypatch.setattr("django_voiceotp.views.client_ip", lambda request: subject)
+    monkeypatch.setattr("django_voiceotp.callbacks.views.client_ip", lambda request: subject)
     call = make_call()
     assert post(call, encoded(report())).status_code == 200
     assert post(None, b"{}").status_code == 403

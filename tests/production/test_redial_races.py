@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from django_voiceotp import callback_urls, results, tasks
 from django_voiceotp.callbacks import receive_callback
-from django_voiceotp.client import parse_report
 from django_voiceotp.models import Call, Campaign
+from django_voiceotp.provider_reports import parse_report
 from django_voiceotp.sealing import seal_otp
 from django_voiceotp.signals import call_failed
 

@@ -14,7 +14,7 @@ placing no call: the person asking sees the same answers, refusals and waits eit
 answers do not tell which numbers have accounts.
 
 Who asks is told to the gate as for ``request_code``: the client's address, and whether it owns
-the number (it verified it before: the owner cookie or its address, ``throttling.is_owner``; or
+the number (it verified it before: the owner cookie or its address, ``limits.clients.is_owner``; or
 the signed-in user's verified number is this one), so strangers cannot spend the share of the
 number's day kept for its owner. Whether the number has an account plays no part in it. A
 sign-in sets the owner cookie for the user's verified number (``post_login``), so the owner is
@@ -49,7 +49,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from ... import limits, testnumbers, throttling
+from ... import limits, testnumbers
 from ...exceptions import (
     CampaignUnavailable,
     ImproperlyConfigured,
@@ -57,6 +57,7 @@ from ...exceptions import (
     PhoneNumberNotAllowed,
 )
 from ...exceptions import RateLimited as CallLimited
+from ...limits import clients
 from ...phone import mask_phone_number, parse_phone_number
 from ...sending import resolve_campaign, send_otp
 from ...verification import generate_code
@@ -183,7 +184,7 @@ class VoiceCallAdapterMixin:
         response = super().post_login(request, user, **kwargs)  # type: ignore[misc]
         stored = self.get_phone(user)  # type: ignore[attr-defined]
         if stored and stored[1]:  # a number typed but never verified proves nothing
-            throttling.remember_owner(request, response, stored[0])
+            clients.remember_owner(request, response, stored[0])
         return response
 
     def add_message(
@@ -249,7 +250,7 @@ def _through_the_gate(adapter: Any, phone: str, place: Callable[[AllowedNumber],
     :raises CallRefused: when a limit refuses; nothing is placed.
     """
     request = context.request
-    address = throttling.client_ip(request) if request is not None else None
+    address = clients.client_ip(request) if request is not None else None
     if request is not None:
         _gated(request).add(phone)
     try:
@@ -282,10 +283,10 @@ def _through_the_gate(adapter: Any, phone: str, place: Callable[[AllowedNumber],
 
 def _is_owner(adapter: Any, request: HttpRequest, number: AllowedNumber) -> bool:
     """Whether the client asking has verified ``number`` before: it holds the owner cookie or
-    asked from the address that verified it (``throttling.is_owner``), or it is signed in as a
+    asked from the address that verified it (``limits.clients.is_owner``), or it is signed in as a
     user whose verified number it is. Never whether the number has an account: the answers
     would tell (N3)."""
-    if throttling.is_owner(request, number):
+    if clients.is_owner(request, number):
         return True
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:

@@ -2,15 +2,9 @@
 
 Every request leaves a record and gets an answer below 500. A request with a valid token for a
 call still waiting for its result gets a CallbackEvent of its own, with its body made storable and
-redacted (``payloads``). Any other costs bounded storage: its facts, counted on one event per run
-(``REJECTION_WINDOW``), so neither a forged flood nor a token read from an access log can fill
-the disk; a run's first event keeps the start of a rejected request's body. The runs:
-
-- without a valid token: a run per network (an IPv6 address's /64, as the abuse limits count
-  it) and verdict; past ``REJECTED_ROWS_PER_HOUR`` new runs in an hour, one run per verdict for
-  every network, without a body;
-- with the token of a call that already has its result: a run per call and verdict. The token is
-  refused ``CALLBACK_FINAL_GRACE`` seconds after that result.
+redacted (``payloads``), and its report parsed as a poll's is (``provider_reports``). Any other is
+counted at bounded cost (``rejections``). The view (``callbacks.views``) reads the request and
+answers with the verdict decided here.
 """
 
 from __future__ import annotations
@@ -22,34 +16,23 @@ from datetime import timedelta
 from numbers import Real
 
 from django.db import DataError, IntegrityError
-from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from . import metrics
-from .callback_urls import call_id_from_callback_token
-from .claims import read_call
-from .client import InvalidReport, parse_report
-from .conf import DEFAULTS, voiceotp_settings
-from .db import write_transaction
-from .limits import ip_subject
-from .models import Call, CallbackEvent
-from .payloads import PayloadError, loggable, parse_json, storable, storable_text
-from .results import apply_report, note_early_report
+from .. import metrics
+from ..callback_urls import call_id_from_callback_token
+from ..claims import read_call
+from ..conf import DEFAULTS, voiceotp_settings
+from ..db import write_transaction
+from ..models import Call, CallbackEvent
+from ..payloads import PayloadError, loggable, parse_json, storable, storable_text
+from ..provider_reports import InvalidReport, parse_report
+from ..results import apply_report, note_early_report
+from .rejections import network_of, record_counted
 
 logger = logging.getLogger("django_voiceotp")
 Verdict = CallbackEvent.Verdict
 Reason = CallbackEvent.Reason
 
-#: Requests of one run (see the module's docstring) within this time after the first are counted
-#: on the first one's event.
-REJECTION_WINDOW = timedelta(hours=1)
-#: Runs without a valid token started within REJECTION_WINDOW, site-wide: past it, a request
-#: from a network without a run is counted on its verdict's run of ``ANY_NETWORK``, so rotating
-#: addresses cost no more rows (the metric of verdicts still counts every request).
-REJECTED_ROWS_PER_HOUR = 1000
-ANY_NETWORK = "*"
-#: Characters kept of the body of a request without a valid token: enough to tell what it was.
-REJECTED_BODY_PREFIX = 256
 #: What the database refuses to store, whatever was done to make it storable: the request's
 #: facts are then kept without its body. (A lock is an OperationalError: not caught here.)
 UNSTORABLE_ERRORS = (DataError, IntegrityError, UnicodeError)
@@ -93,27 +76,36 @@ def receive_callback(
 ) -> CallbackResult:
     """Handle one callback request whose body was read; each is recorded with its verdict.
 
-    ``remote_addr``: the client as the abuse limits see it (``throttling.client_ip``).
+    ``remote_addr``: the client as the abuse limits see it (``limits.clients.client_ip``).
     """
     remote_addr = _ip_address(remote_addr)
     call = _call_for(token)
     if call is None:
-        _record_counted(BAD_TOKEN, None, remote_addr, size=len(body), body=body)
+        record_counted(
+            BAD_TOKEN.verdict, BAD_TOKEN.reason, None, remote_addr, size=len(body), body=body
+        )
         return _logged(BAD_TOKEN, None)
     if _token_spent(call):
-        _record_counted(CALL_FINISHED, call, remote_addr, size=len(body), body=body)
+        record_counted(
+            CALL_FINISHED.verdict,
+            CALL_FINISHED.reason,
+            call,
+            remote_addr,
+            size=len(body),
+            body=body,
+        )
         return _logged(CALL_FINISHED, call)
 
     event = CallbackEvent(
         call=call,
         remote_addr=remote_addr,
-        remote_network=_network(remote_addr),
+        remote_network=network_of(remote_addr),
         body_size=len(body),
     )
     if call.is_final:
         # Nothing is applied to a call with its result: the verdict is told, the run counted.
         result = _judge(event, call, body, content_type)
-        _record_counted(result, call, remote_addr, size=len(body), body=body)
+        record_counted(result.verdict, result.reason, call, remote_addr, size=len(body), body=body)
         return _logged(result, call)
     try:
         # One step: what cannot be recorded is not applied either (its signals are dropped too).
@@ -144,14 +136,14 @@ def receive_unread_callback(
     if call is not None and _token_spent(call):
         result = CALL_FINISHED
     if call is None or call.is_final:
-        _record_counted(result, call, remote_addr, size=size, body=b"")
+        record_counted(result.verdict, result.reason, call, remote_addr, size=size, body=b"")
     else:
         CallbackEvent.objects.create(
             call=call,
             verdict=result.verdict,
             reason=result.reason,
             remote_addr=remote_addr,
-            remote_network=_network(remote_addr),
+            remote_network=network_of(remote_addr),
             body_size=size,
         )
     return _logged(result, call)
@@ -250,75 +242,6 @@ def is_valid_final_grace(value: object) -> bool:
         and not isinstance(value, bool)
         and 0 <= float(value) <= CALLBACK_FINAL_GRACE_MAX  # False for NaN
     )
-
-
-def _record_counted(
-    result: CallbackResult,
-    call: Call | None,
-    remote_addr: str | None,
-    *,
-    size: int | None,
-    body: bytes,
-) -> None:
-    """Record a request at bounded cost: counted on its run's event within ``REJECTION_WINDOW``,
-    or a new event, with the start of the body of a rejected request. A run is the call's and
-    verdict's for a call with a valid token, else its network's and verdict's (see the module's
-    docstring)."""
-    now = timezone.now()
-    network = _network(remote_addr)
-    since = now - REJECTION_WINDOW
-    if _count_on_run(run_of(result.verdict, call, network, since), now):
-        return
-    if call is not None and result.verdict not in CallbackEvent.REJECTED:
-        body = b""  # a report like those the call's own events show: its facts are enough
-    elif call is None and rejected_runs_started(since).exists():
-        if _count_on_run(run_of(result.verdict, None, ANY_NETWORK, since), now):
-            return
-        remote_addr, network, body = None, ANY_NETWORK, b""
-    # Redacted before it is cut, so a cut cannot hide a passcode from the redaction.
-    prefix = body[: REJECTED_BODY_PREFIX * 4].decode("utf-8", errors="replace")
-    CallbackEvent.objects.create(
-        call=call,
-        verdict=result.verdict,
-        reason=result.reason,
-        remote_addr=remote_addr,
-        remote_network=network,
-        body_size=size,
-        raw_body=storable_text(prefix)[:REJECTED_BODY_PREFIX],
-        received_at=now,
-    )
-
-
-def run_of(verdict: str, call: Call | None, network: str, since) -> QuerySet[CallbackEvent]:
-    """The events a request of ``verdict`` may be counted on, latest first: of ``call``, or
-    without a call (read on its partial index) of ``network``, begun since ``since``."""
-    if call is not None:
-        runs = CallbackEvent.objects.filter(call=call, verdict=verdict)
-    else:
-        runs = CallbackEvent.objects.filter(call=None, verdict=verdict, remote_network=network)
-    return runs.filter(received_at__gte=since).order_by("-received_at")
-
-
-def _count_on_run(run: QuerySet[CallbackEvent], now) -> bool:
-    """Count the request on the latest event of ``run``; False if there is none."""
-    latest = run.values_list("pk", flat=True).first()
-    if latest is None:
-        return False
-    return bool(
-        CallbackEvent.objects.filter(pk=latest).update(count=F("count") + 1, last_received_at=now)
-    )
-
-
-def rejected_runs_started(since) -> QuerySet[CallbackEvent]:
-    """The ``REJECTED_ROWS_PER_HOUR``-th run without a call begun since ``since``, if there is one
-    (on the partial index, reading at most that many entries): whether the cap is reached."""
-    started = CallbackEvent.objects.filter(call=None, received_at__gte=since).order_by()
-    return started[REJECTED_ROWS_PER_HOUR - 1 : REJECTED_ROWS_PER_HOUR]
-
-
-def _network(remote_addr: str | None) -> str:
-    """What runs without a valid token are counted by: the network the abuse limits count."""
-    return ip_subject(remote_addr) if remote_addr else ""
 
 
 def _ip_address(remote_addr: str | None) -> str | None:
