@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from django_voiceotp import services
+from django_voiceotp import sweeping
 from django_voiceotp.models import Call, Campaign
 from tests.production.test_query_counts import app_queries, fill_table, measure
 
@@ -77,9 +77,9 @@ def sweep(now) -> tuple[dict, int, float, int]:
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
         found = {
-            "expired": services.expire_stale_calls(now),
-            "to send": len(services.calls_due_for_send(now)),
-            "to poll": len(services.calls_due_for_poll(now)),
+            "expired": sweeping.expire_stale_calls(now),
+            "to send": len(sweeping.calls_due_for_send(now)),
+            "to poll": len(sweeping.calls_due_for_poll(now)),
         }
     elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
@@ -90,7 +90,7 @@ def sweep(now) -> tuple[dict, int, float, int]:
 def test_sweeper_cost(stack, capsys):
     now = timezone.now()
     sweep_now = now + timedelta(hours=2)
-    expected = {"expired": 0, "to send": min(DUE // 2, services.SWEEP_BATCH), "to poll": DUE // 2}
+    expected = {"expired": 0, "to send": min(DUE // 2, sweeping.SWEEP_BATCH), "to poll": DUE // 2}
     fill_sweeper_table(now, 0, TABLE_SIZE // 10)
     small = sweep(sweep_now)
     fill_sweeper_table(now, TABLE_SIZE // 10, TABLE_SIZE)
@@ -100,11 +100,11 @@ def test_sweeper_cost(stack, capsys):
     plans = {
         "due for send": Call.objects.due_for_send(sweep_now)
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[: services.SWEEP_BATCH],
+        .values_list("pk", flat=True)[: sweeping.SWEEP_BATCH],
         "due for poll": Call.objects.due_for_poll(sweep_now)
         .order_by("next_poll_at")
-        .values_list("pk", flat=True)[: services.SWEEP_BATCH],
-        "expired": services.stale_calls(sweep_now).order_by("created_at")[: services.SWEEP_BATCH],
+        .values_list("pk", flat=True)[: sweeping.SWEEP_BATCH],
+        "expired": sweeping.stale_calls(sweep_now).order_by("created_at")[: sweeping.SWEEP_BATCH],
     }
     with capsys.disabled():
         print(f"\nSweeper over {TABLE_SIZE:,} calls, {DUE:,} due: EXPLAIN (PostgreSQL)")

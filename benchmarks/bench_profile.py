@@ -1,8 +1,8 @@
 """Where the CPU of one call goes: send_otp and the send task's service, profiled in-process.
 
-The stack's sandbox, PostgreSQL and Redis serve the calls; the send is run here instead of in a
-worker (its task is published to a queue no worker reads, at the same cost), so cProfile sees
-every step. Celery's own work in the worker (receiving, acking) is not in this profile: the
+The stack's sandbox, PostgreSQL and Redis serve the calls; the send's job is run here instead of
+in a worker (its task is published to a queue no worker reads, at the same cost), so cProfile
+sees every step. Celery's own work in the worker (receiving, acking) is not in this profile: the
 latency benchmark's CPU figures hold it.
 """
 
@@ -16,7 +16,7 @@ from unittest import mock
 import pytest
 from celery import current_app
 
-from django_voiceotp import send_otp, services, tasks
+from django_voiceotp import jobs, send_otp, tasks
 from django_voiceotp.models import Call
 
 from .conftest import TABLE
@@ -28,11 +28,11 @@ PROFILE_QUEUE = "voiceotp-profile"
 
 #: The parts of a call, each as the functions whose cumulative time it is (file suffix, name).
 PARTS = {
-    "send_otp (all)": [("django_voiceotp/services.py", "send_otp")],
-    "send_call service (all)": [("django_voiceotp/services.py", "send_call")],
+    "send_otp (all)": [("django_voiceotp/sending.py", "send_otp")],
+    "send_call service (all)": [("django_voiceotp/sending.py", "send_call")],
     "SQL (build + run)": [
         ("django/db/models/sql/compiler.py", "execute_sql"),
-        ("django_voiceotp/services.py", "_claim_and_read"),  # its own SQL, not the compiler's
+        ("django_voiceotp/claims.py", "claim_and_read"),  # its own SQL, not the compiler's
     ],
     "task publish": [("celery/app/task.py", "apply_async")],
     "provider HTTP": [("requests/sessions.py", "request")],
@@ -44,8 +44,8 @@ PARTS = {
         ("django_voiceotp/phone.py", "normalize_phone_number"),
         ("django_voiceotp/phone.py", "validate_otp"),
     ],
-    "callback URL (reverse + sign)": [("django_voiceotp/services.py", "callback_url_for")],
-    "campaign lookup": [("django_voiceotp/services.py", "resolve_campaign")],
+    "callback URL (reverse + sign)": [("django_voiceotp/callback_urls.py", "callback_url_for")],
+    "campaign lookup": [("django_voiceotp/sending.py", "resolve_campaign")],
     "logging": [("logging/__init__.py", "info")],
 }
 
@@ -62,7 +62,7 @@ def part_times(stats: pstats.Stats) -> dict[str, float]:
 
 def place(index: int) -> None:
     call = send_otp(f"077{index:07d}", "482915")
-    tasks._schedule(call.pk, services.send_call(call.pk))
+    jobs.send_call(call.pk)
 
 
 def test_profile_of_a_call(stack, capsys):
@@ -72,7 +72,7 @@ def test_profile_of_a_call(stack, capsys):
     def elsewhere(args, **options):
         return publish(args, queue=PROFILE_QUEUE, **options)
 
-    with mock.patch.object(tasks.send_call, "delay", lambda call_id: elsewhere((call_id,))):
+    with mock.patch.object(tasks.send_call, "apply_async", elsewhere):
         for index in range(20):  # warm: token, connections, imports
             place(index)
         profile = cProfile.Profile(time.process_time)

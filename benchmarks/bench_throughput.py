@@ -11,8 +11,8 @@ from django.core.cache import cache
 from django.db import connection
 
 from django_voiceotp import send_otp
+from django_voiceotp.callback_urls import callback_url_for
 from django_voiceotp.models import Call, CallbackEvent
-from django_voiceotp.services import callback_url_for
 from tests.production.factories import sent_calls
 from tests.production.loadgen import percentile
 from tests.production.stack import CELERY_WORKERS, post_concurrently, wait_for

@@ -63,14 +63,16 @@ def poll_pending_calls() -> dict[str, int]:
     whose passcode is too old to send, runs fallbacks that are due."""
     expired = sweeping.expire_stale_calls()
     delivery.erase_stale_passcodes()
+    # A queue that cannot take the work fails the sweep, once (not once per call): the next
+    # sweep tries again, and the health check sees no sweeper run meanwhile.
     for call_id in delivery.fallbacks_due():
-        dispatch.enqueue("run_fallback", call_id)
+        dispatch.enqueue("run_fallback", call_id, survive=False)
     to_send = sweeping.calls_due_for_send()
     to_poll = sweeping.calls_due_for_poll()
     for call_id in to_send:
-        dispatch.enqueue("send_call", call_id)
+        dispatch.enqueue("send_call", call_id, survive=False)
     for call_id in to_poll:
-        dispatch.enqueue("poll_call", call_id)
+        dispatch.enqueue("poll_call", call_id, survive=False)
     # One cache write, for the health check: a sweeper that stops running is noticed.
     health.record_sweeper_run()
     if metrics.enabled():

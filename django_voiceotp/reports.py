@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import warnings
-
-from .admin import chart, statistics
+from .deprecation import moved_names
 
 #: Each name this module held, and the module it lives in now.
 MOVED = {
@@ -22,7 +20,7 @@ MOVED = {
             "Conversion",
             "daily_conversion",
         ),
-        statistics,
+        "django_voiceotp.admin.statistics",
     ),
     **dict.fromkeys(
         (
@@ -41,18 +39,9 @@ MOVED = {
             "_count_label",
             "_bar_title",
         ),
-        chart,
+        "django_voiceotp.admin.chart",
     ),
 }
 
 
-def __getattr__(name: str):
-    if name not in MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = MOVED[name]
-    warnings.warn(
-        f"{__name__}.{name} is deprecated: import it from {module.__name__}.",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return getattr(module, name)
+__getattr__ = moved_names(__name__, MOVED)

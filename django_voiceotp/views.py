@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import importlib
-import warnings
-from typing import Any
+from .deprecation import moved_names
 
 #: Each name this module held, and the module that holds it now.
 MOVED = {
@@ -15,12 +13,4 @@ MOVED = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    warnings.warn(
-        f"django_voiceotp.views.{name} is deprecated: use {MOVED[name]}.{name}.",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return getattr(importlib.import_module(MOVED[name]), name)
+__getattr__ = moved_names(__name__, MOVED)

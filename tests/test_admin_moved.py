@@ -67,14 +67,14 @@ ADMIN_NAMES = {
 @pytest.mark.parametrize("name", REPORTS_NAMES)
 def test_each_name_of_reports_is_the_moved_one_and_warns(name):
     module = REPORTS_NAMES[name]
-    message = f"django_voiceotp.reports.{name} is deprecated: import it from {module.__name__}."
+    message = f"django_voiceotp.reports.{name} is deprecated: use {module.__name__}.{name}."
     with pytest.warns(DeprecationWarning, match=f"^{message}$".replace(".", r"\.")):
         found = getattr(reports, name)
     assert found is getattr(module, name)
 
 
 def test_a_from_import_of_reports_warns():
-    with pytest.warns(DeprecationWarning, match=r"import it from django_voiceotp\.admin\.chart"):
+    with pytest.warns(DeprecationWarning, match=r"use django_voiceotp\.admin\.chart\.build_chart"):
         from django_voiceotp.reports import build_chart
     assert build_chart is chart.build_chart
 
@@ -82,7 +82,7 @@ def test_a_from_import_of_reports_warns():
 @pytest.mark.parametrize("name", ADMIN_NAMES)
 def test_each_helper_of_the_admin_module_is_the_moved_one_and_warns(name):
     module = ADMIN_NAMES[name]
-    message = f"django_voiceotp.admin.{name} is deprecated: import it from {module.__name__}."
+    message = f"django_voiceotp.admin.{name} is deprecated: use {module.__name__}.{name}."
     with pytest.warns(DeprecationWarning, match=f"^{message}$".replace(".", r"\.")):
         found = getattr(admin_package, name)
     assert found is getattr(module, name)

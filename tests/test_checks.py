@@ -22,6 +22,7 @@ from django_voiceotp.checks import (
     check_celery,
     check_delivery_settings,
     check_dispatcher,
+    check_django_tasks,
     check_setting_values,
     check_sqlite_transaction_mode,
 )
@@ -230,6 +231,31 @@ def test_voiceotp_check_says_when_celery_ignores_the_settings(sandbox, unconfigu
     assert "! django_voiceotp.W003: The Celery app in use ('unconfigured')" in out
     assert "! Celery: the app in use ('unconfigured') is not configured from Django" in out
     assert "✓ Celery" not in out
+
+
+@pytest.mark.parametrize(
+    ("debug", "backend", "ids"),
+    [
+        (False, IMMEDIATE, ["django_voiceotp.W051"]),
+        (True, IMMEDIATE, []),
+        (False, DUMMY, []),
+        (False, "no.such.Backend", ["django_voiceotp.E051"]),
+    ],
+)
+def test_django_tasks_running_inline_in_production_is_a_warning(
+    settings, voiceotp, debug, backend, ids
+):
+    settings.DEBUG = debug
+    settings.TASKS = {"default": {"BACKEND": backend}}
+    voiceotp(DISPATCHER="django")
+    assert [message.id for message in check_django_tasks()] == ids
+
+
+def test_django_tasks_whose_backend_refuses_the_default_queue_is_an_error(settings, voiceotp):
+    settings.TASKS = {"default": {"BACKEND": DUMMY, "QUEUES": ["emails"]}}
+    voiceotp(DISPATCHER="django")
+    [error] = check_django_tasks()
+    assert error.id == "django_voiceotp.E051"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from django_voiceotp import dispatch, jobs, results, send_otp, tasks
+from django_voiceotp import dispatch, health, jobs, results, send_otp, tasks
 from django_voiceotp.dispatch.base import JOBS, BaseDispatcher
 from django_voiceotp.dispatch.celery import CeleryDispatcher
 from django_voiceotp.dispatch.recording import Dispatched, RecordingDispatcher
@@ -82,6 +82,38 @@ def test_a_queue_that_fails_is_logged_and_survived(voiceotp, caplog):
     assert Call.objects.get(pk=call.pk).status == Call.Status.PENDING
     assert f"Could not hand send_call of call {call.pk} to the queue" in caplog.text
     assert f"Could not hand poll_call of call {call.pk} to the queue" in caplog.text
+    assert "(ConnectionError)" in caplog.text
+    assert SANDBOX_SECRET_KEY not in caplog.text  # the broker's URL and its password stay out
+
+
+def test_a_dispatcher_that_does_not_load_is_logged_and_survived(voiceotp, caplog):
+    voiceotp(DISPATCHER="djnago.dispatchers.Typo")
+    call = send_otp("0771122330", OTP)
+    assert Call.objects.get(pk=call.pk).status == Call.Status.PENDING
+    assert f"send_call of call {call.pk} to the queue (ModuleNotFoundError)" in caplog.text
+
+
+def test_a_sweep_that_cannot_hand_its_work_over_fails_once_and_is_not_recorded(voiceotp, caplog):
+    calls = [pending_call() for _ in range(3)]
+    Call.objects.update(next_attempt_at=timezone.now())
+    voiceotp(DISPATCHER="tests.test_dispatch.BrokenQueue")
+    with pytest.raises(ConnectionError):
+        jobs.poll_pending_calls()
+    assert health.sweeper_last_run() is None  # the health check sees no sweeper run
+    assert "Could not hand" not in caplog.text  # one error for the sweep, not one per call
+    assert Call.objects.filter(pk__in=[c.pk for c in calls], status="pending").count() == 3
+
+
+def test_in_eager_mode_a_redial_without_delay_is_left_to_the_sweeper(sandbox, voiceotp, clock):
+    """Eager mode runs no countdown: every follow-up, even one due now, waits for the sweeper."""
+    sandbox.configure(call_duration=0)
+    voiceotp(REDIAL_MAX=1, REDIAL_DELAY=0)
+    sandbox.script("0771122330", ["NOANWSER", "Success"])
+    call = send_otp("0771122330", OTP)
+    results.poll_call(call.pk, force=True)
+    redial = Call.objects.get(redial_of=call)
+    assert redial.status == Call.Status.PENDING
+    assert len(sandbox.requests_for("voiceotp")) == 1
 
 
 def test_a_delayed_job_is_left_to_the_sweeper_when_work_runs_inline(monkeypatch):
@@ -133,12 +165,14 @@ def test_the_sweeper_hands_due_work_over(dispatched, time_machine):
 
 
 def test_the_old_services_names_work_and_warn():
-    from django_voiceotp import sending, services
+    from django_voiceotp import claims, sending, services
 
     with pytest.warns(DeprecationWarning, match="use django_voiceotp.sending.send_otp"):
         assert services.send_otp is sending.send_otp
-    with pytest.warns(DeprecationWarning, match="django_voiceotp.dispatch"):
-        services.enqueue_send  # noqa: B018
+    with pytest.warns(
+        DeprecationWarning, match="_claim_send is deprecated: use .*claims.claim_send"
+    ):
+        assert services._claim_send is claims.claim_send
     with pytest.raises(AttributeError), warnings.catch_warnings():
         warnings.simplefilter("error")
-        services.no_such_name  # noqa: B018
+        services.enqueue_send  # noqa: B018 - the queue is reached through dispatch only

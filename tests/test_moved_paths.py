@@ -10,15 +10,35 @@ from pathlib import Path
 import pytest
 
 import django_voiceotp
-from django_voiceotp import api_views, callbacks, limits, throttling, views
+from django_voiceotp import (
+    admin,
+    api_views,
+    callbacks,
+    limits,
+    reports,
+    services,
+    throttling,
+    views,
+)
 
 PACKAGE = Path(django_voiceotp.__file__).resolve().parent
 
-#: (old module, name, new module) for every name that moved and warns at its old path.
+#: Modules that only serve names which moved out of them.
+OLD_MODULES = (api_views, reports, services, throttling, views)
+
+
+def new_place(name: str, target: str) -> tuple[str, str]:
+    """A shim's MOVED entry: "new.module" (the same name there) or "new.module:new_name"."""
+    module, _, new_name = target.partition(":")
+    return module, new_name or name
+
+
+#: (old module, old name, new module, new name) for every name that moved and warns at its old
+#: path, the admin package's helpers included.
 DEPRECATED = [
-    *((("django_voiceotp.throttling", name, new) for name, new in throttling.MOVED.items())),
-    *((("django_voiceotp.views", name, new) for name, new in views.MOVED.items())),
-    *((("django_voiceotp.api_views", name, new) for name, new in api_views.MOVED.items())),
+    (shim.__name__, name, *new_place(name, target))
+    for shim in (*OLD_MODULES, admin)
+    for name, target in shim.MOVED.items()
 ]
 
 #: Names a package re-exports from its rooms, without a warning: ``limits.admit`` stays the gate.
@@ -28,21 +48,22 @@ REEXPORTED = [
 ]
 
 
-@pytest.mark.parametrize(("old", "name", "new"), DEPRECATED)
-def test_an_old_path_gives_the_same_object_with_a_deprecation_warning(old, name, new):
+@pytest.mark.parametrize(("old", "name", "new", "new_name"), DEPRECATED)
+def test_an_old_path_gives_the_same_object_with_a_deprecation_warning(old, name, new, new_name):
     module = importlib.import_module(old)
-    with pytest.warns(DeprecationWarning, match=rf"{old}\.{name} is deprecated: use {new}\.{name}"):
+    message = rf"^{old}\.{name} is deprecated: use {new}\.{new_name}\.$"
+    with pytest.warns(DeprecationWarning, match=message):
         moved = getattr(module, name)
-    assert moved is getattr(importlib.import_module(new), name)
+    assert moved is getattr(importlib.import_module(new), new_name)
 
 
-@pytest.mark.parametrize("old", sorted({old for old, _name, _new in DEPRECATED}))
+@pytest.mark.parametrize("old", [module.__name__ for module in OLD_MODULES])
 def test_importing_an_old_module_warns_of_nothing_until_a_name_is_used(old, recwarn):
     importlib.reload(importlib.import_module(old))
     assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
 
 
-@pytest.mark.parametrize("old", sorted({old for old, _name, _new in DEPRECATED}))
+@pytest.mark.parametrize("old", sorted({old for old, *_new in DEPRECATED}))
 def test_an_old_module_refuses_a_name_it_never_had(old):
     with pytest.raises(AttributeError):
         importlib.import_module(old).no_such_name  # noqa: B018
@@ -56,9 +77,10 @@ def test_from_import_of_an_old_path_warns():
     assert client_ip is new_client_ip
 
 
-def test_no_module_of_the_package_imports_an_old_path():
-    old_paths = {old for old, _name, _new in DEPRECATED}
-    for path in PACKAGE.rglob("*.py"):
+@pytest.mark.parametrize("folder", ["django_voiceotp", "example_project", "benchmarks"])
+def test_no_module_of_the_project_imports_an_old_path(folder):
+    old_paths = {module.__name__ for module in OLD_MODULES}
+    for path in (PACKAGE.parent / folder).rglob("*.py"):
         if "migrations" in path.parts:
             continue
         module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)

@@ -7,9 +7,8 @@ callback payloads are stored with the keypress already redacted.
 
 from __future__ import annotations
 
-import warnings
-
-from . import callback_events, calls, campaigns, display, mixins, sending
+from ..deprecation import moved_names
+from . import callback_events, calls, campaigns, sending, verifications  # noqa: F401 - they register
 from .callback_events import CallbackEventAdmin
 from .calls import CallAdmin
 from .campaigns import CampaignAdmin
@@ -19,32 +18,23 @@ __all__ = ["CallAdmin", "CallbackEventAdmin", "CampaignAdmin", "VerificationAdmi
 
 #: Names this package held when it was one module, and the module each lives in now.
 MOVED = {
-    "RECENT_DAYS": campaigns,
-    "SUMMARY_PERIODS": campaigns,
-    "DEFAULT_SUMMARY_PERIOD": campaigns,
-    "VoiceOTPMedia": display,
-    "short_datetime": display,
-    "provider_error_text": display,
-    "badge_for_test_number": display,
-    "RecordAdminMixin": mixins,
-    "PhoneNumberSearchMixin": mixins,
-    "CallbackEventInline": callback_events,
-    "payload_html": callback_events,
-    "RedialFilter": calls,
-    "elapsed": calls,
-    "Spending": sending,
-    "read_spending": sending,
-    "spending_messages": sending,
+    "RECENT_DAYS": "django_voiceotp.admin.campaigns",
+    "SUMMARY_PERIODS": "django_voiceotp.admin.campaigns",
+    "DEFAULT_SUMMARY_PERIOD": "django_voiceotp.admin.campaigns",
+    "VoiceOTPMedia": "django_voiceotp.admin.display",
+    "short_datetime": "django_voiceotp.admin.display",
+    "provider_error_text": "django_voiceotp.admin.display",
+    "badge_for_test_number": "django_voiceotp.admin.display",
+    "RecordAdminMixin": "django_voiceotp.admin.mixins",
+    "PhoneNumberSearchMixin": "django_voiceotp.admin.mixins",
+    "CallbackEventInline": "django_voiceotp.admin.callback_events",
+    "payload_html": "django_voiceotp.admin.callback_events",
+    "RedialFilter": "django_voiceotp.admin.calls",
+    "elapsed": "django_voiceotp.admin.calls",
+    "Spending": "django_voiceotp.admin.sending",
+    "read_spending": "django_voiceotp.admin.sending",
+    "spending_messages": "django_voiceotp.admin.sending",
 }
 
 
-def __getattr__(name: str):
-    if name not in MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = MOVED[name]
-    warnings.warn(
-        f"{__name__}.{name} is deprecated: import it from {module.__name__}.",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return getattr(module, name)
+__getattr__ = moved_names(__name__, MOVED)

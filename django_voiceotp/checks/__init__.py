@@ -35,6 +35,7 @@ from .queue import (
     celery_setup,
     check_celery,
     check_dispatcher,
+    check_django_tasks,
 )
 from .settings import check_setting_values, check_settings
 from .test_numbers import SUGGESTED_TEST_NUMBERS, check_test_numbers
@@ -56,6 +57,7 @@ __all__ = [
     "check_client_address",
     "check_delivery_settings",
     "check_dispatcher",
+    "check_django_tasks",
     "check_setting_values",
     "check_settings",
     "check_spending_settings",

@@ -73,6 +73,44 @@ def check_dispatcher(app_configs=None, **kwargs):
     return []
 
 
+@register()
+def check_django_tasks(app_configs=None, **kwargs):
+    """With Django's tasks framework: its backend takes the app's tasks, and does not run them
+    inside the web request outside development."""
+    if not readable() or voiceotp_settings.DISPATCHER != "django":
+        return []
+    if not any(_importable(module) for module in DJANGO_TASKS_MODULES):
+        return []  # check_dispatcher reports it
+    from .. import dispatch
+
+    try:
+        dispatcher = dispatch.get_dispatcher()
+        dispatcher.validate()
+        inline = dispatcher.runs_inline
+    except Exception as err:  # an unknown backend, a backend whose QUEUES leave out "default"
+        return [
+            Error(
+                f"Django's tasks framework cannot take the app's tasks: {type(err).__name__}: "
+                f"{err}",
+                hint='TASKS["default"] must name an installed backend whose QUEUES (if set) '
+                'include "default".',
+                id="django_voiceotp.E051",
+            )
+        ]
+    if inline and not settings.DEBUG:
+        return [
+            Warning(
+                "Django's tasks framework runs tasks at once (ImmediateBackend, the default of "
+                "TASKS) in a project with DEBUG off: every call is placed inside the web request "
+                "that asked for it.",
+                hint="Set TASKS to a worker backend (django-tasks-db) and run its db_worker "
+                "(https://django-voiceotp.readthedocs.io/en/latest/tasks.html).",
+                id="django_voiceotp.W051",
+            )
+        ]
+    return []
+
+
 def _importable(module: str) -> bool:
     try:
         return find_spec(module) is not None

@@ -37,26 +37,35 @@ def _dispatcher(name: str) -> BaseDispatcher:
     return import_string(BUILT_IN.get(name, name))()
 
 
-def enqueue(job: str, call_id: int | None = None, *, delay: float | None = None) -> bool:
+def enqueue(
+    job: str, call_id: int | None = None, *, delay: float | None = None, survive: bool = True
+) -> bool:
     """Hand ``job`` to the queue now; True when the queue took it.
 
     A delayed job the queue cannot hold is not handed over, and a queue that fails is logged:
-    in both cases the call's stored times make the sweeper run the job when it is due.
+    in both cases the call's stored times make the sweeper run the job when it is due. With
+    ``survive=False`` (the sweeper itself) the queue's error is raised instead: a sweep that
+    cannot hand its work over has not run.
     """
     if job not in JOBS:
         raise ValueError(f"Unknown job {job!r}; the jobs are {', '.join(JOBS)}.")
-    dispatcher = get_dispatcher()
-    if delay and (dispatcher.runs_inline or not dispatcher.supports_delay):
-        # Run now, it would run ahead of its time: the sweeper brings it when it is due.
-        return False
     try:
+        dispatcher = get_dispatcher()
+        # Run inline, a delayed job would run now, ahead of its time (a delay of 0 too: eager
+        # mode leaves every follow-up to the sweeper, as Celery's eager mode runs no countdown).
+        inline = delay is not None and dispatcher.runs_inline
+        if inline or (delay and not dispatcher.supports_delay):
+            return False
         dispatcher.enqueue(job, call_id, delay=delay)
-    except Exception:  # noqa: BLE001 - the broker may be down; the call is safe in the database
+    except Exception as err:
+        if not survive:
+            raise
+        # The error's kind only: a broker's message may carry its URL, and a password in it.
         logger.warning(
-            "Could not hand %s of call %s to the queue; the sweeper will run it.",
+            "Could not hand %s of call %s to the queue (%s); the sweeper will run it.",
             job,
             call_id,
-            exc_info=True,
+            type(err).__name__,
         )
         return False
     return True

@@ -89,6 +89,13 @@ class DjangoTasksDispatcher(BaseDispatcher):
         args = () if call_id is None else (call_id,)
         queued.enqueue(*args)
 
+    def validate(self) -> None:
+        """Raise the framework's error if the backend cannot take the app's tasks (an unknown
+        backend, or ``QUEUES`` without ``"default"``): checked at start-up (check E051)."""
+        backend = _backend()
+        for queued in TASKS.values():
+            backend.validate_task(queued)
+
 
 def _backend():
     # Looked up on each use, not kept: tests (override_settings(TASKS=...)) change it.

@@ -17,6 +17,9 @@ logger = logging.getLogger("django_voiceotp")
 
 #: The signals that end the loop: what a service manager, a container runtime or Ctrl+C sends.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+#: The shortest interval taken: a sweep a second already finds lost work in time, and a shorter
+#: one would keep the database busy for nothing.
+MIN_INTERVAL = 1
 #: The longest interval taken: a sweeper a day apart is already too rare to find lost sends.
 MAX_INTERVAL = 24 * 3600
 
@@ -39,7 +42,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--every",
             metavar="SECONDS",
-            help="Sweep in a loop, a sweep every SECONDS (a number above 0), until stopped; "
+            help="Sweep in a loop, a sweep every SECONDS (1 to 86400), until stopped; "
             "SIGTERM or SIGINT ends the loop once the sweep under way has finished.",
         )
 
@@ -69,9 +72,9 @@ class Command(BaseCommand):
             except Exception:  # noqa: BLE001 - a database or cache that is away comes back
                 logger.exception("The sweep failed; the next one runs in %s s.", interval)
             finally:
-                self._sweeping = False
                 # A process that lives for days must not hold a connection the server dropped.
                 close_old_connections()
+                self._sweeping = False  # after the close: a stop signal does not cut it short
             if self._stopping:
                 return
             time.sleep(max(0.0, interval - (time.monotonic() - started)))
@@ -99,8 +102,9 @@ def _interval(value: str) -> float:
         seconds = float(value)
     except ValueError:
         seconds = math.nan
-    if not (math.isfinite(seconds) and 0 < seconds <= MAX_INTERVAL):
+    if not (math.isfinite(seconds) and MIN_INTERVAL <= seconds <= MAX_INTERVAL):
         raise CommandError(
-            f"--every takes a number of seconds above 0 and at most {MAX_INTERVAL}, not {value!r}."
+            f"--every takes a number of seconds from {MIN_INTERVAL} to {MAX_INTERVAL}, "
+            f"not {value!r}."
         )
     return seconds
