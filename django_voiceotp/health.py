@@ -95,7 +95,7 @@ def probe_provider() -> Finding:
 
 
 def record_sweeper_run() -> None:
-    """Note that the sweeper (``tasks.poll_pending_calls``) ran now."""
+    """Note that the sweeper (``jobs.poll_pending_calls``, whichever queue runs it) ran now."""
     _cache().set(SWEEPER_RUN_KEY, time.time(), SWEEPER_RUN_MEMORY)
 
 

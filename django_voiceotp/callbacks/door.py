@@ -184,7 +184,7 @@ def _judge(event: CallbackEvent, call: Call, body: bytes, content_type: str) -> 
     if call.provider_call_id is None and not call.is_final:
         # Before the provider's answer nothing proves the call_id is this call's: whoever read
         # the token could fail the call (and have it redialled). Kept, and applied by the send
-        # if the provider gives this call_id (services.apply_early_report); else polling finds
+        # if the provider gives this call_id (results.apply_early_report); else polling finds
         # the result.
         if note_early_report(call):
             return CallbackResult(

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 from .. import tasks
-from .base import BaseDispatcher
+from .base import JOBS, BaseDispatcher
 
-TASKS = {
-    "send_call": tasks.send_call,
-    "poll_call": tasks.poll_call,
-    "send_redial": tasks.send_redial,
-    "run_fallback": tasks.run_fallback,
-    "poll_pending_calls": tasks.poll_pending_calls,
-}
+TASKS = {job: getattr(tasks, job) for job in JOBS}
 
 
 def celery_app():

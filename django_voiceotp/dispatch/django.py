@@ -20,7 +20,7 @@ from typing import Any
 from django.utils import timezone
 
 from .. import jobs
-from .base import BaseDispatcher
+from .base import JOBS, BaseDispatcher
 
 # The same choice django-tasks-db makes: Django's own framework where there is one.
 try:
@@ -59,13 +59,7 @@ def poll_pending_calls() -> dict[str, int]:
 
 
 #: The task of each job, by the job's name (``dispatch.base.JOBS``).
-TASKS: dict[str, Any] = {
-    "send_call": send_call,
-    "poll_call": poll_call,
-    "send_redial": send_redial,
-    "run_fallback": run_fallback,
-    "poll_pending_calls": poll_pending_calls,
-}
+TASKS: dict[str, Any] = {job: globals()[job] for job in JOBS}
 
 
 class DjangoTasksDispatcher(BaseDispatcher):

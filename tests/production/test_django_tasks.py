@@ -23,7 +23,7 @@ from .test_burst import expected_outcome, final_signal_chain
 
 BURST = 200
 DUPLICATED = 60
-#: Longest a killed send waits: its lease (services.send_lease), then the sweeper's round.
+#: Longest a killed send waits: its lease (claims.send_lease), then the sweeper's round.
 LEASE_WAIT = 4 * sum(TASKS_VOICEOTP["TIMEOUT"]) + 30 + 30
 
 
