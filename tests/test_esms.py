@@ -6,6 +6,8 @@ The voice calls fail at the Pitel sandbox; the passcode then goes by SMS to the 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.core.management import call_command
 
@@ -236,3 +238,90 @@ def test_the_sender_without_settings_refuses_without_a_request(gateway, voiceotp
     call.refresh_from_db()
     # Not a FallbackRejected: a host's configuration may be mended, so it is retried, bounded.
     assert (sends(gateway), call.fallback_status) == ([], "failed")
+
+
+# -- delivery reports ----------------------------------------------------------------------------
+
+
+def wait_for_report(gateway) -> list:
+    """Readiness, not a measure: the gateway reports from a thread of its own."""
+    deadline = time.monotonic() + 10
+    while not gateway.callbacks and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return gateway.callbacks
+
+
+@pytest.mark.parametrize(
+    "phone, logged", [(PHONE, "was delivered"), ("0771122339", "was not delivered")]
+)
+def test_the_delivery_report_reaches_the_site_and_is_logged(
+    gateway, voiceotp, settings, callbacks_to, caplog, phone, logged
+):
+    esms_settings(voiceotp, settings, SANDBOX=False)
+    gateway_sandbox_script(phone)
+    with caplog.at_level("INFO", logger="django_voiceotp"):
+        call = send_otp(phone, OTP)
+        poll_now()
+        [message] = gateway.listing()
+        assert message["CallbackUrl"].startswith(f"{callbacks_to}/voiceotp/esms/reports/")
+        assert wait_for_report(gateway) == [(message["SMSID"], "200")]
+    assert f"Call {call.pk}: the fallback SMS {message['SMSID']} {logged}" in caplog.text
+    assert no_secret_in(caplog.text) is True
+
+
+def test_no_report_url_without_a_callback_base_url(gateway):
+    send_otp(PHONE, OTP)
+    poll_now()
+    [body] = sends(gateway)
+    assert "CallbackUrl" not in body
+
+
+@pytest.fixture
+def report_url(gateway, voiceotp):
+    from django_voiceotp.models import Campaign
+    from django_voiceotp.senders.esms_reports import report_url_for
+
+    voiceotp(CALLBACK_BASE_URL="https://app.example.com")
+    call = Call.objects.create(
+        campaign=Campaign.objects.create(campaign_id="c1"), phone_number=PHONE
+    )
+    request_id = esms.request_id_for(call)
+    url = report_url_for(call, request_id).removeprefix("https://app.example.com")
+    return url, request_id
+
+
+REPORT = {"SMSID": "dc712784-9c5f", "SendStatus": "5", "SendSuccess": "1", "SendFailed": "0"}
+
+
+@pytest.mark.parametrize(
+    "query, status",
+    [
+        ({}, 403),
+        ({"RequestId": "voiceotp-1-1"}, 403),
+        ({"SMSID": "x" * 65}, 400),
+        ({"SMSID": "<script>"}, 400),
+        ({"SendStatus": "five"}, 400),
+        ({"SendSuccess": "1e9"}, 400),
+        ({"SendFailed": "-1"}, 400),
+        ({"SendStatus": "\x00"}, 400),
+        ({"SendStatus": "2"}, 200),
+    ],
+)
+def test_a_hostile_report_gets_a_4xx(client, report_url, query, status):
+    url, request_id = report_url
+    base = {**REPORT, "RequestId": request_id}
+    if query == {}:
+        base.pop("RequestId")
+    response = client.get(url, {**base, **query})
+    assert response.status_code == status
+
+
+def test_a_report_with_a_forged_or_altered_token_or_method_is_refused(client, report_url):
+    url, request_id = report_url
+    query = {**REPORT, "RequestId": request_id}
+    assert client.get(url, query).json() == {"verdict": "delivered"}
+    assert client.get(url.replace("/reports/", "/reports/x"), query).status_code == 404
+    assert client.get("/voiceotp/esms/reports/1:2:3/", query).status_code == 404
+    assert client.post(url, query).status_code == 405
+    Call.objects.all().delete()
+    assert client.get(url, query).status_code == 404

@@ -26,6 +26,10 @@ devesms/gitbook_esms_for_develop_v2_en, English):
   ``RequestId``...; eSMS signs nothing. "Get SMS by SMSID" (get-sms-by-smsid.md) gives the same
   by polling ``GetSendStatus?RefId=&ApiKey=&SecretKey=``.
 
+Status comes by callback, not by polling: with ``CALLBACK_BASE_URL`` set, each message carries
+a signed report URL (``esms_reports.py``), and the report is logged. Polling GetSendStatus would
+need the SMSID stored on the call.
+
 A retry (after a timeout: was it sent?) carries the same ``RequestId``, so eSMS answers 124 rather
 than sending a second SMS; that answer counts as sent. Neither the passcode, the message, the
 phone number in full nor a key is ever logged or put in an exception.
@@ -44,6 +48,7 @@ from ..conf import voiceotp_settings
 from ..conf.registry import is_http_url, non_empty_string, timeout
 from ..exceptions import FallbackRejected, FallbackUnavailable, ImproperlyConfigured
 from ..models import Call
+from .esms_reports import report_url_for
 
 logger = logging.getLogger("django_voiceotp")
 
@@ -89,6 +94,9 @@ def send_sms(*, phone_number: str, otp: str, call: Call) -> None:
     }
     if config["BRANDNAME"]:
         body["Brandname"] = config["BRANDNAME"]
+    report_url = report_url_for(call, body["RequestId"])
+    if report_url:
+        body["CallbackUrl"] = report_url
     answer = _post(urljoin(config["API_URL"], SEND_PATH), body, config["TIMEOUT"])
     code = str(answer.get("CodeResult", ""))
     if code == ACCEPTED:
