@@ -215,7 +215,6 @@ def test_a_malformed_esms_setting_is_reported_without_its_value(voiceotp, value)
 @pytest.mark.parametrize(
     "value",
     [
-        {},
         {"API_KEY": "k", "SECRET_KEY": "s", "BRANDNAME": "B"},
         {"API_KEY": "k", "SECRET_KEY": "s", "SMS_TYPE": "8", "TIMEOUT": [3, 10]},
         {
@@ -231,13 +230,26 @@ def test_a_well_formed_esms_setting_passes(voiceotp, value):
     assert e060(voiceotp, value) == []
 
 
-def test_the_sender_without_settings_refuses_without_a_request(gateway, voiceotp):
+def test_no_esms_setting_is_needed_by_another_sender(voiceotp):
+    voiceotp(ESMS={}, FALLBACK_SENDER="django_voiceotp.senders.console_sender")
+    assert check_delivery_settings_e060() == []
+
+
+def test_the_sender_without_settings_is_reported_and_refuses_without_a_request(
+    gateway, voiceotp, caplog
+):
     voiceotp(ESMS={})
-    call = send_otp(PHONE, OTP)
-    poll_now()
+    assert len(check_delivery_settings_e060()) == 1
+    with caplog.at_level("INFO", logger="django_voiceotp"):
+        call = send_otp(PHONE, OTP)
+        poll_now()
     call.refresh_from_db()
-    # Not a FallbackRejected: a host's configuration may be mended, so it is retried, bounded.
-    assert (sends(gateway), call.fallback_status) == ([], "failed")
+    assert (sends(gateway), call.fallback_status, call.fallback_attempts) == ([], "failed", 1)
+    assert "refused on attempt 1 (E060)" in caplog.text
+
+
+def check_delivery_settings_e060() -> list[str]:
+    return [message.msg for message in check_delivery_settings() if message.id.endswith("E060")]
 
 
 # -- delivery reports ----------------------------------------------------------------------------

@@ -46,12 +46,14 @@ import requests
 from .. import __version__
 from ..conf import voiceotp_settings
 from ..conf.registry import is_http_url, non_empty_string, timeout
-from ..exceptions import FallbackRejected, FallbackUnavailable, ImproperlyConfigured
+from ..exceptions import FallbackRejected, FallbackUnavailable
 from ..models import Call
 from .esms_reports import report_url_for
 
 logger = logging.getLogger("django_voiceotp")
 
+#: FALLBACK_SENDER's value for this sender.
+SENDER = "django_voiceotp.senders.esms.send_sms"
 SEND_PATH = "MainService.svc/json/SendMultipleMessage_V4_post_json/"
 ACCEPTED = "100"
 DUPLICATE_REQUEST_ID = "124"
@@ -164,12 +166,15 @@ def _post(url: str, body: dict[str, str], timeout_: Any) -> dict[str, Any]:
 
 
 def esms_settings() -> dict[str, Any]:
-    """VOICEOTP["ESMS"] over its defaults; ImproperlyConfigured (naming no value) when unusable."""
+    """VOICEOTP["ESMS"] over its defaults.
+
+    :raises FallbackRejected: not set, or malformed (check E060): final, since a configuration is
+        not mended within a passcode's life. Its message names the setting, never a value.
+    """
     configured = voiceotp_settings.ESMS
     if not configured or not valid_settings(configured):
-        raise ImproperlyConfigured(
-            "VOICEOTP['ESMS'] must be set for the eSMS sender: see the ESMS setting "
-            "(django_voiceotp.E060)."
+        raise FallbackRejected(
+            "VOICEOTP['ESMS'] is not set or malformed: see the ESMS setting", code="E060"
         )
     config = {**DEFAULTS, **configured}
     if isinstance(config["TIMEOUT"], list):
@@ -178,9 +183,10 @@ def esms_settings() -> dict[str, Any]:
 
 
 def valid_settings(value: object) -> bool:
-    """The ``ESMS`` check's predicate: nothing set, or every key known and well formed."""
+    """The ``ESMS`` check's predicate: every key known and well formed; or nothing set, while
+    FALLBACK_SENDER is not this sender."""
     if not value:
-        return True
+        return voiceotp_settings.FALLBACK_SENDER != SENDER
     if not isinstance(value, dict) or not set(value) <= set(DEFAULTS):
         return False
     config = {**DEFAULTS, **value}
