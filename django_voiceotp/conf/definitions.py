@@ -442,7 +442,8 @@ SETTINGS: tuple[Setting, ...] = (
         (``"https://rest.esms.vn/"``), ``IS_UNICODE`` (``False``), ``SANDBOX`` (``False``;
         ``True``: eSMS checks the request and sends nothing), ``TIMEOUT`` (``(5.0,
         15.0)``), ``MESSAGE`` (a Vietnamese text without diacritics, with one ``{code}``).
-        Never shown, not even by a check. Check: ``E060`` (a key unknown or malformed).
+        Never shown, not even by a check. Check: ``E060`` (a key unknown or malformed, or
+        not set while ``FALLBACK_SENDER`` is the eSMS sender).
         """,
     ),
     Setting(
