@@ -17,7 +17,9 @@ from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, JsonResponse
 from django.urls import NoReverseMatch, reverse
-from django.views.decorators.http import require_GET
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
 
 from ..conf import voiceotp_settings
 from ..models import Call
@@ -50,50 +52,55 @@ def report_url_for(call: Call, request_id: str) -> str:
     return base.rstrip("/") + path
 
 
-@require_GET
-def delivery_report(request: HttpRequest, token: str) -> JsonResponse:
-    """Log what eSMS reports of a fallback SMS; whatever comes, answer below 500."""
-    try:
-        signed = _signer().unsign(token, max_age=REPORT_TOKEN_MAX_AGE)
-        call_id, request_id = signed.split(":", 1)
-        call_pk = int(call_id)
-    except (signing.BadSignature, ValueError):
-        return JsonResponse({"detail": "Unknown report URL."}, status=404)
-    query = request.GET
-    if query.get("RequestId", "") != request_id:
-        return JsonResponse({"detail": "This report is not for this message."}, status=403)
-    sms_id, status = query.get("SMSID", ""), query.get("SendStatus", "")
-    success, failed = query.get("SendSuccess", "0"), query.get("SendFailed", "0")
-    if not (
-        SMS_ID.fullmatch(sms_id)
-        and STATUS.fullmatch(status)
-        and COUNT.fullmatch(success)
-        and COUNT.fullmatch(failed)
-    ):
-        return JsonResponse({"detail": "A malformed report."}, status=400)
-    if not Call.objects.filter(pk=call_pk).exists():
-        return JsonResponse({"detail": "Unknown report URL."}, status=404)
-    extra = {"call_id": call_pk, "sms_id": sms_id, "send_status": status}
-    if status == SENT and int(success) > 0:
-        logger.info(
-            "Call %s: the fallback SMS %s was delivered.",
-            call_pk,
-            sms_id,
-            extra={**extra, "event": "fallback_sms_delivered"},
-        )
-        verdict = "delivered"
-    elif status == REFUSED or (status == SENT and int(failed) > 0):
-        logger.warning(
-            "Call %s: the fallback SMS %s was not delivered (SendStatus %s).",
-            call_pk,
-            sms_id,
-            status,
-            extra={**extra, "event": "fallback_sms_undelivered"},
-        )
-        verdict = "undelivered"
-    else:
-        verdict = "pending"
-    return JsonResponse({"verdict": verdict})
+# Another method than GET gets its 405 whatever the cookies: no form posts here.
+@method_decorator(csrf_exempt, name="dispatch")
+class DeliveryReportView(View):
+    """Log what eSMS reports of a fallback SMS; whatever comes, answer below 500 (GET only)."""
+
+    http_method_names = ["get"]
+
+    def get(self, request: HttpRequest, token: str) -> JsonResponse:
+        try:
+            signed = _signer().unsign(token, max_age=REPORT_TOKEN_MAX_AGE)
+            call_id, request_id = signed.split(":", 1)
+            call_pk = int(call_id)
+        except (signing.BadSignature, ValueError):
+            return JsonResponse({"detail": "Unknown report URL."}, status=404)
+        query = request.GET
+        if query.get("RequestId", "") != request_id:
+            return JsonResponse({"detail": "This report is not for this message."}, status=403)
+        sms_id, status = query.get("SMSID", ""), query.get("SendStatus", "")
+        success, failed = query.get("SendSuccess", "0"), query.get("SendFailed", "0")
+        if not (
+            SMS_ID.fullmatch(sms_id)
+            and STATUS.fullmatch(status)
+            and COUNT.fullmatch(success)
+            and COUNT.fullmatch(failed)
+        ):
+            return JsonResponse({"detail": "A malformed report."}, status=400)
+        if not Call.objects.filter(pk=call_pk).exists():
+            return JsonResponse({"detail": "Unknown report URL."}, status=404)
+        extra = {"call_id": call_pk, "sms_id": sms_id, "send_status": status}
+        if status == SENT and int(success) > 0:
+            logger.info(
+                "Call %s: the fallback SMS %s was delivered.",
+                call_pk,
+                sms_id,
+                extra={**extra, "event": "fallback_sms_delivered"},
+            )
+            verdict = "delivered"
+        elif status == REFUSED or (status == SENT and int(failed) > 0):
+            logger.warning(
+                "Call %s: the fallback SMS %s was not delivered (SendStatus %s).",
+                call_pk,
+                sms_id,
+                status,
+                extra={**extra, "event": "fallback_sms_undelivered"},
+            )
+            verdict = "undelivered"
+        else:
+            verdict = "pending"
+        return JsonResponse({"verdict": verdict})
 
 
 def _signer() -> signing.TimestampSigner:
