@@ -13,7 +13,7 @@ from django.utils.module_loading import import_string
 
 from . import dispatch, limits, metrics
 from .conf import voiceotp_settings
-from .exceptions import RateLimited
+from .exceptions import FallbackRejected, RateLimited
 from .models import Call, Verification, failure_reason
 from .sealing import PasscodeUnreadable, open_otp
 
@@ -255,7 +255,18 @@ def run_fallback(call_id: int, now: datetime | None = None) -> float | None:
         logger.error("Call %s: fallback not sent, the passcode cannot be opened.", call.pk)
         metrics.fallback("failed")
         return None
-    except Exception as err:  # noqa: BLE001 - the host's sender: any failure is retried
+    except FallbackRejected as refusal:
+        # Final: another attempt would be refused the same way (a wrong key, a bad number).
+        running.update(fallback_status=Call.FallbackStatus.FAILED, otp="")
+        metrics.fallback("failed")
+        logger.error(
+            "Call %s: FALLBACK_SENDER refused on attempt %s (%s); not retried.",
+            call.pk,
+            call.fallback_attempts,
+            refusal.code or type(refusal).__name__,
+        )
+        return None
+    except Exception as err:  # noqa: BLE001 - the host's sender: any other failure is retried
         # The class only: a message may repeat what the sender was given, the passcode too.
         reason = type(err).__name__
         if call.fallback_attempts >= FALLBACK_MAX_ATTEMPTS:

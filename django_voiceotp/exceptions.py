@@ -95,3 +95,35 @@ class RateLimited(VoiceOTPError):
 
     def __str__(self) -> str:
         return f"Too many codes requested ({self.limit}); retry in {self.retry_after} s."
+
+
+class FallbackError(VoiceOTPError):
+    """A fallback sender could not hand the passcode over.
+
+    Carries the gateway's result code and message, never the passcode, the phone number in full
+    or a key.
+    """
+
+    def __init__(self, message: str, *, code: str = "", provider_message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.provider_message = provider_message
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.code:
+            parts.append(f"code {self.code}")
+        if self.provider_message:
+            parts.append(f"gateway says: {self.provider_message}")
+        return "; ".join(parts)
+
+
+class FallbackUnavailable(FallbackError):
+    """A fault that may pass (timeout, lost connection, 5xx, 429, a body that is not JSON):
+    the fallback is tried again, up to its bounded number of attempts."""
+
+
+class FallbackRejected(FallbackError):
+    """A final refusal (wrong key, unregistered brandname, invalid number): the fallback fails
+    at once, without another attempt."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from django_voiceotp.exceptions import FallbackRejected
+
 _lock = threading.Lock()
 #: (phone_number, otp, call id) of every call to a sender below, in order.
 handed: list[tuple[str, str, int]] = []
@@ -33,6 +35,12 @@ def flaky(*, phone_number, otp, call):
         if failures_left:
             failures_left -= 1
             raise SMSGatewayDown(f"could not send {otp}")
+
+
+def rejecting(*, phone_number, otp, call):
+    record(phone_number=phone_number, otp=otp, call=call)
+    # A final refusal whose message repeats the passcode: neither retried nor logged.
+    raise FallbackRejected(f"will never send {otp}", code="101")
 
 
 def reset():

@@ -311,6 +311,21 @@ def test_a_raising_sender_is_retried_a_bounded_number_of_times_and_logged_withou
     assert "given up" in caplog.text
 
 
+def test_a_sender_that_refuses_for_good_is_not_retried(fallback, voiceotp, caplog):
+    voiceotp(FALLBACK_SENDER="tests.fallback_senders.rejecting")
+    sandbox_provider().script(PHONE, ["Fail"])
+    with caplog.at_level("INFO", logger="django_voiceotp"):
+        call = send_otp(PHONE, OTP)
+        poll_now()
+        tasks.poll_pending_calls()  # the sweeper finds nothing left to retry
+    call.refresh_from_db()
+    assert len(fallback.handed) == 1
+    assert (call.fallback_status, call.fallback_attempts, call.otp) == ("failed", 1, "")
+    errors = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert [("not retried" in record.getMessage()) for record in errors] == [True]
+    assert ("101" in errors[0].getMessage(), OTP in caplog.text) == (True, False)
+
+
 def test_a_sender_that_raises_once_sends_on_its_retry(fallback, voiceotp):
     voiceotp(FALLBACK_SENDER="tests.fallback_senders.flaky")
     fallback.failures_left = 1

@@ -421,6 +421,33 @@ SETTINGS: tuple[Setting, ...] = (
         """,
     ),
     Setting(
+        "ESMS",
+        {},
+        expected=(
+            "a dict of the eSMS sender's keys (API_URL, API_KEY, SECRET_KEY, BRANDNAME, SMS_TYPE "
+            '"2" or "8", IS_UNICODE, SANDBOX, TIMEOUT, MESSAGE), API_KEY and SECRET_KEY set, '
+            'BRANDNAME set with SMS_TYPE "2", MESSAGE with one {code} and, unless IS_UNICODE, '
+            "no diacritics"
+        ),
+        valid="django_voiceotp.senders.esms.valid_settings",
+        check_id="E060",
+        checked_by="check_delivery_settings",
+        secret=True,
+        section=REACHING,
+        kind="Dict, or empty",
+        doc="""
+        The eSMS.vn SMS sender, ``FALLBACK_SENDER =
+        "django_voiceotp.senders.esms.send_sms"`` (:doc:`sms-fallback`): ``API_KEY`` and
+        ``SECRET_KEY`` (required), ``BRANDNAME`` (required with ``SMS_TYPE`` ``"2"``, the
+        default; ``"8"`` sends from a fixed number), ``API_URL``
+        (``"https://rest.esms.vn/"``), ``IS_UNICODE`` (``False``), ``SANDBOX`` (``False``;
+        ``True``: eSMS checks the request and sends nothing), ``TIMEOUT`` (``(5.0,
+        15.0)``), ``MESSAGE`` (a Vietnamese text without diacritics, with one ``{code}``).
+        Never shown, not even by a check. Check: ``E060`` (a key unknown or malformed, or
+        not set while ``FALLBACK_SENDER`` is the eSMS sender).
+        """,
+    ),
+    Setting(
         "CODE_LENGTH",
         6,
         expected="a whole number from OTP_MIN_LENGTH to OTP_MAX_LENGTH",

@@ -1,4 +1,4 @@
-"""Fallback senders: what FALLBACK_SENDER may name. The console one is for development only."""
+"""The console sender: the message an SMS would carry, written to standard output."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 import threading
 from typing import TextIO
 
-from .models import Call
+from ..models import Call
 
 CONSOLE_SENDER = "django_voiceotp.senders.console_sender"
 
