@@ -27,6 +27,7 @@ from django_voiceotp.checks import (
 )
 from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.dispatch.base import BaseDispatcher
+from tests.test_dispatch_django import DUMMY, IMMEDIATE
 
 SWEEPER = {"voiceotp-sweeper": {"task": "django_voiceotp.tasks.poll_pending_calls", "schedule": 15}}
 
@@ -229,6 +230,28 @@ def test_voiceotp_check_says_when_celery_ignores_the_settings(sandbox, unconfigu
     assert "! django_voiceotp.W003: The Celery app in use ('unconfigured')" in out
     assert "! Celery: the app in use ('unconfigured') is not configured from Django" in out
     assert "✓ Celery" not in out
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("backend", "says"),
+    [
+        (IMMEDIATE, "inline (jobs run in the process"),
+        (DUMMY, "worker"),
+    ],
+    ids=["immediate", "worker"],
+)
+def test_voiceotp_check_describes_the_queue_when_it_is_not_celery(
+    sandbox, voiceotp, settings, unconfigured_celery, capsys, backend, says
+):
+    """With Django's tasks framework, Celery's configuration does not matter: not reported."""
+    settings.TASKS = {"default": {"BACKEND": backend}}
+    voiceotp(DISPATCHER="django")
+    call_command("voiceotp_check")
+    out = capsys.readouterr().out
+    assert f"✓ queue: Django's tasks framework, {says}" in out
+    assert "voiceotp_sweep --every" in out
+    assert "Celery" not in out
 
 
 def test_voiceotp_check_exits_non_zero_when_the_provider_is_unreachable():

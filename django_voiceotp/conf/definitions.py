@@ -372,7 +372,8 @@ SETTINGS: tuple[Setting, ...] = (
         sweeper): ``"celery"``, the tasks of ``django_voiceotp.tasks``; ``"django"``,
         Django's tasks framework (``django.tasks`` on Django 6, the ``django-tasks`` backport
         on 5.2) through the project's ``TASKS`` setting; or the dotted path of a
-        ``BaseDispatcher`` subclass (``django_voiceotp.dispatch.base``). Check: ``E050``
+        ``BaseDispatcher`` subclass (``django_voiceotp.dispatch.base``); see :doc:`tasks` and
+        :doc:`architecture`. Check: ``E050``
         (another value, a path that does not import or is not such a class, or ``"django"``
         with neither ``django.tasks`` nor ``django_tasks`` installed).
         """,

@@ -9,7 +9,7 @@ from django.core.cache.backends.db import DatabaseCache
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import NoReverseMatch, reverse
 
-from django_voiceotp import health
+from django_voiceotp import dispatch, health
 from django_voiceotp.checks import celery_setup
 from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.exceptions import VoiceOTPError
@@ -66,7 +66,7 @@ class Command(BaseCommand):
         campaign = provider.option("DEFAULT_CAMPAIGN")
         self.stdout.write(f"✓ campaign: {campaign or 'none by default (send_otp must name one)'}")
         self.stdout.write(self._callbacks())
-        self.stdout.write(self._celery())
+        self.stdout.write(self._queue())
 
         findings = self._findings()
         for finding in findings:
@@ -130,6 +130,16 @@ class Command(BaseCommand):
             return "✗ callbacks: django_voiceotp.urls is not included"
         # The token of a real call is signed for it; the placeholder only shows the shape.
         return f"✓ callbacks: the provider posts results to {base.rstrip('/')}{path}"
+
+    def _queue(self) -> str:
+        name = voiceotp_settings.DISPATCHER
+        if name == "celery":
+            return self._celery()
+        dispatcher = dispatch.get_dispatcher()  # the settings checks passed: it loads
+        mode = "inline (jobs run in the process that asks)" if dispatcher.runs_inline else "worker"
+        delays = "" if dispatcher.supports_delay else "; delayed jobs are left to the sweeper"
+        queue = "Django's tasks framework" if name == "django" else name
+        return f"✓ queue: {queue}, {mode}{delays}; run the sweeper with voiceotp_sweep --every"
 
     def _celery(self) -> str:
         setup = celery_setup()
