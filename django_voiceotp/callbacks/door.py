@@ -3,9 +3,9 @@
 Every request leaves a record and gets an answer below 500. A request with a valid token for a
 call still waiting for its result gets a CallbackEvent of its own, with its body made storable and
 redacted (``payloads``), and its report parsed by the backend of the provider that placed the call
-(``providers``), as a poll's is. Any other is
-counted at bounded cost (``rejections``). The view (``callbacks.views``) reads the request and
-answers with the verdict decided here.
+(``providers``), whose values are validated as a poll's are. Any other is counted at bounded cost
+(``rejections``). The view (``callbacks.views``) reads the request and answers with the verdict
+decided here.
 """
 
 from __future__ import annotations
