@@ -136,13 +136,15 @@ def poll_call(call_id: int, *, force: bool = False) -> None:
         return None
 
     assert call.provider_call_id is not None  # a sent call has the provider's id
-    try:
-        report = get_provider(call.provider).get_report(call.provider_call_id)
-    except ProviderError as err:
-        logger.warning("Call %s: could not get its report (%s).", call.pk, loggable(err))
-    else:
-        if apply_report(call, report) or call.is_final:
-            return None
+    provider = get_provider(call.provider)
+    if provider.supports_polling:
+        try:
+            report = provider.get_report(call.provider_call_id)
+        except ProviderError as err:
+            logger.warning("Call %s: could not get its report (%s).", call.pk, loggable(err))
+        else:
+            if apply_report(call, report) or call.is_final:
+                return None
 
     elapsed = (now - call.sent_at).total_seconds() if call.sent_at else float("inf")
     later = [point for point in voiceotp_settings.POLL_SCHEDULE if point > elapsed]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
@@ -187,6 +188,34 @@ def test_a_call_is_polled_at_its_provider(recording_provider):
     results.poll_call(call.pk, force=True)
     call.refresh_from_db()
     assert call.status == Call.Status.SUCCESS
+
+
+class CallbacksOnlyProvider(RecordingProvider):
+    supports_polling = False
+
+    def get_report(self, call_id):
+        raise AssertionError("a provider without polling is never asked for a report")
+
+
+@pytest.mark.django_db
+def test_a_provider_without_polling_is_not_asked_and_its_call_times_out(voiceotp, clock):
+    voiceotp(
+        POLL_SCHEDULE=(15, 30),
+        PROVIDERS={
+            "pitel": {
+                "BACKEND": "tests.test_providers.CallbacksOnlyProvider",
+                "DEFAULT_CAMPAIGN": "c78af",
+            }
+        },
+    )
+    call = sent_call()
+    results.poll_call(call.pk, force=True)
+    call.refresh_from_db()
+    assert (call.status, call.poll_count) == ("sent", 1)  # the schedule goes on
+    clock.shift(timedelta(seconds=31))
+    results.poll_call(call.pk)
+    call.refresh_from_db()
+    assert (call.status, call.failure_code) == ("failed", Call.FailureCode.TIMEOUT)
 
 
 @pytest.mark.django_db

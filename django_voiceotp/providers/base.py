@@ -49,6 +49,9 @@ class BaseProvider:
     #: The provider's statuses of a call placed but not reached, compared case-insensitively:
     #: its failures a redial may mend (``REDIAL_STATUSES`` narrows them).
     not_reached_statuses: tuple[str, ...] = ()
+    #: Whether the provider answers :meth:`get_report`. Without it, a call's result comes by
+    #: callback only: its polls ask nothing, and past the last one it fails as ``timeout``.
+    supports_polling: bool = True
 
     def __init__(self, name: str = "", options: Mapping[str, Any] | None = None) -> None:
         self.name = name
@@ -97,7 +100,8 @@ class BaseProvider:
         raise NotImplementedError
 
     def get_report(self, call_id: str) -> CallReport:
-        """The call's state now, asked of the provider (a poll)."""
+        """The call's state now, asked of the provider (a poll), where it allows
+        (:attr:`supports_polling`)."""
         raise NotImplementedError
 
     def parse_webhook(self, payload: Any) -> CallReport:
