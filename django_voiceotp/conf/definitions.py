@@ -23,8 +23,8 @@ from .registry import (
     one_of,
     optional,
     phone_region,
-    provider_entries,
     provider_statuses,
+    providers_setting,
     seconds_above_zero,
     seconds_or_zero,
     time_zone,
@@ -99,7 +99,7 @@ SETTINGS: tuple[Setting, ...] = (
         "PROVIDERS",
         None,
         expected="None, or a dict of provider names to dicts, each with a BACKEND dotted path",
-        valid=provider_entries,
+        valid=providers_setting,
         check_id="E060",
         checked_by="check_providers",
         secret=True,  # its entries hold the providers' credentials

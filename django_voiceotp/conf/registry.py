@@ -174,7 +174,7 @@ def dotted_path_or(names: Collection[str]) -> Predicate:
 MAX_PROVIDER_NAME = 32
 
 
-def provider_entries(value: object) -> bool:
+def providers_setting(value: object) -> bool:
     """None, or a non-empty dict of provider names (at most ``MAX_PROVIDER_NAME`` characters) to
     dicts, each with a ``BACKEND`` that looks like a dotted path (its import is the check's to
     try)."""
