@@ -15,22 +15,10 @@ from . import dispatch, limits, metrics
 from .conf import voiceotp_settings
 from .exceptions import FallbackRejected, RateLimited
 from .models import Call, Verification, failure_reason
+from .providers import get_provider
 from .sealing import PasscodeUnreadable, open_otp
 
 logger = logging.getLogger("django_voiceotp")
-
-#: The provider's "not reached" statuses in every spelling PROVIDER-NOTES.md lists (point 14):
-#: nobody answered, the line was busy, the phone was off or out of reach. A redial can help there.
-NOT_REACHED_STATUSES = (
-    "NOANWSER",
-    "NOANSWER",
-    "no-answered",
-    "no_answered",
-    "BUSY",
-    "busy_line",
-    "not-available",
-    "not_available",
-)
 
 #: Times a raising FALLBACK_SENDER is called for one delivery before it is given up.
 FALLBACK_MAX_ATTEMPTS = 4
@@ -68,11 +56,15 @@ def after_failure(call: Call, raw_status: str, now: datetime | None = None) -> A
 
 
 def is_redialable(call: Call, raw_status: str) -> bool:
-    """A "not reached" status, and redials left: at most REDIAL_MAX per delivery."""
+    """A "not reached" status, and redials left: at most REDIAL_MAX per delivery.
+
+    The statuses are REDIAL_STATUSES, else the "not reached" ones of the call's provider.
+    """
     if call.attempt > voiceotp_settings.REDIAL_MAX:
         return False
     configured = voiceotp_settings.REDIAL_STATUSES
-    statuses = {status.casefold() for status in configured or NOT_REACHED_STATUSES}
+    not_reached = configured or get_provider(call.provider).not_reached_statuses
+    statuses = {status.casefold() for status in not_reached}
     return raw_status.casefold() in statuses
 
 
@@ -167,6 +159,7 @@ def _place_redial(call: Call, delay: float, sealed_otp: str, payer: limits.Payer
     # A new pending call, due after the delay: the sweeper sends it when due if its task is lost.
     redial = Call.objects.create(
         campaign=call.campaign,
+        provider=call.provider,  # placed again where the delivery began
         phone_number=call.phone_number,
         otp=sealed_otp,
         redial_of=call,

@@ -18,7 +18,6 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from . import limits
-from .client import ProviderClient
 from .conf import voiceotp_settings
 from .exceptions import (
     AuthenticationFailed,
@@ -27,6 +26,7 @@ from .exceptions import (
     ProviderUnavailable,
 )
 from .models import Call
+from .providers import get_provider
 
 OK, WARNING, FAILED = "ok", "warning", "failed"
 
@@ -76,9 +76,9 @@ def check_provider() -> Finding:
 
 
 def probe_provider() -> Finding:
-    """Ask the provider for the report of a call that does not exist, now."""
+    """Ask the default provider for the report of a call that does not exist, now."""
     try:
-        ProviderClient().get_report(PROBE_CALL_ID)
+        get_provider().get_report(PROBE_CALL_ID)
     except AuthenticationFailed as err:
         return Finding("provider", FAILED, f"the provider refused the credentials: {err}")
     except ProviderRejected:

@@ -24,6 +24,12 @@ class Campaign(models.Model):
     is_active = models.BooleanField(
         _("active"), default=True, help_text=_("Inactive campaigns place no new calls.")
     )
+    provider = models.CharField(
+        _("provider"),
+        max_length=32,
+        default="pitel",
+        help_text=_("The provider the campaign belongs to: a name in VOICEOTP['PROVIDERS']."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -95,6 +101,13 @@ class Call(models.Model):
     otp = models.CharField(max_length=255, blank=True, editable=False)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    provider = models.CharField(
+        _("provider"),
+        max_length=32,
+        default="pitel",
+        editable=False,
+        help_text=_("The provider that places the call (its campaign's)."),
     )
     provider_call_id = models.CharField(
         _("provider call id"),

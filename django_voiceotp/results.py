@@ -7,14 +7,13 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from . import delivery
 from .claims import read_call, send_lease
-from .client import ProviderClient
 from .conf import voiceotp_settings
 from .exceptions import ProviderError
 from .models import Call, CallbackEvent, failure_reason
 from .payloads import loggable
-from .provider_reports import CallOutcome, CallReport, InvalidReport, parse_report
+from .provider_reports import CallOutcome, CallReport, InvalidReport
+from .providers import DEFAULT_PROVIDER, get_provider
 from .transitions import fail, finish
 
 logger = logging.getLogger("django_voiceotp")
@@ -41,7 +40,7 @@ def apply_report(call: Call, report: CallReport) -> bool:
         fields["provider_call_id"] = report.call_id
     if report.outcome is CallOutcome.SUCCESS:
         return finish(call, Call.Status.SUCCESS, **fields)
-    code = failure_code_for_status(report.raw_status)
+    code = failure_code_for_status(report.raw_status, call.provider)
     return finish(
         call,
         Call.Status.FAILED,
@@ -51,11 +50,11 @@ def apply_report(call: Call, report: CallReport) -> bool:
     )
 
 
-def failure_code_for_status(raw_status: str) -> str:
+def failure_code_for_status(raw_status: str, provider: str = DEFAULT_PROVIDER) -> str:
     """The failure code of a failed status the provider reported: "not reached" for the
-    statuses PROVIDER-NOTES lists as such (whatever REDIAL_STATUSES redials), else a failure."""
-    not_reached = {status.casefold() for status in delivery.NOT_REACHED_STATUSES}
-    if raw_status.strip().casefold() in not_reached:
+    statuses the provider's backend names as such (for Pitel, those PROVIDER-NOTES lists;
+    whatever REDIAL_STATUSES redials), else a failure."""
+    if get_provider(provider).is_not_reached(raw_status):
         return Call.FailureCode.NOT_REACHED
     return Call.FailureCode.PROVIDER_FAILED
 
@@ -86,7 +85,7 @@ def apply_early_report(call: Call, provider_call_id: str | None) -> bool:
         return False
     event_id, payload = early
     try:
-        report = parse_report(payload)
+        report = get_provider(call.provider).parse_webhook(payload)
     except InvalidReport:  # stored as received, made storable: no longer a valid report
         return False
     # The provider's id is not stored yet: stored with the result, as for any early report.
@@ -137,13 +136,15 @@ def poll_call(call_id: int, *, force: bool = False) -> None:
         return None
 
     assert call.provider_call_id is not None  # a sent call has the provider's id
-    try:
-        report = ProviderClient().get_report(call.provider_call_id)
-    except ProviderError as err:
-        logger.warning("Call %s: could not get its report (%s).", call.pk, loggable(err))
-    else:
-        if apply_report(call, report) or call.is_final:
-            return None
+    provider = get_provider(call.provider)
+    if provider.supports_polling:
+        try:
+            report = provider.get_report(call.provider_call_id)
+        except ProviderError as err:
+            logger.warning("Call %s: could not get its report (%s).", call.pk, loggable(err))
+        else:
+            if apply_report(call, report) or call.is_final:
+                return None
 
     elapsed = (now - call.sent_at).total_seconds() if call.sent_at else float("inf")
     later = [point for point in voiceotp_settings.POLL_SCHEDULE if point > elapsed]

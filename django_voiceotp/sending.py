@@ -15,7 +15,6 @@ from django.utils.translation import gettext
 from . import delivery, dispatch, limits
 from .callback_urls import callback_url_for
 from .claims import claim_and_read, claim_send, read_call, read_campaign
-from .client import ProviderClient, StartedCall
 from .conf import voiceotp_settings
 from .db import write_transaction
 from .exceptions import (
@@ -30,6 +29,7 @@ from .exceptions import (
 from .models import Call, Campaign, failure_reason
 from .payloads import loggable
 from .phone import ProviderNumber, normalize_phone_number, validate_otp
+from .providers import StartedCall, default_provider_name, get_provider
 from .results import apply_early_report
 from .sealing import PasscodeUnreadable, open_otp, seal_otp
 from .sweeping import expire
@@ -55,6 +55,7 @@ def send_otp(phone_number: str, otp: str, *, campaign: Campaign | str | None = N
     now = timezone.now()
     call = Call.objects.create(
         campaign=campaign,
+        provider=campaign.provider,
         phone_number=phone_number,
         otp=seal_otp(otp),
         created_at=now,
@@ -146,7 +147,8 @@ def resolve_campaign(campaign: Campaign | str | None) -> Campaign:
             raise CampaignUnavailable("The campaign is not saved.")
         resolved = campaign
     else:
-        campaign_id = campaign or voiceotp_settings.DEFAULT_CAMPAIGN
+        # The default provider's (the flat DEFAULT_CAMPAIGN without PROVIDERS).
+        campaign_id = campaign or get_provider().option("DEFAULT_CAMPAIGN")
         if not campaign_id:
             raise CampaignUnavailable(
                 "No campaign given and VOICEOTP['DEFAULT_CAMPAIGN'] is not set."
@@ -160,7 +162,8 @@ def resolve_campaign(campaign: Campaign | str | None) -> Campaign:
 def _create_campaign(campaign_id: str) -> Campaign:
     # get_or_create: another process may create it between our read and this insert.
     campaign, _ = Campaign.objects.get_or_create(
-        campaign_id=campaign_id, defaults={"name": campaign_id}
+        campaign_id=campaign_id,
+        defaults={"name": campaign_id, "provider": default_provider_name()},
     )
     return campaign
 
@@ -197,7 +200,7 @@ def send_call(call_id: int) -> float | None:
         # placing it again would call the person twice.
         return None
     try:
-        started = ProviderClient().start_call(
+        started = get_provider(call.provider).start_call(
             call.campaign.campaign_id,
             ProviderNumber(call.phone_number),  # normalised by send_otp: not parsed again
             open_otp(call.otp),

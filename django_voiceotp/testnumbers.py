@@ -165,6 +165,7 @@ def create_test_call(phone_number: str, *, campaign: Campaign) -> Call:
     now = timezone.now()
     call = Call.objects.create(
         campaign=campaign,
+        provider=campaign.provider,
         phone_number=phone_number,
         is_test=True,
         status=Call.Status.SUCCESS,

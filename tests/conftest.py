@@ -189,3 +189,17 @@ def demo_server_quick_redial(tmp_path_factory):
     server.wait_until_ready()
     yield server
     server.stop()
+
+
+RECORDING_PROVIDER = "django_voiceotp.providers.recording.RecordingProvider"
+
+
+@pytest.fixture
+def recording_provider(voiceotp):
+    """The recording provider, named "pitel" (every campaign's by default): the calls the app
+    places are kept in its ``placed``, none leaves the process. A change of VOICEOTP after it
+    makes a new instance: change the settings first."""
+    from django_voiceotp.providers import get_provider
+
+    voiceotp(PROVIDERS={"pitel": {"BACKEND": RECORDING_PROVIDER, "DEFAULT_CAMPAIGN": "c78af"}})
+    return get_provider("pitel")

@@ -13,10 +13,10 @@ from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from django_voiceotp import sending
-from django_voiceotp.client import StartedCall
 from django_voiceotp.conf import DEFAULTS
 from django_voiceotp.exceptions import ImproperlyConfigured, ProviderRejected
 from django_voiceotp.models import Call, CallbackEvent
+from django_voiceotp.providers.base import StartedCall
 from django_voiceotp.sealing import seal_otp
 
 from .hostile_cases import (
@@ -262,7 +262,7 @@ def test_provider_text_is_escaped_in_log_lines(monkeypatch, caplog):
     def refuse(*args, **kwargs):
         raise ProviderRejected("The provider refused the request.", provider_message=forged_line)
 
-    monkeypatch.setattr("django_voiceotp.client.ProviderClient.start_call", refuse)
+    monkeypatch.setattr("django_voiceotp.providers.pitel.PitelProvider.start_call", refuse)
     with caplog.at_level(logging.INFO, logger="django_voiceotp"):
         sending.send_call(call.pk)
     call.refresh_from_db()
@@ -439,7 +439,7 @@ def test_an_early_report_with_a_call_id_of_the_senders_choosing_is_not_applied(
     # The provider's answer names another call_id: the kept report is never applied.
     started = StartedCall(call_id=PROVIDER_CALL_ID, campaign_id="c78af")
     monkeypatch.setattr(
-        "django_voiceotp.client.ProviderClient.start_call", lambda *args, **kwargs: started
+        "django_voiceotp.providers.pitel.PitelProvider.start_call", lambda *args, **kwargs: started
     )
     with django_capture_on_commit_callbacks(execute=True):
         sending.send_call(call.pk)
@@ -462,7 +462,7 @@ def test_an_early_report_of_the_call_the_provider_accepted_is_applied_by_the_sen
     post(call, encoded(report(start_time=None)))
     started = StartedCall(call_id=PROVIDER_CALL_ID, campaign_id="c78af")
     monkeypatch.setattr(
-        "django_voiceotp.client.ProviderClient.start_call", lambda *args, **kwargs: started
+        "django_voiceotp.providers.pitel.PitelProvider.start_call", lambda *args, **kwargs: started
     )
     with django_capture_on_commit_callbacks(execute=True):
         sending.send_call(call.pk)
@@ -572,7 +572,7 @@ def test_a_retry_after_a_lost_answer_applies_the_providers_report_and_calls_no_o
     def place_again(*args, **kwargs):
         raise AssertionError("the call was placed a second time")
 
-    monkeypatch.setattr("django_voiceotp.client.ProviderClient.start_call", place_again)
+    monkeypatch.setattr("django_voiceotp.providers.pitel.PitelProvider.start_call", place_again)
     with django_capture_on_commit_callbacks(execute=True):
         sending.send_call(call.pk)
     call.refresh_from_db()

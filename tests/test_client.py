@@ -478,7 +478,7 @@ def wait_for_final(client, call_id, timeout=5.0):
 
 
 def test_threads_share_one_pooled_session_sized_for_a_threads_pool():
-    from django_voiceotp import client
+    from django_voiceotp.providers import http as client
 
     barrier = threading.Barrier(16)
     seen = []
@@ -499,7 +499,7 @@ def test_threads_share_one_pooled_session_sized_for_a_threads_pool():
 
 
 def test_a_forked_process_gets_its_own_session(monkeypatch):
-    from django_voiceotp import client
+    from django_voiceotp.providers import http as client
 
     parent = client.get_session()
     monkeypatch.setattr(client.os, "getpid", lambda: -1)  # as in a prefork pool process
@@ -529,7 +529,7 @@ def test_a_provider_number_is_sent_as_it_is_and_any_other_string_normalised(mock
 
 
 def test_the_session_reads_proxies_and_ca_bundle_from_the_environment_once_per_host(monkeypatch):
-    from django_voiceotp import client
+    from django_voiceotp.providers import http as client
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "internal.example")

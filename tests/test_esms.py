@@ -185,7 +185,7 @@ def test_the_limits_count_the_fallback(gateway, voiceotp):
 
 def e060(voiceotp, value) -> list[str]:
     voiceotp(ESMS=value, FALLBACK_SENDER=SENDER)
-    return [message.msg for message in check_delivery_settings() if message.id.endswith("E060")]
+    return [message.msg for message in check_delivery_settings() if message.id.endswith("E061")]
 
 
 @pytest.mark.parametrize(
@@ -245,11 +245,11 @@ def test_the_sender_without_settings_is_reported_and_refuses_without_a_request(
         poll_now()
     call.refresh_from_db()
     assert (sends(gateway), call.fallback_status, call.fallback_attempts) == ([], "failed", 1)
-    assert "refused on attempt 1 (E060)" in caplog.text
+    assert "refused on attempt 1 (E061)" in caplog.text
 
 
 def check_delivery_settings_e060() -> list[str]:
-    return [message.msg for message in check_delivery_settings() if message.id.endswith("E060")]
+    return [message.msg for message in check_delivery_settings() if message.id.endswith("E061")]
 
 
 # -- delivery reports ----------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def test_every_block_of_the_page_is_marked():
 
 def test_the_settings_pass_the_checks(project):
     result = project.manage("check")
-    assert "E060" not in result.stdout + result.stderr
+    assert "E061" not in result.stdout + result.stderr
     assert "W020" not in result.stdout + result.stderr
 
 

@@ -12,8 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from django_voiceotp import send_otp
-from django_voiceotp.client import ProviderClient
 from django_voiceotp.models import Call, Campaign
+from django_voiceotp.providers.pitel import PitelProvider
 from django_voiceotp.sealing import PasscodeUnreadable, open_otp, seal_otp
 
 migration = importlib.import_module("django_voiceotp.migrations.0004_sealed_otp_redial_fallback")
@@ -82,14 +82,14 @@ def database_file_holds(otp: str) -> bool:
 def test_the_passcode_is_nowhere_in_clear_while_at_the_provider_and_after(sandbox, monkeypatch):
     otp = fresh_passcode()
     seen_at_the_provider = []
-    real_start_call = ProviderClient.start_call
+    real_start_call = PitelProvider.start_call
 
     def start_call_and_look(self, campaign_id, phone_number, passcode, callback_url=None):
         # The provider is being asked now: the call is stored and committed, its send in flight.
         seen_at_the_provider.append((passcode == otp, app_rows_hold(otp), database_file_holds(otp)))
         return real_start_call(self, campaign_id, phone_number, passcode, callback_url)
 
-    monkeypatch.setattr(ProviderClient, "start_call", start_call_and_look)
+    monkeypatch.setattr(PitelProvider, "start_call", start_call_and_look)
     with CaptureQueriesContext(connection) as queries:
         call = send_otp("0771122330", otp)
     # Counts and booleans only: a failing assertion must not print the passcode.

@@ -12,12 +12,12 @@ from django.urls import reverse
 from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
-from django_voiceotp import limits, request_code, results, send_otp, sending, tasks
-from django_voiceotp.client import StartedCall
+from django_voiceotp import limits, request_code, send_otp, sending, tasks
 from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.exceptions import CallAgainRefused, ProviderUnavailable, RateLimited
 from django_voiceotp.models import Call
 from django_voiceotp.provider_reports import CallOutcome, CallReport
+from django_voiceotp.providers.base import BaseProvider, StartedCall
 
 from . import fallback_senders
 
@@ -155,7 +155,7 @@ def test_unknown_clients_share_one_subject(voiceotp, clock):
 # -- one call, counted once ----------------------------------------------------------------------
 
 
-class ProviderDownTwice:
+class ProviderDownTwice(BaseProvider):
     """Unavailable for the first two attempts, then places the call."""
 
     attempts = 0
@@ -176,15 +176,13 @@ def site_calls_used() -> int:
     return next(use.used for use in limits.site_budget() if use.name == "site_hour")
 
 
-def test_a_lost_send_and_its_retries_are_the_one_call_counted(
-    voiceotp, clock, lost_sends, monkeypatch
-):
+def test_a_lost_send_and_its_retries_are_the_one_call_counted(voiceotp, clock, lost_sends):
     """The sweeper sends a call whose send task was lost, and the send is retried while the
     provider is down: it is still the one call its code was counted for."""
     voiceotp(RESEND_COOLDOWN=0, SENDS_PER_NUMBER_PER_HOUR=2, REDIAL_MAX=0, FALLBACK_SENDER=None)
     ProviderDownTwice.attempts, ProviderDownTwice.placed = 0, []
-    monkeypatch.setattr(sending, "ProviderClient", ProviderDownTwice)  # places the call
-    monkeypatch.setattr(results, "ProviderClient", ProviderDownTwice)  # answers its poll
+    # The provider that places the call and answers its poll.
+    voiceotp(PROVIDERS={"pitel": {"BACKEND": "tests.test_spend.ProviderDownTwice"}})
     call = request_code(PHONE, client_ip=ADDRESS).call
     assert lost_sends.lost == {call.pk}  # the send task is lost on its way
     for _ in range(4):  # past PENDING_GRACE, then past each retry's backoff and lease

@@ -18,11 +18,12 @@ from django.core.cache import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from django_voiceotp import delivery, limits, results, send_otp, sending, tasks
-from django_voiceotp.client import StartedCall
+from django_voiceotp import delivery, limits, results, send_otp, tasks
 from django_voiceotp.exceptions import RateLimited
 from django_voiceotp.models import Call
 from django_voiceotp.provider_reports import CallOutcome, CallReport
+from django_voiceotp.providers.base import BaseProvider, StartedCall
+from django_voiceotp.providers.pitel import NOT_REACHED_STATUSES
 
 from . import fallback_senders
 from .conftest import QUARTER_PAST_TEN
@@ -48,8 +49,10 @@ ANSWERED = {"0771122361"}  # the others are never reached: every redial and the 
 CLIENTS = (None, "unknown", "", "203.0.113.1", "203.0.113.2", "2001:db8:1:2::1", "2001:db8:1:2::9")
 
 
-class FakeProvider:
+class FakeProvider(BaseProvider):
     """Places calls instantly and reports them final; records each call placed."""
+
+    not_reached_statuses = NOT_REACHED_STATUSES  # it speaks Pitel's statuses
 
     placed: list[str] = []
     numbers: dict[str, str] = {}
@@ -71,9 +74,9 @@ class FakeProvider:
 
 
 @pytest.fixture
-def fake_provider(monkeypatch):
-    monkeypatch.setattr(sending, "ProviderClient", FakeProvider)  # places the calls
-    monkeypatch.setattr(results, "ProviderClient", FakeProvider)  # answers the polls
+def fake_provider(voiceotp):
+    # The provider that places the calls and answers the polls.
+    voiceotp(PROVIDERS={"pitel": {"BACKEND": "tests.test_spend_property.FakeProvider"}})
     return FakeProvider
 
 

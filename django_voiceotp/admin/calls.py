@@ -62,6 +62,7 @@ class CallAdmin(SendingPageMixin, CallActionsMixin, PhoneNumberSearchMixin, admi
         "is_test",
         RedialFilter,
         "fallback_status",
+        "provider",
         "campaign",
         "created_at",
     )
@@ -89,7 +90,15 @@ class CallAdmin(SendingPageMixin, CallActionsMixin, PhoneNumberSearchMixin, admi
         ),
         (
             _("Provider"),
-            {"fields": ("provider_call_id", "raw_status", "duration_display", "started_at")},
+            {
+                "fields": (
+                    "provider",
+                    "provider_call_id",
+                    "raw_status",
+                    "duration_display",
+                    "started_at",
+                )
+            },
         ),
         (
             _("Delivery"),

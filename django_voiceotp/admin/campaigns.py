@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -17,6 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Call, Campaign
+from ..providers import default_provider_name, provider_entries
 from .chart import build_chart
 from .display import VoiceOTPMedia
 from .statistics import daily_conversion, daily_stats, success_rate
@@ -28,8 +30,36 @@ SUMMARY_PERIODS = (7, 14, 30, 90)
 DEFAULT_SUMMARY_PERIOD = 14
 
 
+class CampaignForm(forms.ModelForm):
+    """The provider is one of those PROVIDERS names (the default provider when left empty): a
+    typo would leave every call of the campaign without a provider to place it."""
+
+    provider = forms.ChoiceField(
+        label=_("provider"),
+        required=False,
+        help_text=_("The provider that places the campaign's calls; empty: the default one."),
+    )
+
+    class Meta:
+        model = Campaign
+        fields = ("campaign_id", "name", "provider", "is_active")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        names = list(provider_entries())
+        if self.instance.pk and self.instance.provider not in names:
+            names.append(self.instance.provider)  # as stored, though no longer configured
+        field = self.fields["provider"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "---------")] + [(name, name) for name in names]
+
+    def clean_provider(self) -> str:
+        return self.cleaned_data["provider"] or default_provider_name()
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm
     list_display = (
         "__str__",
         "campaign_id",
@@ -38,10 +68,18 @@ class CampaignAdmin(admin.ModelAdmin):
         "recent_success_rate",
         "summary_link",
     )
-    list_filter = ("is_active",)
+    list_filter = ("is_active", "provider")
     search_fields = ("name", "campaign_id")
     readonly_fields = ("created_at", "updated_at", "summary_link")
-    fields = ("campaign_id", "name", "is_active", "summary_link", "created_at", "updated_at")
+    fields = (
+        "campaign_id",
+        "name",
+        "provider",
+        "is_active",
+        "summary_link",
+        "created_at",
+        "updated_at",
+    )
     Media = VoiceOTPMedia
 
     def get_queryset(self, request):

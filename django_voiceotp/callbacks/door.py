@@ -2,9 +2,10 @@
 
 Every request leaves a record and gets an answer below 500. A request with a valid token for a
 call still waiting for its result gets a CallbackEvent of its own, with its body made storable and
-redacted (``payloads``), and its report parsed as a poll's is (``provider_reports``). Any other is
-counted at bounded cost (``rejections``). The view (``callbacks.views``) reads the request and
-answers with the verdict decided here.
+redacted (``payloads``), and its report parsed by the backend of the provider that placed the call
+(``providers``), whose values are validated as a poll's are. Any other is counted at bounded cost
+(``rejections``). The view (``callbacks.views``) reads the request and answers with the verdict
+decided here.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from ..conf import DEFAULTS, voiceotp_settings
 from ..db import write_transaction
 from ..models import Call, CallbackEvent
 from ..payloads import PayloadError, loggable, parse_json, storable, storable_text
-from ..provider_reports import InvalidReport, parse_report
+from ..provider_reports import InvalidReport
+from ..providers import get_provider
 from ..results import apply_report, note_early_report
 from .rejections import network_of, record_counted
 
@@ -169,7 +171,8 @@ def _judge(event: CallbackEvent, call: Call, body: bytes, content_type: str) -> 
     if parse_error is not None:
         return CallbackResult(400, Verdict.MALFORMED, Reason.NOT_JSON, str(parse_error))
     try:
-        report = parse_report(payload)
+        # One door for every provider: the call's own reads its body (routed by the token).
+        report = get_provider(call.provider).parse_webhook(payload)
     except InvalidReport as err:
         return CallbackResult(400, Verdict.MALFORMED, err.reason, str(err))
     if call.provider_call_id and report.call_id != call.provider_call_id:

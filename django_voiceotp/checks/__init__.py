@@ -6,6 +6,7 @@ spans several settings or looks beyond them lives by concern:
 
 - ``settings``: VOICEOTP itself, required and unknown keys, the values' declarations;
 - ``queue``: ``DISPATCHER`` and Celery's set-up;
+- ``providers``: ``PROVIDERS``, each backend and its required options;
 - ``delivery``: the callback URLs, redials and the fallback sender;
 - ``limits``: verification, the limits' cache, the client's address, the site's budget;
 - ``test_numbers``: numbers given a fixed code;
@@ -28,6 +29,7 @@ from .limits import (
     check_spending_settings,
     check_verification_settings,
 )
+from .providers import check_providers
 from .queue import (
     DJANGO_CONFIG_SOURCE,
     SWEEPER_TASK,
@@ -58,6 +60,7 @@ __all__ = [
     "check_delivery_settings",
     "check_dispatcher",
     "check_django_tasks",
+    "check_providers",
     "check_setting_values",
     "check_settings",
     "check_spending_settings",

@@ -7,7 +7,7 @@ import reprlib
 from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from ..conf import REQUIRED, SETTINGS, SETTINGS_NAME, Setting, voiceotp_settings
+from ..conf import PROVIDER_OPTIONS, REQUIRED, SETTINGS, SETTINGS_NAME, Setting, voiceotp_settings
 from ..conf.registry import is_whole
 from ..exceptions import ImproperlyConfigured
 
@@ -72,6 +72,8 @@ def check_settings(app_configs=None, **kwargs):
         )
         for key in REQUIRED
         if not getattr(voiceotp_settings, key)
+        # With PROVIDERS, each provider's entry gives its own (check_providers, E060).
+        and not (key in PROVIDER_OPTIONS and voiceotp_settings.PROVIDERS is not None)
     ]
     errors += malformed_values("check_settings")
     for key in voiceotp_settings.unknown_keys():

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 
 from ..exceptions import ImproperlyConfigured
-from .definitions import AUTH_SCHEMES, DISPATCHERS, PHONE_FORMATS, SETTINGS
+from .definitions import AUTH_SCHEMES, DISPATCHERS, PHONE_FORMATS, PROVIDER_OPTIONS, SETTINGS
 from .registry import Setting
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "DEFAULTS",
     "DISPATCHERS",
     "PHONE_FORMATS",
+    "PROVIDER_OPTIONS",
     "REQUIRED",
     "SETTINGS",
     "SETTINGS_NAME",

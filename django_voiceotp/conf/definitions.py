@@ -24,6 +24,7 @@ from .registry import (
     optional,
     phone_region,
     provider_statuses,
+    providers_setting,
     seconds_above_zero,
     seconds_or_zero,
     time_zone,
@@ -33,6 +34,9 @@ from .registry import (
 
 PHONE_FORMATS = ("national", "e164")
 AUTH_SCHEMES = ("", "Bearer")
+#: The flat keys that are the options of the one Pitel provider when PROVIDERS is not set; with
+#: it, each provider's entry gives its own.
+PROVIDER_OPTIONS = ("API_URL", "SECRET_KEY", "DEFAULT_CAMPAIGN", "AUTH_SCHEME")
 #: The dispatchers named by a word; any other is the dotted path of a class.
 DISPATCHERS = ("celery", "django")
 
@@ -89,6 +93,29 @@ SETTINGS: tuple[Setting, ...] = (
         doc="""
         ``""`` sends the raw token in ``Authorization`` (the v1 API); ``"Bearer"`` sends
         ``Bearer <token>``. Check: ``E004`` (another value).
+        """,
+    ),
+    Setting(
+        "PROVIDERS",
+        None,
+        expected="None, or a dict of provider names to dicts, each with a BACKEND dotted path",
+        valid=providers_setting,
+        check_id="E060",
+        checked_by="check_providers",
+        secret=True,  # its entries hold the providers' credentials
+        section=PROVIDER,
+        kind="dict or None",
+        doc="""
+        The voice providers, by name: each a dict with ``BACKEND``, the dotted path of a
+        ``BaseProvider`` subclass (``django_voiceotp.providers.base``), and that backend's
+        options, e.g. ``{"pitel": {"BACKEND":
+        "django_voiceotp.providers.pitel.PitelProvider", "API_URL": ..., "SECRET_KEY": ...,
+        "DEFAULT_CAMPAIGN": ...}}``. An option an entry does not give is read from the flat
+        key of that name. ``None`` (the default): the flat ``API_URL``, ``SECRET_KEY``,
+        ``DEFAULT_CAMPAIGN`` and ``AUTH_SCHEME`` are one Pitel provider named ``"pitel"``.
+        New campaigns belong to the first provider; each call is placed by its campaign's.
+        See :doc:`providers`. Check: ``E060`` (another shape, a ``BACKEND`` that does not
+        import or is not such a class, or a backend's required option missing).
         """,
     ),
     Setting(
@@ -430,7 +457,7 @@ SETTINGS: tuple[Setting, ...] = (
             "no diacritics"
         ),
         valid="django_voiceotp.senders.esms.valid_settings",
-        check_id="E060",
+        check_id="E061",
         checked_by="check_delivery_settings",
         secret=True,
         section=REACHING,
@@ -443,7 +470,7 @@ SETTINGS: tuple[Setting, ...] = (
         (``"https://rest.esms.vn/"``), ``IS_UNICODE`` (``False``), ``SANDBOX`` (``False``;
         ``True``: eSMS checks the request and sends nothing), ``TIMEOUT`` (``(5.0,
         15.0)``), ``MESSAGE`` (a Vietnamese text without diacritics, with one ``{code}``).
-        Never shown, not even by a check. Check: ``E060`` (a key unknown or malformed, or
+        Never shown, not even by a check. Check: ``E061`` (a key unknown or malformed, or
         not set while ``FALLBACK_SENDER`` is the eSMS sender).
         """,
     ),

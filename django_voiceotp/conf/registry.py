@@ -168,3 +168,27 @@ def dotted_path_or(names: Collection[str]) -> Predicate:
     return lambda value: (
         isinstance(value, str) and (value in names or DOTTED_PATH.fullmatch(value) is not None)
     )
+
+
+#: Longest provider name: what ``Call.provider`` and ``Campaign.provider`` hold.
+MAX_PROVIDER_NAME = 32
+
+
+def providers_setting(value: object) -> bool:
+    """None, or a non-empty dict of provider names (at most ``MAX_PROVIDER_NAME`` characters) to
+    dicts, each with a ``BACKEND`` that looks like a dotted path (its import is the check's to
+    try)."""
+    if value is None:
+        return True
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(
+            isinstance(name, str)
+            and 0 < len(name) <= MAX_PROVIDER_NAME
+            and isinstance(entry, dict)
+            and isinstance(entry.get("BACKEND"), str)
+            and DOTTED_PATH.fullmatch(entry["BACKEND"]) is not None
+            for name, entry in value.items()
+        )
+    )

@@ -168,13 +168,13 @@ def _post(url: str, body: dict[str, str], timeout_: Any) -> dict[str, Any]:
 def esms_settings() -> dict[str, Any]:
     """VOICEOTP["ESMS"] over its defaults.
 
-    :raises FallbackRejected: not set, or malformed (check E060): final, since a configuration is
+    :raises FallbackRejected: not set, or malformed (check E061): final, since a configuration is
         not mended within a passcode's life. Its message names the setting, never a value.
     """
     configured = voiceotp_settings.ESMS
     if not configured or not valid_settings(configured):
         raise FallbackRejected(
-            "VOICEOTP['ESMS'] is not set or malformed: see the ESMS setting", code="E060"
+            "VOICEOTP['ESMS'] is not set or malformed: see the ESMS setting", code="E061"
         )
     config = {**DEFAULTS, **configured}
     if isinstance(config["TIMEOUT"], list):

@@ -11,9 +11,9 @@ from django.urls import NoReverseMatch, reverse
 
 from django_voiceotp import dispatch, health
 from django_voiceotp.checks import celery_setup
-from django_voiceotp.client import ProviderClient
 from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.exceptions import VoiceOTPError
+from django_voiceotp.providers import get_provider
 
 MARKS = {checks.INFO: "i", checks.WARNING: "!", checks.ERROR: "✗", checks.CRITICAL: "✗"}
 LEVEL_NAMES = {checks.DEBUG: "debug", checks.INFO: "info", checks.WARNING: "warning"}
@@ -59,8 +59,11 @@ class Command(BaseCommand):
         if any(message.is_serious() for message in messages):
             raise CommandError("The VOICEOTP settings have errors.")
 
-        self.stdout.write(f"✓ settings: API_URL is {voiceotp_settings.API_URL}")
-        campaign = voiceotp_settings.DEFAULT_CAMPAIGN
+        provider = get_provider()
+        self.stdout.write(f"✓ settings: API_URL is {provider.option('API_URL')}")
+        if voiceotp_settings.PROVIDERS is not None:
+            self.stdout.write(f"✓ provider: {provider.name} ({type(provider).__name__})")
+        campaign = provider.option("DEFAULT_CAMPAIGN")
         self.stdout.write(f"✓ campaign: {campaign or 'none by default (send_otp must name one)'}")
         self.stdout.write(self._callbacks())
         self.stdout.write(self._queue())
@@ -112,12 +115,10 @@ class Command(BaseCommand):
     def _provider(self) -> health.Finding:
         """A token round trip: the one request for a token this command makes, on purpose."""
         try:
-            token = ProviderClient().generate_access_token()
+            identity = get_provider().authenticate()
         except VoiceOTPError as err:
             return health.Finding("provider", health.FAILED, str(err))
-        return health.Finding(
-            "provider", health.OK, f"access token obtained for user {token.user_id}"
-        )
+        return health.Finding("provider", health.OK, f"access token obtained for {identity}")
 
     def _callbacks(self) -> str:
         base = voiceotp_settings.CALLBACK_BASE_URL
