@@ -2,12 +2,16 @@
 
 The page's settings replace the quickstart's flat keys with one named provider: ``manage.py
 check`` passes, and a code sent from ``manage.py shell`` is placed at the sandbox the entry names,
-recorded as the "pitel" provider's, and its result comes back by callback to the one door.
+recorded as the "pitel" provider's, and its result comes back by callback to the one door. The
+Stringee section adds its sandbox and a second provider: a Stringee campaign's call is placed
+there, the passcode read out, and its call events make it a success.
 """
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 
 import pytest
 
@@ -28,6 +32,7 @@ def test_every_block_of_the_page_is_marked():
     assert unmarked_blocks(text) == []
     actions = [block.action for block in marked_blocks(text)]
     assert actions[:3] == ["append", "command", "shell"]
+    assert actions[3:6] == ["append", "append", "shell"]  # Stringee: its sandbox, entry, a call
 
 
 def test_the_page_is_in_the_toctree_under_how_it_works():
@@ -37,7 +42,7 @@ def test_the_page_is_in_the_toctree_under_how_it_works():
 
 
 def test_the_named_provider_places_the_call_and_hears_its_result(project):
-    [send] = project.codes("shell")
+    send = project.codes("shell")[0]
     provider, status = project.shell(send).split()
     assert provider == "pitel"
     assert status in ("sent", "success")
@@ -51,3 +56,24 @@ def test_the_named_provider_places_the_call_and_hears_its_result(project):
         assert time.monotonic() < deadline, found
         time.sleep(0.5)
     assert found == ["pitel", "pitel", "success"]
+
+
+def test_a_stringee_campaign_s_call_is_placed_at_stringee_and_its_events_make_it_a_success(project):
+    send = project.codes("shell")[1]
+    assert project.shell(send).split() == ["stringee", "sent"]
+    read = (
+        "from django_voiceotp.models import Call\n"
+        "call = Call.objects.get(provider='stringee')\n"
+        "print(call.campaign.provider, call.status)"
+    )
+    deadline = time.monotonic() + 30
+    while (found := project.shell(read).split())[1] != "success":
+        assert time.monotonic() < deadline, found
+        time.sleep(0.5)
+    assert found == ["stringee", "success"]
+    # The sandbox read the passcode out, digit by digit: what the person heard.
+    with urllib.request.urlopen(
+        f"http://{project.address}/stringee-sandbox/_sandbox/calls"
+    ) as page:
+        [heard] = json.load(page)["calls"]
+    assert heard["spoken"][0].count("4 8 2 9 1 6") == 2
