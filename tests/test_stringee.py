@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.core.management import call_command
 
 from django_voiceotp import sending
 from django_voiceotp.callback_urls import callback_token_for
+from django_voiceotp.checks import check_providers
 from django_voiceotp.exceptions import AuthenticationFailed, ProviderUnavailable
 from django_voiceotp.models import Call, CallbackEvent, Campaign
 from django_voiceotp.provider_reports import CallOutcome, InvalidReport
@@ -313,3 +315,28 @@ def test_the_backend_knows_no_models_and_the_sandbox_shares_no_code_with_it():
                 assert node.level == 1 or not (node.module or "").startswith("django_voiceotp")
             elif isinstance(node, ast.Import):
                 assert not any(alias.name.startswith("django_voiceotp") for alias in node.names)
+
+
+# -- the check and voiceotp_check ---------------------------------------------------------------
+
+
+def test_a_stringee_entry_without_its_secret_is_e060_and_no_message_shows_a_value(voiceotp):
+    incomplete = entry("https://api.stringee.example")
+    del incomplete["API_KEY_SECRET"]
+    incomplete["API_KEY_SID"] = "SK.s3cret-sid"
+    voiceotp(PROVIDERS={"stringee": incomplete})
+    errors = check_providers()
+    assert [error.id for error in errors] == ["django_voiceotp.E060"]
+    assert "['stringee']['API_KEY_SECRET']" in errors[0].msg
+    assert "s3cret" not in errors[0].msg
+    voiceotp(PROVIDERS={"stringee": entry("https://api.stringee.example")})
+    assert check_providers() == []
+
+
+@pytest.mark.django_db
+def test_voiceotp_check_signs_a_token_and_shows_no_secret(stringee_account, capsys):
+    call_command("voiceotp_check")
+    out = capsys.readouterr().out
+    assert "provider: stringee (StringeeProvider)" in out
+    assert stringee_sandbox.API_KEY_SID in out
+    assert stringee_sandbox.API_KEY_SECRET not in out
