@@ -18,7 +18,12 @@ from django.core.management import call_command
 from django_voiceotp import sending
 from django_voiceotp.callback_urls import callback_token_for
 from django_voiceotp.checks import check_providers
-from django_voiceotp.exceptions import AuthenticationFailed, ProviderUnavailable
+from django_voiceotp.exceptions import (
+    AuthenticationFailed,
+    ImproperlyConfigured,
+    ProviderRejected,
+    ProviderUnavailable,
+)
 from django_voiceotp.models import Call, CallbackEvent, Campaign
 from django_voiceotp.provider_reports import CallOutcome, InvalidReport
 from django_voiceotp.providers import get_provider, stringee
@@ -126,6 +131,28 @@ def test_the_talk_action_reads_the_digits_spaced_twice_with_the_voice_and_speed_
     assert body["event_url"] == "https://app.example/cb/t/"
 
 
+def test_a_message_of_one_s_own_is_read_with_the_digits_and_must_hold_them():
+    provider = StringeeProvider(
+        "stringee", entry("http://x.invalid", MESSAGE="Ma {digits} {not a field} {digits}")
+    )
+    [talk] = provider.callout_body(PHONE, OTP)["actions"]
+    assert talk["text"] == f"Ma {SPACED} {{not a field}} {SPACED}"
+    without = StringeeProvider("stringee", entry("http://x.invalid", MESSAGE="No code here"))
+    with pytest.raises(ImproperlyConfigured, match=r"\['MESSAGE'\]"):
+        without.callout_body(PHONE, OTP)
+
+
+@pytest.mark.parametrize("echo", [OTP, SPACED, "4-8-2-9-1-6"])
+def test_a_provider_message_echoing_the_digits_is_cut_from_the_error(echo):
+    response = requests.Response()
+    response.status_code = 200
+    response._content = json.dumps({"r": 3, "message": f"Bad text: {echo}"}).encode()
+    with pytest.raises(ProviderRejected) as refused:
+        StringeeProvider("stringee", {})._parse(response, "call2/callout")
+    assert "<digits>" in str(refused.value) and "2 9" not in str(refused.value)
+    assert "829" not in str(refused.value) and "8-2" not in str(refused.value)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_code_sent_through_stringee_is_heard_and_its_events_make_the_call_a_success(
     stringee_account, caplog
@@ -223,6 +250,7 @@ FAILED, IN_PROGRESS, SUCCESS = CallOutcome.FAILED, CallOutcome.IN_PROGRESS, Call
     [
         ("created", {}, IN_PROGRESS, "created"),
         ("ringing", {}, IN_PROGRESS, "ringing"),
+        ("agentEnded", {}, IN_PROGRESS, "agentEnded"),
         ("answered", {}, SUCCESS, "answered"),
         (ENDED, {"answerDuration": 9, "endCallCause": "200 OK"}, SUCCESS, "answered"),
         (ENDED, {"endCallCause": "486 Busy Here"}, FAILED, "busy"),

@@ -70,8 +70,9 @@ DEFAULT_MESSAGE = "Mã xác thực của bạn là: {digits}. Xin nhắc lại, 
 DEFAULT_VOICE = "hn_female_thutrang_phrase_48k-hsmm"
 DEFAULT_SPEED = 0
 
-#: The statuses of a call event that say the call goes on (call-events page).
-IN_PROGRESS_EVENTS = frozenset({"created", "started", "ringing"})
+#: The statuses of a call event that say the call goes on (call-events page); ``agentEnded`` is
+#: an agent's leg ending, the call's own ``ended`` follows.
+IN_PROGRESS_EVENTS = frozenset({"created", "started", "ringing", "agentEnded"})
 #: A call that ended unanswered, by the SIP status that ended it: busy, or not answered.
 BUSY_SIP = frozenset({486, 600, 603})
 NO_ANSWER_SIP = frozenset({408, 480, 487})
@@ -110,8 +111,10 @@ def mint_jwt(api_key_sid: str, api_key_secret: str, *, now: float, lifetime: int
 
 
 def spoken_text(otp: str, template: str = DEFAULT_MESSAGE) -> str:
-    """The text read to the person: ``template`` with ``{digits}``, the passcode spaced."""
-    return template.format(digits=" ".join(otp))
+    """The text read to the person: ``template`` with each ``{digits}`` the passcode, spaced.
+    Other braces are the template's own text (no ``str.format``: a stray one cannot fail a send).
+    """
+    return template.replace("{digits}", " ".join(otp))
 
 
 def _provider_message(body: Any) -> str:
@@ -181,6 +184,11 @@ class StringeeProvider(BaseProvider):
         number = parse_phone_number(str(phone_number))
         to = format_phone_number(number, phone_format="e164").lstrip("+")
         from_number = str(self.require_option("FROM_NUMBER"))
+        template = self._optional("MESSAGE", DEFAULT_MESSAGE)
+        if not isinstance(template, str) or "{digits}" not in template:
+            raise ImproperlyConfigured(
+                f"VOICEOTP['PROVIDERS'][{self.name!r}]['MESSAGE'] must be a text with {{digits}}."
+            )
         speed = self._optional("SPEED", DEFAULT_SPEED)
         if isinstance(speed, bool) or not isinstance(speed, int | float):
             raise ImproperlyConfigured(
@@ -192,9 +200,7 @@ class StringeeProvider(BaseProvider):
             "actions": [
                 {
                     "action": "talk",
-                    "text": spoken_text(
-                        validate_otp(otp), str(self._optional("MESSAGE", DEFAULT_MESSAGE))
-                    ),
+                    "text": spoken_text(validate_otp(otp), template),
                     "voice": str(self._optional("VOICE", DEFAULT_VOICE)),
                     "speed": speed,
                     "loop": 1,
