@@ -193,8 +193,9 @@ def test_a_busy_line_is_not_reached_and_redialled(stringee_account, voiceotp):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_nobody_answering_is_not_reached(stringee_account):
-    stringee_account.script("84771122330", ["no_answer"])
+@pytest.mark.parametrize("outcome", ["no_answer", "failed"])
+def test_nobody_answering_or_a_failed_call_is_not_reached(stringee_account, outcome):
+    stringee_account.script("84771122330", [outcome])
     call = sent_call()
     assert stringee_account.wait_for_events()
     call.refresh_from_db()
