@@ -133,6 +133,19 @@ def failed(provider: str) -> None:
         )
 
 
+def trip(provider: str) -> None:
+    """Open the breaker of ``provider`` now, for a cool-down (an operator taking it out of use:
+    its calls go to the next provider of ``FAILOVER``); :func:`reset` closes it."""
+    cache = limits_cache()
+    cache.delete(_key(provider, "probe"))
+    cache.set(_key(provider, "opened"), time.time(), timeout=None)
+    logger.warning(
+        "Provider %s: circuit breaker opened by hand for %s s.",
+        provider,
+        voiceotp_settings.BREAKER_COOLDOWN,
+    )
+
+
 def states() -> list[BreakerState]:
     """The breaker of every provider, in the order of ``PROVIDERS``."""
     return [state(name) for name in provider_entries()]

@@ -174,3 +174,11 @@ def _voiceotp_check() -> str:
     out = io.StringIO()
     call_command("voiceotp_check", stdout=out, stderr=io.StringIO())
     return out.getvalue()
+
+
+def test_an_operator_opens_a_breaker_by_hand_and_resets_it(settings_breaker, caplog):
+    breaker.trip("pitel")
+    assert not breaker.allows("pitel")
+    assert breaker_logs(caplog) == ["Provider pitel: circuit breaker opened by hand for 60 s."]
+    breaker.reset("pitel")
+    assert breaker.allows("pitel")
