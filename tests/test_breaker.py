@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from django_voiceotp import breaker, health, metrics
 
@@ -182,3 +183,20 @@ def test_an_operator_opens_a_breaker_by_hand_and_resets_it(settings_breaker, cap
     assert breaker_logs(caplog) == ["Provider pitel: circuit breaker opened by hand for 60 s."]
     breaker.reset("pitel")
     assert breaker.allows("pitel")
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_each_breaker_and_warns_of_an_open_one(settings_breaker, admin_client):
+    for _ in range(3):
+        breaker.failed("pitel")
+    listed = admin_client.get(reverse("admin:django_voiceotp_call_changelist"))
+    assert "The circuit breaker of pitel is open: its calls go to the next provider" in (
+        listed.content.decode()
+    )
+    page = admin_client.get(reverse("admin:django_voiceotp_call_sending")).content.decode()
+    assert "<td>pitel</td><td>open</td>" in page
+    breaker.reset("pitel")
+    listed = admin_client.get(reverse("admin:django_voiceotp_call_changelist"))
+    assert "circuit breaker" not in listed.content.decode()
+    page = admin_client.get(reverse("admin:django_voiceotp_call_sending")).content.decode()
+    assert "<td>pitel</td><td>closed</td>" in page
