@@ -261,7 +261,13 @@ def _place(call: Call) -> StartedCall:
             logger.info("Call %s: the circuit breaker of %s is open; skipped.", call.pk, name)
             continue
         if name != call.provider:
-            _move(call, name)
+            try:
+                _move(call, name)
+            except ProviderUnavailable:
+                if name == last:
+                    raise
+                logger.warning("Call %s: provider %s has no DEFAULT_CAMPAIGN.", call.pk, name)
+                continue
         try:
             started = get_provider(name).start_call(
                 call.campaign.campaign_id,

@@ -308,3 +308,21 @@ def test_without_providers_failover_may_name_pitel_only(voiceotp):
     assert check_providers() == []
     voiceotp(FAILOVER=["pitel", "other"])
     assert [error.id for error in check_providers()] == ["django_voiceotp.E062"]
+
+
+@pytest.mark.django_db
+def test_a_provider_without_a_campaign_for_the_call_is_passed_over(voiceotp):
+    voiceotp(
+        PROVIDERS={
+            "first": {"BACKEND": RECORDING_PROVIDER, "DEFAULT_CAMPAIGN": "c1"},
+            "second": {"BACKEND": RECORDING_PROVIDER},
+            "third": {"BACKEND": RECORDING_PROVIDER, "DEFAULT_CAMPAIGN": "c3"},
+        },
+        DEFAULT_CAMPAIGN="",
+        FAILOVER=["first", "second", "third"],
+    )
+    first, second, third = (get_provider(name) for name in ("first", "second", "third"))
+    first.failures = [refused()]
+    call = send()
+    assert (call.status, call.provider, call.campaign.campaign_id) == ("sent", "third", "c3")
+    assert second.placed == [] and [p.otp for p in third.placed] == [OTP]
