@@ -10,11 +10,17 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.urls import reverse
+from django.urls import path, reverse
+from health_check.views import HealthCheckView
 
 from django_voiceotp import breaker, health, metrics
 
 LOGGER = "django_voiceotp"
+
+#: This module is a URLconf too: the breakers' check alone, for @pytest.mark.urls(__name__).
+urlpatterns = [
+    path("breakers/", HealthCheckView.as_view(checks=["django_voiceotp.contrib.health.Breakers"]))
+]
 
 
 @pytest.fixture
@@ -200,3 +206,13 @@ def test_the_admin_shows_each_breaker_and_warns_of_an_open_one(settings_breaker,
     assert "circuit breaker" not in listed.content.decode()
     page = admin_client.get(reverse("admin:django_voiceotp_call_sending")).content.decode()
     assert "<td>pitel</td><td>closed</td>" in page
+
+
+@pytest.mark.urls(__name__)
+def test_the_health_check_plugin_warns_while_a_breaker_is_open(client, settings_breaker):
+    assert client.get("/breakers/", {"format": "json"}).json() == {"Breakers()": "OK"}
+    breaker.trip("pitel")
+    warned = client.get("/breakers/", {"format": "json"})
+    assert warned.json() == {
+        "Breakers()": "Warning: circuit breaker of pitel: open (a probe in 60 s)"
+    }
