@@ -90,9 +90,12 @@ def succeeded(provider: str) -> None:
     if not enabled():
         return
     cache = limits_cache()
-    if cache.get(_key(provider, "failures")):
-        cache.delete(_key(provider, "failures"))
-    if cache.get(_key(provider, "opened")) is not None and cache.delete(_key(provider, "opened")):
+    failures, opened = _key(provider, "failures"), _key(provider, "opened")
+    # One read on the common path (a closed breaker, no failure counted): every call placed.
+    found = cache.get_many([failures, opened])
+    if found.get(failures):
+        cache.delete(failures)
+    if found.get(opened) is not None and cache.delete(opened):
         cache.delete(_key(provider, "probe"))
         logger.warning("Provider %s: circuit breaker closed (a call was placed).", provider)
 
