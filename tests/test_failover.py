@@ -326,3 +326,14 @@ def test_a_provider_without_a_campaign_for_the_call_is_passed_over(voiceotp):
     call = send()
     assert (call.status, call.provider, call.campaign.campaign_id) == ("sent", "third", "c3")
     assert second.placed == [] and [p.otp for p in third.placed] == [OTP]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pitel_whose_token_request_fails_fails_over(two_pitels, sandbox, live_server, voiceotp):
+    # No call request was made: whatever became of the token request, nothing was placed.
+    two_pitels(f"{live_server.url}/sandbox/")
+    voiceotp(TIMEOUT=(5.0, 0.3))
+    sandbox.inject("slow", endpoint="token", seconds=1.0)
+    call = send()
+    assert (call.status, call.provider) == ("sent", "second")
+    assert [(c.campaign_id, c.otp) for c in sandbox.calls] == [("c2", OTP)]
