@@ -167,12 +167,14 @@ def test_the_state_is_shown_by_the_check_the_health_check_and_the_metrics(
     out = _voiceotp_check()
     assert "circuit breaker of pitel: open" in out
 
-    if metrics.enabled():
-        metrics.provider_breakers(breaker.states())
-        body, _ = metrics.exposition()
-        assert b'voiceotp_provider_breaker_open{provider="pitel"} 1.0' in body
+    metrics.provider_breakers(breaker.states())
+    body, _ = metrics.exposition()
+    assert b'voiceotp_provider_breaker_open{provider="pitel"} 1.0' in body
 
     breaker.reset("pitel")
+    metrics.provider_breakers(breaker.states())
+    body, _ = metrics.exposition()
+    assert b'voiceotp_provider_breaker_open{provider="pitel"} 0.0' in body
     assert health.check_breakers().status == health.OK
     assert "circuit breaker of pitel: closed" in _voiceotp_check()
 
