@@ -11,9 +11,12 @@ and logged, by one process only.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .claims import send_lease
 from .conf import voiceotp_settings
@@ -39,6 +42,29 @@ class BreakerState:
     @property
     def is_open(self) -> bool:
         return self.state != CLOSED
+
+
+def _never_raises(default: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A breaker's bookkeeping never stops a send: a cache that fails (Redis down) is logged, by
+    the error's class only (its message may hold the cache's address), and the send goes on as
+    if the breaker were closed. Above all, a call already placed must still be marked sent."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def guarded(provider: str) -> Any:
+            try:
+                return function(provider)
+            except Exception as error:  # noqa: BLE001 -- whatever the cache raises
+                logger.warning(
+                    "Provider %s: the circuit breaker cannot be read or written: %s",
+                    provider,
+                    type(error).__name__,
+                )
+                return default
+
+        return guarded
+
+    return decorate
 
 
 def _key(provider: str, part: str) -> str:
@@ -68,6 +94,7 @@ def state(provider: str) -> BreakerState:
     return BreakerState(provider, HALF_OPEN, failures)
 
 
+@_never_raises(default=True)
 def allows(provider: str) -> bool:
     """Whether a send may call ``provider`` now: closed, or half-open and this send won the one
     probe. A send that is allowed must report its outcome (:func:`succeeded`, :func:`failed`)."""
@@ -84,6 +111,7 @@ def allows(provider: str) -> bool:
     return bool(cache.add(_key(provider, "probe"), time.time(), timeout=_probe_timeout()))
 
 
+@_never_raises(default=None)
 def succeeded(provider: str) -> None:
     """The provider placed a call: the unavailable outcomes in a row start again from 0, and an
     open breaker closes (this send was its probe, or the last provider, tried all the same)."""
@@ -100,6 +128,7 @@ def succeeded(provider: str) -> None:
         logger.warning("Provider %s: circuit breaker closed (a call was placed).", provider)
 
 
+@_never_raises(default=None)
 def failed(provider: str) -> None:
     """The provider was unavailable: counted; the outcome that reaches ``BREAKER_THRESHOLD`` in a
     row opens the breaker, and a probe that fails opens it again."""

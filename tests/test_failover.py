@@ -337,3 +337,21 @@ def test_a_pitel_whose_token_request_fails_fails_over(two_pitels, sandbox, live_
     call = send()
     assert (call.status, call.provider) == ("sent", "second")
     assert [(c.campaign_id, c.otp) for c in sandbox.calls] == [("c2", OTP)]
+
+
+@pytest.mark.django_db
+def test_a_cache_that_fails_after_the_call_was_placed_still_marks_it_sent(
+    two_providers, monkeypatch, caplog
+):
+    # Were the breaker's error to escape, the call would stay pending, and be placed again.
+    first, second = two_providers
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis://:hunter2@cache.internal:6379")
+
+    monkeypatch.setattr(breaker, "limits_cache", lambda: type("Down", (), {"__getattr__": down})())
+    call = send()
+    assert (call.status, call.provider) == ("sent", "first")
+    assert [p.otp for p in first.placed] == [OTP]
+    assert "the circuit breaker cannot be read or written: ConnectionError" in caplog.text
+    assert "hunter2" not in caplog.text
