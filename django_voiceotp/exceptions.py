@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core import exceptions as django_exceptions
 
 
@@ -58,7 +60,17 @@ class ProviderError(VoiceOTPError):
 
 
 class ProviderUnavailable(ProviderError):
-    """A fault that may pass: timeout, lost connection, 5xx, 429 or a body that is not JSON."""
+    """A fault that may pass: timeout, lost connection, 5xx, 429 or a body that is not JSON.
+
+    ``placed_nothing`` is True only when the fault proves no call was placed (the connection
+    was refused, the provider answered 5xx or 429): then the call may be placed at another
+    provider. False (the default) when the provider may have placed it (a timeout after the
+    request was sent, a connection lost while waiting for the answer).
+    """
+
+    def __init__(self, message: str, *, placed_nothing: bool = False, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.placed_nothing = placed_nothing
 
 
 class ProviderRejected(ProviderError):

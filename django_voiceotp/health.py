@@ -17,7 +17,7 @@ from django.core.cache import caches
 from django.db import DatabaseError
 from django.utils import timezone
 
-from . import limits
+from . import breaker, limits
 from .conf import voiceotp_settings
 from .exceptions import (
     AuthenticationFailed,
@@ -176,3 +176,27 @@ def check_spending() -> Finding:
         return Finding("spending", WARNING, "no site budget for calls (SENDS_PER_HOUR/PER_DAY)")
     detail = ", ".join(f"{use.name} {use.used}/{use.count}" for use in uses)
     return Finding("spending", OK, f"site budget used: {detail}")
+
+
+# -- providers' circuit breakers -----------------------------------------------------------------
+
+
+def check_breakers() -> Finding:
+    """No provider's circuit breaker is open (a warning while one is: its calls go to the next
+    provider of ``FAILOVER``, or wait for its cool-down). A few reads of the limits cache."""
+    try:
+        states = breaker.states()
+    except ImproperlyConfigured as err:
+        return Finding("providers", FAILED, str(err))
+    detail = "; ".join(describe_breaker(state) for state in states)
+    if any(state.is_open for state in states):
+        return Finding("providers", WARNING, detail)
+    return Finding("providers", OK, detail)
+
+
+def describe_breaker(state: breaker.BreakerState) -> str:
+    if state.state == breaker.OPEN:
+        return f"circuit breaker of {state.provider}: open (a probe in {state.retry_in:.0f} s)"
+    if state.state == breaker.HALF_OPEN:
+        return f"circuit breaker of {state.provider}: half-open (one probe call tests it)"
+    return f"circuit breaker of {state.provider}: closed"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from . import delivery, dispatch, health, metrics, results, sending, sweeping
+from . import breaker, delivery, dispatch, health, metrics, results, sending, sweeping
 from .models import Call
 
 
@@ -77,6 +77,7 @@ def poll_pending_calls() -> dict[str, int]:
     health.record_sweeper_run()
     if metrics.enabled():
         metrics.calls_waiting(**sweeping.calls_waiting())
+        metrics.provider_breakers(breaker.states())
     return {"expired": expired, "sent": len(to_send), "polled": len(to_poll)}
 
 

@@ -82,6 +82,13 @@ class _Metrics:
             ["status"],
             multiprocess_mode="mostrecent",
         )
+        # The sweeper sets it from the breakers' shared state (breaker.py), as calls_waiting.
+        self.provider_breaker_open = client.Gauge(
+            "voiceotp_provider_breaker_open",
+            "1 while a provider's circuit breaker is open or half-open (its calls skip it).",
+            ["provider"],
+            multiprocess_mode="mostrecent",
+        )
 
 
 _metrics = _Metrics(prometheus_client) if prometheus_client is not None else None
@@ -148,6 +155,13 @@ def calls_waiting(*, pending: int, sent: int) -> None:
     if _metrics is not None:
         _metrics.calls_waiting.labels("pending").set(pending)
         _metrics.calls_waiting.labels("sent").set(sent)
+
+
+def provider_breakers(states: Any) -> None:
+    """``states``: the ``breaker.BreakerState`` of each provider."""
+    if _metrics is not None:
+        for state in states:
+            _metrics.provider_breaker_open.labels(state.provider).set(1 if state.is_open else 0)
 
 
 def connect_receivers() -> None:

@@ -12,9 +12,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import delivery, dispatch, limits
+from . import breaker, delivery, dispatch, limits
 from .callback_urls import callback_url_for
-from .claims import claim_and_read, claim_send, read_call, read_campaign
+from .claims import claim_and_read, claim_send, read_call, read_campaign, send_lease
 from .conf import voiceotp_settings
 from .db import write_transaction
 from .exceptions import (
@@ -159,11 +159,11 @@ def resolve_campaign(campaign: Campaign | str | None) -> Campaign:
     return resolved
 
 
-def _create_campaign(campaign_id: str) -> Campaign:
+def _create_campaign(campaign_id: str, provider: str | None = None) -> Campaign:
     # get_or_create: another process may create it between our read and this insert.
     campaign, _ = Campaign.objects.get_or_create(
         campaign_id=campaign_id,
-        defaults={"name": campaign_id, "provider": default_provider_name()},
+        defaults={"name": campaign_id, "provider": provider or default_provider_name()},
     )
     return campaign
 
@@ -200,16 +200,13 @@ def send_call(call_id: int) -> float | None:
         # placing it again would call the person twice.
         return None
     try:
-        started = get_provider(call.provider).start_call(
-            call.campaign.campaign_id,
-            ProviderNumber(call.phone_number),  # normalised by send_otp: not parsed again
-            open_otp(call.otp),
-            callback_url=callback_url_for(call),
-        )
+        started = _place(call)
     except PasscodeUnreadable:
         # SECRET_KEY changed without the old one in SECRET_KEY_FALLBACKS: no call can read it.
         fail(call, Call.FailureCode.PASSCODE_UNREADABLE)
         return None
+    except _CallMoved:
+        return None  # another attempt holds the call now
     except ProviderUnavailable as err:
         if call.send_attempts > voiceotp_settings.SEND_MAX_RETRIES:
             fail(call, Call.FailureCode.PROVIDER_UNAVAILABLE, str(err))
@@ -232,6 +229,90 @@ def send_call(call_id: int) -> float | None:
 
     _mark_sent(call, started)
     return None
+
+
+class _CallMoved(Exception):
+    """The claimed call changed under this attempt (another attempt took it): place nothing."""
+
+
+def failover_order(provider: str) -> list[str]:
+    """The providers a call of ``provider`` may be placed at, in turn: its own, then those after
+    it in ``FAILOVER`` (all of ``FAILOVER`` when it is not among them)."""
+    order = list(voiceotp_settings.FAILOVER or ())
+    after = order[order.index(provider) + 1 :] if provider in order else order
+    return [provider] + [name for name in after if name != provider]
+
+
+def _place(call: Call) -> StartedCall:
+    """Place the claimed call at its provider, or at the next of ``FAILOVER`` when one cannot
+    place it: its breaker is open, or it failed in a way that proves it placed nothing.
+
+    Each move is one guarded update of the same row (provider, campaign, a fresh lease), made
+    only while this attempt still holds the claim: a call is never in two attempts' hands, and
+    one the provider may have placed (a timeout after the request was sent) stays where it is,
+    for that provider's retries, so the person is never called twice.
+    """
+    order = failover_order(call.provider)
+    last = order[-1]
+    for name in order:
+        # The last is tried whatever its breaker says: the call has nowhere else to go (and
+        # with one provider, the breaker changes nothing of how its calls are sent).
+        if name != last and not breaker.allows(name):
+            logger.info("Call %s: the circuit breaker of %s is open; skipped.", call.pk, name)
+            continue
+        if name != call.provider:
+            try:
+                _move(call, name)
+            except ProviderUnavailable:
+                if name == last:
+                    raise
+                logger.warning("Call %s: provider %s has no DEFAULT_CAMPAIGN.", call.pk, name)
+                continue
+        try:
+            started = get_provider(name).start_call(
+                call.campaign.campaign_id,
+                ProviderNumber(call.phone_number),  # normalised by send_otp: not parsed again
+                open_otp(call.otp),
+                callback_url=callback_url_for(call),
+            )
+        except ProviderUnavailable as err:
+            breaker.failed(name)
+            if not err.placed_nothing or name == last:
+                raise
+            logger.warning(
+                "Call %s: provider %s placed nothing (%s); failing over.",
+                call.pk,
+                name,
+                loggable(err),
+            )
+            continue
+        except ProviderRejected:
+            breaker.succeeded(name)  # it answered: available, though it refused this call
+            raise
+        breaker.succeeded(name)
+        return started
+    raise AssertionError("unreachable: the last provider is always tried")
+
+
+def _move(call: Call, provider: str) -> None:
+    """Give the claimed call to ``provider``, with that provider's campaign: the call's own if it
+    belongs to it, else the provider's ``DEFAULT_CAMPAIGN``."""
+    campaign = call.campaign
+    if campaign.provider != provider:
+        campaign_id = get_provider(provider).option("DEFAULT_CAMPAIGN")
+        if not campaign_id:
+            raise ProviderUnavailable(
+                f"Provider {provider} has no DEFAULT_CAMPAIGN to place the call in.",
+                placed_nothing=True,
+            )
+        campaign = read_campaign(str(campaign_id)) or _create_campaign(str(campaign_id), provider)
+    lease_until = timezone.now() + timedelta(seconds=send_lease())
+    moved = Call.objects.filter(
+        pk=call.pk, status=Call.Status.PENDING, send_attempts=call.send_attempts
+    ).update(provider=provider, campaign=campaign, next_attempt_at=lease_until)
+    if not moved:
+        raise _CallMoved
+    call.provider, call.campaign, call.next_attempt_at = provider, campaign, lease_until
 
 
 def retry_delay(attempt: int) -> float:

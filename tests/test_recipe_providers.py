@@ -77,3 +77,14 @@ def test_a_stringee_campaign_s_call_is_placed_at_stringee_and_its_events_make_it
     ) as page:
         [heard] = json.load(page)["calls"]
     assert heard["spoken"][0].count("4 8 2 9 1 6") == 2
+
+
+def test_a_provider_out_of_use_sends_its_calls_to_the_next_of_failover(project):
+    # The limits cache of the quickstart is per process: the breaker opened in this shell
+    # decides this shell's send.
+    failover = project.codes("shell")[2]
+    provider, status = project.shell(failover).split()
+    assert provider == "pitel-backup"
+    assert status in ("sent", "success")
+    checked = project.manage("check")
+    assert "E062" not in checked.stdout + checked.stderr

@@ -20,7 +20,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
 
-from .. import limits
+from .. import breaker, limits
 from ..conf import voiceotp_settings
 from ..models import Call
 
@@ -39,6 +39,8 @@ class Spending:
 
     paused: bool = False
     budget: tuple[limits.BudgetUse, ...] = ()
+    #: Each provider's circuit breaker (breaker.py), kept in the same cache.
+    breakers: tuple[breaker.BreakerState, ...] = ()
     #: The class of the error that kept the cache from answering, else empty.
     error: str = ""
 
@@ -56,7 +58,9 @@ def read_spending(request) -> Spending:
     try:
         # The budget first: a refused cache raises before the switch is read from it.
         budget = tuple(limits.site_budget())
-        spending = Spending(paused=limits.sending_paused(), budget=budget)
+        spending = Spending(
+            paused=limits.sending_paused(), budget=budget, breakers=tuple(breaker.states())
+        )
     except Exception as error:  # noqa: BLE001 -- whatever the cache raises, the page renders
         logger.warning(
             "The site budget cannot be read from the limits cache: %s", type(error).__name__
@@ -68,8 +72,8 @@ def read_spending(request) -> Spending:
 
 def spending_messages(request) -> list[str]:
     """What the list of calls says when no call can be placed: the site's budget is reached,
-    sending is paused, or the budget cannot be read. Each links to the page that shows the
-    budget and holds the switch."""
+    sending is paused, or the budget cannot be read; and when a provider's circuit breaker is
+    open. Each links to the page that shows the budget, the breakers and the switch."""
     spending = read_spending(request)
     url = reverse("admin:django_voiceotp_call_sending")
     texts = []
@@ -89,6 +93,20 @@ def spending_messages(request) -> list[str]:
             )
             % {"limit": use.name, "used": use.used, "count": use.count, "seconds": use.resets_in}
         )
+    for state in spending.breakers:
+        if state.state == breaker.OPEN:
+            texts.append(
+                gettext(
+                    "The circuit breaker of %(provider)s is open: its calls go to the next "
+                    "provider of FAILOVER for %(seconds)d s."
+                )
+                % {"provider": state.provider, "seconds": state.retry_in}
+            )
+        elif state.state == breaker.HALF_OPEN:
+            texts.append(
+                gettext("The circuit breaker of %(provider)s is half-open: one call tests it.")
+                % {"provider": state.provider}
+            )
     return [format_html('{} <a href="{}">{}</a>', text, url, gettext("Sending")) for text in texts]
 
 

@@ -8,6 +8,7 @@ from django.core.checks import Error, Tags, register
 from django.utils.module_loading import import_string
 
 from ..conf import SETTINGS_NAME, voiceotp_settings
+from ..providers import DEFAULT_PROVIDER
 from ..providers.base import BaseProvider
 from .settings import malformed_values, readable
 
@@ -28,7 +29,10 @@ def check_providers(app_configs=None, **kwargs):
         return []
     errors = malformed_values("check_providers")
     entries = voiceotp_settings.PROVIDERS
-    if errors or entries is None:
+    if errors:
+        return errors
+    errors += _check_failover(entries)
+    if entries is None:
         return errors  # None: the flat keys, which check_settings answers for
     for name, entry in entries.items():
         where = f"{SETTINGS_NAME}['PROVIDERS'][{name!r}]"
@@ -64,3 +68,18 @@ def check_providers(app_configs=None, **kwargs):
             if not entry.get(option)
         ]
     return errors
+
+
+def _check_failover(entries) -> list[Error]:
+    """Each name of FAILOVER is a provider: of PROVIDERS, or "pitel" (the flat keys) without it."""
+    names = entries if entries is not None else (DEFAULT_PROVIDER,)
+    return [
+        Error(
+            f"{SETTINGS_NAME}['FAILOVER'] names {name!r}, which is not a provider "
+            f"(the providers are: {', '.join(map(repr, names))}).",
+            hint="Name providers of PROVIDERS, in order of preference.",
+            id="django_voiceotp.E062",
+        )
+        for name in voiceotp_settings.FAILOVER or ()
+        if name not in names
+    ]

@@ -23,6 +23,7 @@ from .registry import (
     one_of,
     optional,
     phone_region,
+    provider_names,
     provider_statuses,
     providers_setting,
     seconds_above_zero,
@@ -116,6 +117,55 @@ SETTINGS: tuple[Setting, ...] = (
         New campaigns belong to the first provider; each call is placed by its campaign's.
         See :doc:`providers`. Check: ``E060`` (another shape, a ``BACKEND`` that does not
         import or is not such a class, or a backend's required option missing).
+        """,
+    ),
+    Setting(
+        "FAILOVER",
+        None,
+        expected="None, or a list of distinct provider names",
+        valid=provider_names,
+        list_as_tuple=True,
+        check_id="E062",
+        checked_by="check_providers",
+        section=PROVIDER,
+        kind="list of provider names, or None",
+        doc="""
+        The providers a call may be placed at, in order of preference: a call that one
+        cannot place (it is unavailable, its answer proving it placed nothing, or its circuit
+        breaker is open) is placed at the next, with the same passcode, as the same call.
+        ``None`` (the default): the default provider alone, no failover. See :doc:`providers`.
+        Check: ``E062`` (another shape, or a name that is not a provider of ``PROVIDERS``,
+        or not ``"pitel"`` without it).
+        """,
+    ),
+    Setting(
+        "BREAKER_THRESHOLD",
+        5,
+        expected="a whole number of at least 0",
+        valid=whole(),
+        check_id="E062",
+        checked_by="check_providers",
+        section=PROVIDER,
+        kind="Whole number, 0 or more",
+        doc="""
+        Unavailable outcomes in a row (timeouts, refused connections, 5xx, 429) that open a
+        provider's circuit breaker: its calls skip it, to the next provider of ``FAILOVER``,
+        for ``BREAKER_COOLDOWN``. ``0`` turns the breakers off. Shared by every process
+        through the ``LIMITS_CACHE_ALIAS`` cache. Check: ``E062``.
+        """,
+    ),
+    Setting(
+        "BREAKER_COOLDOWN",
+        60,
+        expected="a number of seconds above 0",
+        valid=seconds_above_zero,
+        check_id="E062",
+        checked_by="check_providers",
+        section=PROVIDER,
+        kind="Seconds above 0",
+        doc="""
+        Seconds an open breaker skips its provider; then one call probes it (half-open):
+        placed, the breaker closes; unavailable, it opens again. Check: ``E062``.
         """,
     ),
     Setting(

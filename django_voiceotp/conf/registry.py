@@ -174,6 +174,19 @@ def dotted_path_or(names: Collection[str]) -> Predicate:
 MAX_PROVIDER_NAME = 32
 
 
+def provider_names(value: object) -> bool:
+    """None, or a non-empty list or tuple of distinct provider names (FAILOVER); whether each
+    names a provider is the check's to say."""
+    if value is None:
+        return True
+    return (
+        isinstance(value, (list, tuple))
+        and bool(value)
+        and all(isinstance(name, str) and 0 < len(name) <= MAX_PROVIDER_NAME for name in value)
+        and len(set(value)) == len(value)
+    )
+
+
 def providers_setting(value: object) -> bool:
     """None, or a non-empty dict of provider names (at most ``MAX_PROVIDER_NAME`` characters) to
     dicts, each with a ``BACKEND`` that looks like a dotted path (its import is the check's to

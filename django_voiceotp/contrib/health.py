@@ -1,5 +1,5 @@
 """Checks for django-health-check: the provider, the sweeper, the backlog of pending calls, the
-site's budget.
+site's budget, the providers' circuit breakers.
 
 .. code-block:: python
 
@@ -14,6 +14,7 @@ site's budget.
         "django_voiceotp.contrib.health.Sweeper",
         "django_voiceotp.contrib.health.Backlog",
         "django_voiceotp.contrib.health.Spending",
+        "django_voiceotp.contrib.health.Breakers",
     ])),
 
 Each reports one finding of :mod:`django_voiceotp.health`, as ``voiceotp_check`` does.
@@ -99,3 +100,12 @@ class Spending(HealthCheck):
         with _closing_connections():
             finding = health.check_spending()
         _report(finding)
+
+
+@dataclasses.dataclass
+class Breakers(HealthCheck):
+    """No provider's circuit breaker is open (a warning while one is: its calls go to the next
+    provider of ``FAILOVER``)."""
+
+    def run(self) -> None:
+        _report(health.check_breakers())

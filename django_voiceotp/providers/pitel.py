@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+import urllib3.exceptions
 from django.core.cache import caches
 
 from .. import metrics
@@ -88,6 +89,23 @@ def request_timeout() -> float | tuple[float, float]:
 @functools.lru_cache(maxsize=8)
 def _key_digest(secret_key: str) -> str:
     return hashlib.sha256(secret_key.encode()).hexdigest()[:24]
+
+
+#: The endpoint that places a call: a request to another places nothing, whatever its fate.
+CALL_ENDPOINT = "voiceotp"
+
+
+def _never_sent(error: requests.RequestException) -> bool:
+    """Whether the request failed before reaching the provider (no connection was made), so it
+    placed nothing; a timeout or a lost connection after it was sent may have placed the call."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    # A refused connection or an unknown host: urllib3's NewConnectionError is a
+    # ConnectTimeoutError, raised before a byte of the request is sent.
+    return isinstance(error, requests.ConnectionError) and isinstance(
+        reason, urllib3.exceptions.ConnectTimeoutError
+    )
 
 
 class _TokenRejected(Exception):
@@ -270,7 +288,7 @@ class PitelProvider(BaseProvider):
             payload: dict[str, Any] = {"user_id": token.user_id, "contact": contact}
             if callback_url:
                 payload["callback_url"] = callback_url
-            return self._send("POST", path, "voiceotp", json=payload, token=token)
+            return self._send("POST", path, CALL_ENDPOINT, json=payload, token=token)
 
         data = self._authenticated(request).get("data")
         if not isinstance(data, dict) or not data.get("call_id"):
@@ -359,10 +377,14 @@ class PitelProvider(BaseProvider):
                 **kwargs,
             )
         except requests.Timeout as err:
-            raise ProviderUnavailable(f"The provider timed out ({endpoint}).") from err
+            raise ProviderUnavailable(
+                f"The provider timed out ({endpoint}).",
+                placed_nothing=endpoint != CALL_ENDPOINT or _never_sent(err),
+            ) from err
         except requests.RequestException as err:
             raise ProviderUnavailable(
-                f"Could not reach the provider ({endpoint}): {type(err).__name__}."
+                f"Could not reach the provider ({endpoint}): {type(err).__name__}.",
+                placed_nothing=endpoint != CALL_ENDPOINT or _never_sent(err),
             ) from err
         logger.debug(
             "Provider %s answered HTTP %s in %.0f ms.",
@@ -389,6 +411,7 @@ class PitelProvider(BaseProvider):
         if http_status == 429 or http_status >= 500 or code == 429 or (code or 0) >= 500:
             raise ProviderUnavailable(
                 f"The provider is unavailable ({endpoint}).",
+                placed_nothing=True,  # it answered: it did not accept the call
                 http_status=http_status,
                 code=code,
                 provider_message=message,

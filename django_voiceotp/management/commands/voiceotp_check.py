@@ -9,7 +9,7 @@ from django.core.cache.backends.db import DatabaseCache
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import NoReverseMatch, reverse
 
-from django_voiceotp import dispatch, health
+from django_voiceotp import breaker, dispatch, health
 from django_voiceotp.checks import celery_setup
 from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.exceptions import VoiceOTPError
@@ -67,6 +67,7 @@ class Command(BaseCommand):
         self.stdout.write(f"✓ campaign: {campaign or 'none by default (send_otp must name one)'}")
         self.stdout.write(self._callbacks())
         self.stdout.write(self._queue())
+        self._breakers()
 
         findings = self._findings()
         for finding in findings:
@@ -119,6 +120,17 @@ class Command(BaseCommand):
         except VoiceOTPError as err:
             return health.Finding("provider", health.FAILED, str(err))
         return health.Finding("provider", health.OK, f"access token obtained for {identity}")
+
+    def _breakers(self) -> None:
+        """A line per provider: its circuit breaker's state, shared by every process."""
+        try:
+            states = breaker.states()
+        except Exception as err:  # noqa: BLE001 - a cache that does not answer is a line too
+            self.stderr.write(f"✗ circuit breakers: could not be read: {type(err).__name__}: {err}")
+            return
+        for state in states:
+            mark = "!" if state.is_open else "✓"
+            self.stdout.write(f"{mark} {health.describe_breaker(state)}")
 
     def _callbacks(self) -> str:
         base = voiceotp_settings.CALLBACK_BASE_URL
