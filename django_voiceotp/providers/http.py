@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -11,6 +12,7 @@ import requests.adapters
 import requests.utils
 
 from .. import __version__
+from ..payloads import PayloadError, parse_json
 
 #: Connections kept open to a provider per process: at least the threads of a worker's pool
 #: (``-P threads -c 32``, or more), so none of them opens a new connection per call. requests
@@ -73,3 +75,14 @@ def get_session() -> requests.Session:
             session.mount("http://", adapter)
             _sessions[pid] = session
         return session
+
+
+def read_answer(response: requests.Response, code_field: str) -> tuple[Any, int | None]:
+    """A provider's answer: its JSON body (None when the body is not JSON) and the integer in its
+    ``code_field``, the provider's own result code (None when absent or not an integer)."""
+    try:
+        body = parse_json(response.content)
+    except PayloadError:
+        body = None
+    code = body.get(code_field) if isinstance(body, dict) else None
+    return body, code if isinstance(code, int) and not isinstance(code, bool) else None

@@ -28,11 +28,10 @@ from ..exceptions import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from ..payloads import PayloadError, parse_json
 from ..phone import ProviderNumber, normalize_phone_number, validate_otp
 from ..provider_reports import CallReport, parse_report
 from .base import BaseProvider, StartedCall
-from .http import get_session
+from .http import get_session, read_answer
 
 logger = logging.getLogger("django_voiceotp.client")
 
@@ -398,13 +397,8 @@ class PitelProvider(BaseProvider):
     def _parse(response: requests.Response, endpoint: str) -> dict[str, Any]:
         """A success only when HTTP is 2xx and the body agrees: errors also come under HTTP 200."""
         http_status = response.status_code
-        try:
-            body = parse_json(response.content)
-        except PayloadError:
-            body = None
+        body, code = read_answer(response, "code")
         message = provider_message(body)
-        code = body.get("code") if isinstance(body, dict) else None
-        code = code if isinstance(code, int) and not isinstance(code, bool) else None
 
         if http_status == 401 or code == 401:
             raise _TokenRejected()

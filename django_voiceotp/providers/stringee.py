@@ -52,11 +52,10 @@ from ..exceptions import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from ..payloads import PayloadError, parse_json
 from ..phone import format_phone_number, parse_phone_number, validate_otp
 from ..provider_reports import CallOutcome, CallReport, InvalidReport, parse_report
 from .base import BaseProvider, StartedCall
-from .http import get_session
+from .http import get_session, read_answer
 from .pitel import request_timeout
 
 logger = logging.getLogger("django_voiceotp.client")
@@ -246,13 +245,8 @@ class StringeeProvider(BaseProvider):
 
     def _parse(self, response: requests.Response, path: str) -> dict[str, Any]:
         status = response.status_code
-        try:
-            body = parse_json(response.content)
-        except PayloadError:
-            body = None
+        body, code = read_answer(response, "r")
         message = _provider_message(body)
-        code = body.get("r") if isinstance(body, dict) else None
-        code = code if isinstance(code, int) and not isinstance(code, bool) else None
 
         def error(error_class: type[ProviderError], text: str) -> ProviderError:
             return error_class(
