@@ -1,9 +1,9 @@
-"""Reading and claiming calls in statements written here, not built by the ORM.
+"""Reading, claiming and marking calls sent, in statements written here, not built by the ORM.
 
 The send, the poll and every callback read their call first, and a send claims it; in the
 profile, building these statements through the ORM cost several times what running them does
 (benchmarks/RESULTS.md). The claim is the guarded update that makes a duplicated send place
-nothing.
+nothing; a batch's claim and its move to ``sent`` are one statement each, whatever its size.
 """
 
 from __future__ import annotations
@@ -47,6 +47,87 @@ def claim_and_read(call_id: int, now: datetime) -> Call | None:
     lease_until = now + timedelta(seconds=send_lease())
     params = [adapt(lease_until), call_id, Call.Status.PENDING, adapt(now), adapt(now - max_age)]
     return _call_from_statement(connection, sql, params)
+
+
+def claim_waiting(call_id: int | None, limit: int, now: datetime) -> list[Call] | None:
+    """Claim up to ``limit`` calls waiting to be placed, ``call_id`` first, in one ``UPDATE …
+    RETURNING``; each comes back with its campaign, as ``claim_and_read`` returns one.
+
+    Waiting: a first call never attempted (due at once: its ``next_attempt_at`` is only the
+    sweeper's grace), or a call whose time has come (a redial's delay, a retry's backoff, the
+    lease of an attempt whose worker died). ``call_id`` is also taken when never attempted (a
+    redial whose job has come). Calls too old to send are left to the sweeper, which expires
+    them. On PostgreSQL the rows are taken ``FOR UPDATE SKIP LOCKED``, so batches claimed at
+    once share no call and wait for no other; SQLite runs the statement under its write lock.
+    None on a database without ``UPDATE … RETURNING``.
+    """
+    connection = connections[router.db_for_write(Call)]
+    if not updates_returning(connection):
+        return None
+    names = _Names(connection)
+    column = names.call_columns
+    returned = [f"{names.call_table}.{name}" for name in column.values()] + [
+        f"(SELECT {name} FROM {names.campaign_table} WHERE {names.campaign_join})"
+        for name in names.campaign_columns.values()
+    ]
+    pk, attempts, next_attempt = column["id"], column["send_attempts"], column["next_attempt_at"]
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    sql = (
+        f"UPDATE {names.call_table} SET {attempts} = {attempts} + 1, {next_attempt} = %s "
+        f"WHERE {pk} IN (SELECT {pk} FROM {names.call_table} "
+        f"WHERE {column['status']} = %s AND {column['created_at']} >= %s AND ("
+        f"({pk} = %s AND {attempts} = 0) OR {next_attempt} <= %s "
+        f"OR ({attempts} = 0 AND {column['redial_of']} IS NULL)) "
+        f"ORDER BY CASE WHEN {pk} = %s THEN 0 ELSE 1 END, {pk} LIMIT %s{skip_locked}) "
+        f"AND {column['status']} = %s "
+        f"RETURNING {', '.join(returned)}"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    lease_until = now + timedelta(seconds=send_lease())
+    oldest = now - timedelta(seconds=voiceotp_settings.OTP_MAX_AGE)
+    pending = Call.Status.PENDING
+    first = -1 if call_id is None else call_id
+    params = [adapt(lease_until), pending, adapt(oldest), first, adapt(now), first, limit, pending]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    calls = [_call_from_row(connection, row) for row in rows]
+    return sorted(calls, key=lambda call: (call.pk != call_id, call.pk))
+
+
+def mark_sent(
+    placed: list[tuple[int, str]], now: datetime, next_poll_at: datetime
+) -> dict[int, str] | None:
+    """Move placed calls (id, the provider's call id) from ``pending`` to ``sent`` in one
+    ``UPDATE … RETURNING``, guarded as one call's move is: a call a callback reached first
+    (its ``next_poll_at`` set by ``note_early_report``) is not moved. The calls moved, each
+    with the provider's id it now holds (one a callback stored first is kept). None on a
+    database without ``UPDATE … RETURNING``.
+    """
+    connection = connections[router.db_for_write(Call)]
+    if not updates_returning(connection):
+        return None
+    names = _Names(connection)
+    column = names.call_columns
+    pk, provider_id = column["id"], column["provider_call_id"]
+    cases = " ".join("WHEN %s THEN %s" for _ in placed)
+    sql = (
+        f"UPDATE {names.call_table} SET {column['status']} = %s, {column['updated_at']} = %s, "
+        f"{column['sent_at']} = %s, {column['next_attempt_at']} = NULL, "
+        f"{column['next_poll_at']} = %s, "
+        f"{provider_id} = COALESCE({provider_id}, CASE {pk} {cases} END) "
+        f"WHERE {pk} IN ({', '.join('%s' for _ in placed)}) AND {column['status']} = %s "
+        f"AND {column['next_poll_at']} IS NULL "
+        f"RETURNING {pk}, {provider_id}"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    params: list[Any] = [Call.Status.SENT, adapt(now), adapt(now), adapt(next_poll_at)]
+    for call_id, provider_call_id in placed:
+        params += [call_id, provider_call_id]
+    params += [call_id for call_id, _ in placed] + [Call.Status.PENDING]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
 
 
 def read_call(call_id: int) -> Call | None:
@@ -131,8 +212,12 @@ def _call_from_statement(connection, sql: str, params: list[Any]) -> Call | None
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return None if row is None else _call_from_row(connection, row)
+
+
+def _call_from_row(connection, row) -> Call:
+    """The Call (its campaign attached) of a row holding the call's columns, then the
+    campaign's, each in field order."""
     call_columns = len(Call._meta.concrete_fields)
     call = instance_from_row(connection, Call, row[:call_columns])
     # Cached as select_related caches it: assigning would ask the routers' allow_relation.

@@ -6,17 +6,25 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from . import breaker, delivery, dispatch, health, metrics, results, sending, sweeping
+from . import breaker, claims, delivery, dispatch, health, metrics, results, sending, sweeping
+from .conf import voiceotp_settings
+from .dispatch import coalescing
 from .models import Call
 
 
 def send_call(call_id: int) -> None:
-    """Place the call with the provider; a retry is handed to the queue with its backoff.
+    """Place the call with the provider, with the calls waiting beside it (``SEND_BATCH_SIZE``
+    at a time, until none is left); a retry is handed to the queue with its backoff.
 
-    When the queue runs work inline (eager mode) a retry runs at once, as Celery's eager
-    ``retry()`` does; each attempt counts against ``SEND_MAX_RETRIES`` all the same.
+    When the queue runs work inline (eager mode) only this call is placed, and a retry runs at
+    once, as Celery's eager ``retry()`` does; each attempt counts against ``SEND_MAX_RETRIES``
+    all the same.
     """
-    if not dispatch.runs_inline():
+    dispatcher = dispatch.get_dispatcher()
+    if coalescing.batches(dispatcher):
+        _send_batches(dispatcher, call_id)
+        return
+    if not dispatcher.runs_inline:
         retry_in = sending.send_call(call_id)
         if retry_in is not None:
             dispatch.enqueue("send_call", call_id, delay=retry_in)
@@ -27,6 +35,21 @@ def send_call(call_id: int) -> None:
             return
         if not _retry_due_now(call_id, attempt=attempts_before + 1):
             return
+
+
+def _send_batches(dispatcher, call_id: int | None) -> None:
+    size = voiceotp_settings.SEND_BATCH_SIZE
+    while True:
+        calls = claims.claim_waiting(call_id, size, timezone.now()) or []
+        if not calls:
+            return
+        call_id = None  # placed, or another job's: the next rounds take what is waiting
+        for retried, delay in sending.send_claimed(calls).items():
+            dispatch.enqueue("send_call", retried, delay=delay)
+        if len(calls) < size:
+            # Nothing more was waiting: a call stored from now on publishes a job of its own,
+            # and the next round finds those stored before.
+            coalescing.release(dispatcher)
 
 
 def poll_call(call_id: int) -> None:

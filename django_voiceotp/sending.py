@@ -12,9 +12,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from . import breaker, delivery, dispatch, limits
-from .callback_urls import callback_url_for
-from .claims import claim_and_read, claim_send, read_call, read_campaign, send_lease
+from . import delivery, dispatch, limits, placing
+from .campaigns import campaign_for
+from .claims import claim_and_read, claim_send, mark_sent, read_call
 from .conf import voiceotp_settings
 from .db import write_transaction
 from .exceptions import (
@@ -28,8 +28,8 @@ from .exceptions import (
 )
 from .models import Call, Campaign, failure_reason
 from .payloads import loggable
-from .phone import ProviderNumber, normalize_phone_number, validate_otp
-from .providers import StartedCall, default_provider_name, get_provider
+from .phone import normalize_phone_number, validate_otp
+from .providers import StartedCall, get_provider
 from .results import apply_early_report
 from .sealing import PasscodeUnreadable, open_otp, seal_otp
 from .sweeping import expire
@@ -65,7 +65,7 @@ def send_otp(phone_number: str, otp: str, *, campaign: Campaign | str | None = N
     # Inside limits.admit: its redials and fallback are counted against the same client.
     limits.remember_admission(call.pk)
     log_call(call, "created")
-    dispatch.enqueue_on_commit("send_call", call.pk)
+    dispatch.send_on_commit(call.pk)
     return call
 
 
@@ -153,19 +153,10 @@ def resolve_campaign(campaign: Campaign | str | None) -> Campaign:
             raise CampaignUnavailable(
                 "No campaign given and VOICEOTP['DEFAULT_CAMPAIGN'] is not set."
             )
-        resolved = read_campaign(str(campaign_id)) or _create_campaign(str(campaign_id))
+        resolved = campaign_for(str(campaign_id))
     if not resolved.is_active:
         raise CampaignUnavailable(f"The campaign {resolved.campaign_id} is inactive.")
     return resolved
-
-
-def _create_campaign(campaign_id: str, provider: str | None = None) -> Campaign:
-    # get_or_create: another process may create it between our read and this insert.
-    campaign, _ = Campaign.objects.get_or_create(
-        campaign_id=campaign_id,
-        defaults={"name": campaign_id, "provider": provider or default_provider_name()},
-    )
-    return campaign
 
 
 def send_call(call_id: int) -> float | None:
@@ -190,26 +181,58 @@ def send_call(call_id: int) -> float | None:
             return None
         if not claim_send(call, now):
             return None
+    return send_claimed([call]).get(call.pk)
 
+
+def send_claimed(calls: list[Call]) -> dict[int, float]:
+    """Place calls this process has claimed (``claims``), concurrently when there are several,
+    and record what became of each. Returns the seconds until a retry, by call id, of the calls
+    whose provider was unavailable.
+
+    The calls placed are moved to ``sent`` first, in one statement where the database allows:
+    a callback that comes meanwhile then finds its call sent.
+    """
     if limits.sending_paused():
         # The kill switch stops every call at once, those already waiting to be placed too.
-        fail(call, Call.FailureCode.PAUSED)
-        return None
-    if call.send_attempts > 1 and apply_early_report(call, None):
-        # An earlier attempt's answer was lost, but the provider reported the call it placed:
-        # placing it again would call the person twice.
-        return None
-    try:
-        started = _place(call)
-    except PasscodeUnreadable:
+        for call in calls:
+            fail(call, Call.FailureCode.PAUSED)
+        return {}
+    # An earlier attempt's answer was lost, but the provider reported the call it placed:
+    # placing it again would call the person twice.
+    to_place = [
+        call for call in calls if not (call.send_attempts > 1 and apply_early_report(call, None))
+    ]
+    outcomes = placing.place_all(to_place)
+    placed = [(call, outcome) for call, outcome in outcomes if isinstance(outcome, StartedCall)]
+    _mark_all_sent(placed)
+    retries: dict[int, float] = {}
+    unexpected: Exception | None = None
+    for call, outcome in outcomes:
+        if isinstance(outcome, StartedCall):
+            continue
+        try:
+            delay = _settle(call, outcome)
+        except Exception as err:  # noqa: BLE001 -- raised once every other call is settled
+            unexpected = unexpected or err
+            continue
+        if delay is not None:
+            retries[call.pk] = delay
+    if unexpected is not None:
+        # Not one of the failures above: the call's lease runs out and the sweeper sends it.
+        raise unexpected
+    return retries
+
+
+def _settle(call: Call, error: Exception) -> float | None:
+    """Record why ``call`` was not placed; the seconds until its retry, if it has one."""
+    if isinstance(error, PasscodeUnreadable):
         # SECRET_KEY changed without the old one in SECRET_KEY_FALLBACKS: no call can read it.
         fail(call, Call.FailureCode.PASSCODE_UNREADABLE)
-        return None
-    except _CallMoved:
-        return None  # another attempt holds the call now
-    except ProviderUnavailable as err:
+    elif isinstance(error, placing.CallMoved):
+        pass  # another attempt holds the call now
+    elif isinstance(error, ProviderUnavailable):
         if call.send_attempts > voiceotp_settings.SEND_MAX_RETRIES:
-            fail(call, Call.FailureCode.PROVIDER_UNAVAILABLE, str(err))
+            fail(call, Call.FailureCode.PROVIDER_UNAVAILABLE, str(error))
             return None
         delay = retry_delay(call.send_attempts)
         Call.objects.filter(pk=call.pk, status=Call.Status.PENDING).update(
@@ -218,101 +241,16 @@ def send_call(call_id: int) -> float | None:
         logger.warning(
             "Call %s: provider unavailable (%s); attempt %s, retrying in %.0f s.",
             call.pk,
-            loggable(err),
+            loggable(error),
             call.send_attempts,
             delay,
         )
         return delay
-    except (ProviderRejected, InvalidPhoneNumber, InvalidOTP) as err:
-        fail(call, Call.FailureCode.REJECTED, str(err))
-        return None
-
-    _mark_sent(call, started)
+    elif isinstance(error, (ProviderRejected, InvalidPhoneNumber, InvalidOTP)):
+        fail(call, Call.FailureCode.REJECTED, str(error))
+    else:
+        raise error
     return None
-
-
-class _CallMoved(Exception):
-    """The claimed call changed under this attempt (another attempt took it): place nothing."""
-
-
-def failover_order(provider: str) -> list[str]:
-    """The providers a call of ``provider`` may be placed at, in turn: its own, then those after
-    it in ``FAILOVER`` (all of ``FAILOVER`` when it is not among them)."""
-    order = list(voiceotp_settings.FAILOVER or ())
-    after = order[order.index(provider) + 1 :] if provider in order else order
-    return [provider] + [name for name in after if name != provider]
-
-
-def _place(call: Call) -> StartedCall:
-    """Place the claimed call at its provider, or at the next of ``FAILOVER`` when one cannot
-    place it: its breaker is open, or it failed in a way that proves it placed nothing.
-
-    Each move is one guarded update of the same row (provider, campaign, a fresh lease), made
-    only while this attempt still holds the claim: a call is never in two attempts' hands, and
-    one the provider may have placed (a timeout after the request was sent) stays where it is,
-    for that provider's retries, so the person is never called twice.
-    """
-    order = failover_order(call.provider)
-    last = order[-1]
-    for name in order:
-        # The last is tried whatever its breaker says: the call has nowhere else to go (and
-        # with one provider, the breaker changes nothing of how its calls are sent).
-        if name != last and not breaker.allows(name):
-            logger.info("Call %s: the circuit breaker of %s is open; skipped.", call.pk, name)
-            continue
-        if name != call.provider:
-            try:
-                _move(call, name)
-            except ProviderUnavailable:
-                if name == last:
-                    raise
-                logger.warning("Call %s: provider %s has no DEFAULT_CAMPAIGN.", call.pk, name)
-                continue
-        try:
-            started = get_provider(name).start_call(
-                call.campaign.campaign_id,
-                ProviderNumber(call.phone_number),  # normalised by send_otp: not parsed again
-                open_otp(call.otp),
-                callback_url=callback_url_for(call),
-            )
-        except ProviderUnavailable as err:
-            breaker.failed(name)
-            if not err.placed_nothing or name == last:
-                raise
-            logger.warning(
-                "Call %s: provider %s placed nothing (%s); failing over.",
-                call.pk,
-                name,
-                loggable(err),
-            )
-            continue
-        except ProviderRejected:
-            breaker.succeeded(name)  # it answered: available, though it refused this call
-            raise
-        breaker.succeeded(name)
-        return started
-    raise AssertionError("unreachable: the last provider is always tried")
-
-
-def _move(call: Call, provider: str) -> None:
-    """Give the claimed call to ``provider``, with that provider's campaign: the call's own if it
-    belongs to it, else the provider's ``DEFAULT_CAMPAIGN``."""
-    campaign = call.campaign
-    if campaign.provider != provider:
-        campaign_id = get_provider(provider).option("DEFAULT_CAMPAIGN")
-        if not campaign_id:
-            raise ProviderUnavailable(
-                f"Provider {provider} has no DEFAULT_CAMPAIGN to place the call in.",
-                placed_nothing=True,
-            )
-        campaign = read_campaign(str(campaign_id)) or _create_campaign(str(campaign_id), provider)
-    lease_until = timezone.now() + timedelta(seconds=send_lease())
-    moved = Call.objects.filter(
-        pk=call.pk, status=Call.Status.PENDING, send_attempts=call.send_attempts
-    ).update(provider=provider, campaign=campaign, next_attempt_at=lease_until)
-    if not moved:
-        raise _CallMoved
-    call.provider, call.campaign, call.next_attempt_at = provider, campaign, lease_until
 
 
 def retry_delay(attempt: int) -> float:
@@ -351,3 +289,29 @@ def _mark_sent(call: Call, started: StartedCall) -> None:
         moved = transition(call, Call.Status.SENT, **sent)
     if not moved:
         Call.objects.filter(pk=call.pk).update(provider_call_id=provider_call_id)
+
+
+def _mark_all_sent(placed: list[tuple[Call, StartedCall]]) -> None:
+    """Move the placed calls to ``sent``: several in one statement where the database returns
+    the rows an ``UPDATE`` changed, and each call the statement did not move (a callback came
+    first) the way ``_mark_sent`` moves it."""
+    if len(placed) < 2:
+        for call, started in placed:
+            _mark_sent(call, started)
+        return
+    now = timezone.now()
+    schedule = voiceotp_settings.POLL_SCHEDULE
+    next_poll_at = now + timedelta(seconds=schedule[0] if schedule else 0)
+    moved = mark_sent([(call.pk, started.call_id) for call, started in placed], now, next_poll_at)
+    if moved is None:  # no UPDATE … RETURNING here
+        for call, started in placed:
+            _mark_sent(call, started)
+        return
+    for call, started in placed:
+        if call.pk not in moved:
+            _mark_sent(call, started)
+            continue
+        call.status, call.updated_at, call.sent_at = Call.Status.SENT, now, now
+        call.next_attempt_at, call.next_poll_at = None, next_poll_at
+        call.provider_call_id = moved[call.pk]
+        announce(call, Call.Status.PENDING, Call.Status.SENT)

@@ -12,7 +12,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
-from django_voiceotp import metrics, results, sending, sweeping
+from django_voiceotp import metrics, placing, results, sending, sweeping
 from django_voiceotp.exceptions import ProviderRejected, ProviderUnavailable
 from django_voiceotp.models import FAILURE_WORDS, Call, Campaign, failure_reason
 from django_voiceotp.provider_reports import parse_report
@@ -68,7 +68,7 @@ def test_an_unreadable_passcode(monkeypatch):
     def unreadable(sealed):
         raise PasscodeUnreadable
 
-    monkeypatch.setattr(sending, "open_otp", unreadable)
+    monkeypatch.setattr(placing, "open_otp", unreadable)
     sending.send_call(call.pk)
     assert failed(call) == ("failed", Code.PASSCODE_UNREADABLE, "passcode unreadable")
 
@@ -146,7 +146,7 @@ def test_an_unreadable_passcode_is_not_counted_as_the_providers_failure(
     def unreadable(sealed):
         raise PasscodeUnreadable
 
-    monkeypatch.setattr(sending, "open_otp", unreadable)
+    monkeypatch.setattr(placing, "open_otp", unreadable)
     with django_capture_on_commit_callbacks(execute=True):
         sending.send_call(call.pk)
     assert count("passcode_unreadable") - before["passcode_unreadable"] == 1

@@ -349,6 +349,22 @@ SETTINGS: tuple[Setting, ...] = (
         """,
     ),
     Setting(
+        "SEND_BATCH_SIZE",
+        20,
+        expected="a whole number from 1 to 500",
+        valid=lambda value: whole(1)(value) and value <= 500,
+        section=DELIVERY,
+        kind="Whole number, 1 to 500",
+        doc="""
+        Most calls one send job places at once, concurrently, over the shared connection
+        pool. A job places the call it was handed with the calls waiting to be placed
+        beside it, so under a burst the queue's cost is paid once per batch; at idle a
+        batch is the one call, placed at once. While a job is waiting or running, new calls
+        publish no job of their own: it takes them on its next round. ``1``: one call per
+        job, one job per call. See :doc:`operations`. Check: ``E006``.
+        """,
+    ),
+    Setting(
         "SEND_RETRY_BACKOFF",
         2,
         expected="a number of seconds above 0",

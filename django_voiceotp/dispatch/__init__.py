@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from ..conf import voiceotp_settings
+from . import coalescing
 from .base import JOBS, BaseDispatcher
 
 logger = logging.getLogger("django_voiceotp")
@@ -74,6 +75,22 @@ def enqueue(
 def enqueue_on_commit(job: str, call_id: int, *, delay: float | None = None) -> None:
     """:func:`enqueue` once the current transaction commits: nothing runs for a rolled-back call."""
     transaction.on_commit(partial(enqueue, job, call_id, delay=delay))
+
+
+def send_on_commit(call_id: int) -> None:
+    """Have a new call placed once the current transaction commits: a send job is published,
+    unless one is waiting or running that will claim the call with its batch (``coalescing``)."""
+    transaction.on_commit(partial(_send, call_id))
+
+
+def _send(call_id: int) -> None:
+    try:
+        dispatcher = get_dispatcher()
+    except Exception:  # noqa: BLE001 -- enqueue logs it and leaves the call to the sweeper
+        enqueue("send_call", call_id)
+        return
+    if coalescing.take(dispatcher) and not enqueue("send_call", call_id):
+        coalescing.release(dispatcher)  # not published: the next call may try
 
 
 def runs_inline() -> bool:

@@ -17,6 +17,10 @@ class BaseDispatcher:
     #: True when the queue can hold a job until ``delay`` seconds have passed; without it, a
     #: delayed job is not enqueued: its call's stored time makes the sweeper run it when due.
     supports_delay: bool = True
+    #: True when new calls may share one send job (``dispatch.coalescing``): a burst publishes
+    #: a job per batch. False publishes one job per call, each placing its call with any others
+    #: waiting (a batch all the same).
+    coalesces_sends: bool = True
 
     def enqueue(self, job: str, call_id: int | None = None, *, delay: float | None = None) -> None:
         raise NotImplementedError

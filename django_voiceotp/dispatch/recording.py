@@ -18,6 +18,10 @@ class Dispatched:
 
 
 class RecordingDispatcher(BaseDispatcher):
+    # Nothing runs to release the mark of a coalesced send: one job is kept per call instead,
+    # so a test sees each call handed over.
+    coalesces_sends = False
+
     def __init__(self) -> None:
         self.outbox: list[Dispatched] = []
         #: The call ids handed over, by job: ``dispatcher.call_ids["send_call"]``.
