@@ -72,14 +72,16 @@ def claim_waiting(call_id: int | None, limit: int, now: datetime) -> list[Call] 
     ]
     pk, attempts, next_attempt = column["id"], column["send_attempts"], column["next_attempt_at"]
     skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    # The batch is chosen once, in a materialised WITH: as an IN (subquery), PostgreSQL may run
+    # a LIMIT … SKIP LOCKED subquery again for each row it updates, and claim past the limit.
     sql = (
-        f"UPDATE {names.call_table} SET {attempts} = {attempts} + 1, {next_attempt} = %s "
-        f"WHERE {pk} IN (SELECT {pk} FROM {names.call_table} "
+        f"WITH batch AS MATERIALIZED (SELECT {pk} FROM {names.call_table} "
         f"WHERE {column['status']} = %s AND {column['created_at']} >= %s AND ("
         f"({pk} = %s AND {attempts} = 0) OR {next_attempt} <= %s "
         f"OR ({attempts} = 0 AND {column['redial_of']} IS NULL)) "
         f"ORDER BY CASE WHEN {pk} = %s THEN 0 ELSE 1 END, {pk} LIMIT %s{skip_locked}) "
-        f"AND {column['status']} = %s "
+        f"UPDATE {names.call_table} SET {attempts} = {attempts} + 1, {next_attempt} = %s "
+        f"WHERE {pk} IN (SELECT {pk} FROM batch) AND {column['status']} = %s "
         f"RETURNING {', '.join(returned)}"
     )
     adapt = connection.ops.adapt_datetimefield_value
@@ -87,7 +89,7 @@ def claim_waiting(call_id: int | None, limit: int, now: datetime) -> list[Call] 
     oldest = now - timedelta(seconds=voiceotp_settings.OTP_MAX_AGE)
     pending = Call.Status.PENDING
     first = -1 if call_id is None else call_id
-    params = [adapt(lease_until), pending, adapt(oldest), first, adapt(now), first, limit, pending]
+    params = [pending, adapt(oldest), first, adapt(now), first, limit, adapt(lease_until), pending]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

@@ -281,6 +281,23 @@ class Stack:
 
     # -- observing -----------------------------------------------------------------------------
 
+    def worker_log_ends(self) -> dict[int, int]:
+        """Where each worker's log ends now: ``tasks_received`` counts from there."""
+        return {
+            index: (self.logs / f"worker{index}.log").stat().st_size
+            for index in range(len(self.workers))
+        }
+
+    def tasks_received(self, task: str, since: dict[int, int]) -> int:
+        """How many ``task`` the workers have received since ``since`` (Celery's INFO line)."""
+        received = 0
+        for index, start in since.items():
+            with open(self.logs / f"worker{index}.log", "rb") as log:
+                log.seek(start)
+                lines = log.read().decode(errors="replace").splitlines()
+            received += sum(f"Task {task}[" in line and "] received" in line for line in lines)
+        return received
+
     def wait_until_final(self, call_ids, timeout: float = 120) -> list:
         """Wait (bounded) until every call is final; returns the calls still not final."""
         from django_voiceotp.models import Call

@@ -12,7 +12,7 @@ from django_voiceotp import send_otp, tasks
 from django_voiceotp.models import Call, Campaign
 from django_voiceotp.sealing import seal_otp
 
-from .stack import GUNICORN_WORKERS, WORKER_POOLS
+from .stack import GUNICORN_WORKERS, METRICS, WORKER_POOLS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,6 +53,7 @@ def send_burst(count: int, threads: int = THREADS) -> list[int]:
 
 @pytest.mark.parametrize("worker_pool", WORKER_POOLS, ids=str)
 def test_burst_of_sends_is_delivered_once_each(stack, signal_counts):
+    logs = stack.worker_log_ends()
     call_ids = send_burst(BURST)
 
     assert stack.wait_until_final(call_ids, timeout=180) == []
@@ -67,6 +68,10 @@ def test_burst_of_sends_is_delivered_once_each(stack, signal_counts):
     # Exactly one provider request per call, and every call the provider has is one of ours.
     counts = stack.sandbox.request_counts()
     assert counts["voiceotp"] == BURST
+    # The calls rode batches: while a send job waited or ran, new calls published none.
+    send_jobs = stack.tasks_received("django_voiceotp.tasks.send_call", logs)
+    METRICS[f"burst of {BURST} on {stack.worker_pool}"] = {"send jobs": send_jobs}
+    assert 0 < send_jobs <= BURST // 2, send_jobs
     provider_ids = {call["call_id"] for call in stack.sandbox.calls()}
     assert provider_ids == {call.provider_call_id for call in calls}
     # One token for all worker processes, through the shared Redis cache.
