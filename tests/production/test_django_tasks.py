@@ -93,9 +93,12 @@ def send_tasks(found: dict) -> list[dict]:
 def test_a_burst_is_placed_once_each_every_signal_once(tasks):
     call_ids = tasks.driver("send", count=BURST, prefix="077")
     found = assert_delivered_once(tasks, call_ids)
-    # One send task per call, run once, by one of the workers.
+    # The calls rode batches: a send task per batch, not per call (new calls publish none while
+    # one waits or runs), each run once, by one of the workers.
     sends = send_tasks(found)
-    assert sorted(task["call_id"] for task in sends) == sorted(call_ids)
+    published = [task["call_id"] for task in sends]
+    assert 0 < len(published) < len(call_ids) and len(set(published)) == len(published)
+    assert set(published) <= set(call_ids)
     assert {task["status"] for task in sends} == {"SUCCESSFUL"}
     assert {len(task["worker_ids"]) for task in sends} == {1}
     assert {call["send_attempts"] for call in found["calls"].values()} == {1}
@@ -105,7 +108,9 @@ def test_each_send_enqueued_three_times_places_one_call(tasks):
     call_ids = tasks.driver("send", count=DUPLICATED, prefix="079", copies=3)
     found = assert_delivered_once(tasks, call_ids)
     sends = Counter(task["call_id"] for task in send_tasks(found))
-    assert sends == {call_id: 3 for call_id in call_ids}
+    # Two copies of each call's send enqueued by hand, besides the one send_otp published if no
+    # send task was waiting.
+    assert set(sends) == set(call_ids) and set(sends.values()) <= {2, 3}
     assert {task["status"] for task in send_tasks(found)} == {"SUCCESSFUL"}
     assert {call["send_attempts"] for call in found["calls"].values()} == {1}
 
