@@ -21,6 +21,9 @@ logger = logging.getLogger("django_voiceotp")
 #: How far a reported start_time may lie from the call's life (creation to now): the provider's
 #: clock and time zone may be off by hours, not by days.
 START_TIME_TOLERANCE = timedelta(days=1)
+#: How many early reports of a call are read for the one naming its id: the provider posts one or
+#: two; past these, polling brings the result.
+EARLY_REPORTS_READ = 20
 
 
 def apply_report(call: Call, report: CallReport) -> bool:
@@ -78,15 +81,22 @@ def apply_early_report(call: Call, provider_call_id: str | None) -> bool:
     provider's. A report stored after this look-up is not seen here: polling brings that result.
     """
     kept = CallbackEvent.objects.filter(call=call, verdict=CallbackEvent.Verdict.EARLY)
-    if provider_call_id is not None:
-        kept = kept.filter(payload__call_id=provider_call_id)
-    early = kept.order_by("received_at", "pk").values_list("pk", "payload").first()
-    if early is None:
-        return False
-    event_id, payload = early
-    try:
-        report = get_provider(call.provider).parse_webhook(payload)
-    except InvalidReport:  # stored as received, made storable: no longer a valid report
+    early = kept.order_by("received_at", "pk").values_list("pk", "payload")
+    if provider_call_id is None:
+        early = early[:1]
+    else:
+        early = early[:EARLY_REPORTS_READ]
+    provider = get_provider(call.provider)
+    for event_id, payload in early:
+        try:
+            # The call's provider reads the id where its format keeps it (Pitel's "call_id",
+            # another provider's own key): never one provider's key for all.
+            report = provider.parse_webhook(payload)
+        except InvalidReport:  # stored as received, made storable: no longer a valid report
+            continue
+        if provider_call_id is None or report.call_id == provider_call_id:
+            break
+    else:
         return False
     # The provider's id is not stored yet: stored with the result, as for any early report.
     call.provider_call_id = None
