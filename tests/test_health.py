@@ -91,6 +91,79 @@ def test_the_provider_probe_fails_when_the_provider_cannot_be_reached():
     assert finding.failed and "Could not reach the provider" in finding.detail
 
 
+# -- each provider in use ------------------------------------------------------------------------
+
+PITEL = "django_voiceotp.providers.pitel.PitelProvider"
+STRINGEE = "django_voiceotp.providers.stringee.StringeeProvider"
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def failover_to(sandbox, live_server, voiceotp):
+    """Pitel at the sandbox first, then the providers given, in FAILOVER."""
+
+    def configure(**others):
+        pitel = {"BACKEND": PITEL, "API_URL": f"{live_server.url}/sandbox/"}
+        voiceotp(PROVIDERS={"pitel": pitel, **others}, FAILOVER=["pitel", *others])
+
+    return configure
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_provider_of_failover_is_probed_and_one_down_is_a_warning(failover_to, sandbox):
+    down = {"BACKEND": PITEL, "API_URL": f"http://127.0.0.1:{closed_port()}/"}
+    failover_to(backup=down)
+    finding = health.check_provider()
+    assert finding.status == health.WARNING
+    assert finding.detail.startswith("pitel: reachable; the access token is accepted; backup: ")
+    assert "backup: Could not reach the provider (report)" in finding.detail
+    assert len(sandbox.requests_for("report")) == 1
+
+
+def test_every_provider_down_is_a_failure(voiceotp):
+    down = {"BACKEND": PITEL, "API_URL": f"http://127.0.0.1:{closed_port()}/"}
+    voiceotp(PROVIDERS={"pitel": down, "backup": down}, FAILOVER=["pitel", "backup"])
+    finding = health.check_provider()
+    assert finding.failed
+    assert [part.split(":")[0] for part in finding.detail.split("; ")] == ["pitel", "backup"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_provider_that_answers_no_poll_is_not_asked_but_its_credentials_are_checked(
+    failover_to, voiceotp
+):
+    from django_voiceotp.sandbox import stringee as stringee_sandbox
+
+    stringee = {
+        "BACKEND": STRINGEE,
+        "API_URL": "http://127.0.0.1:9/v1/",
+        "API_KEY_SID": stringee_sandbox.API_KEY_SID,
+        "API_KEY_SECRET": stringee_sandbox.API_KEY_SECRET,
+        "FROM_NUMBER": stringee_sandbox.FROM_NUMBER,
+    }
+    failover_to(stringee=stringee)
+    assert health.check_provider() == health.Finding(
+        "provider",
+        health.OK,
+        "pitel: reachable; the access token is accepted; "
+        "stringee: credentials set; not asked (it reports by callback only)",
+    )
+    # Stringee alone, the default provider: no poll is asked of it (it has none).
+    voiceotp(PROVIDERS={"stringee": stringee}, FAILOVER=None)
+    assert health.probe_provider().status == health.OK
+    del stringee["API_KEY_SECRET"]
+    voiceotp(PROVIDERS={"stringee": stringee})
+    finding = health.probe_provider()
+    assert finding.failed and "['stringee']['API_KEY_SECRET'] is required" in finding.detail
+
+
 # -- django-health-check -------------------------------------------------------------------------
 
 

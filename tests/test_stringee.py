@@ -433,3 +433,12 @@ def test_an_answer_under_2xx_without_a_call_may_have_placed_it(voiceotp, monkeyp
     with pytest.raises(ProviderUnavailable) as unavailable:
         get_provider("stringee").start_call("otp", PHONE, OTP)
     assert unavailable.value.placed_nothing is False
+
+
+def test_an_entry_without_its_secret_names_the_key_when_used(voiceotp):
+    # Stringee's own options have no flat VOICEOTP key to fall back on: the missing one is named.
+    incomplete = entry("http://stringee.invalid")
+    del incomplete["API_KEY_SECRET"]
+    voiceotp(PROVIDERS={"stringee": incomplete})
+    with pytest.raises(ImproperlyConfigured, match=r"\['stringee'\]\['API_KEY_SECRET'\]"):
+        get_provider("stringee").start_call("otp", PHONE, OTP)
