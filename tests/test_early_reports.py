@@ -17,6 +17,8 @@ from django_voiceotp.providers.base import StartedCall
 from django_voiceotp.providers.recording import RecordingProvider
 from django_voiceotp.providers.stringee import StringeeProvider
 
+from .test_stringee import entry
+
 BASE = "https://app.example.com"
 PHONE, OTP = "0771122330", "482916"
 
@@ -82,14 +84,9 @@ def test_an_early_report_is_matched_by_the_id_its_provider_s_format_carries(voic
 def test_an_early_stringee_event_is_applied_when_the_answer_names_its_call(voiceotp):
     voiceotp(
         PROVIDERS={
-            "stringee": {
-                "BACKEND": "tests.test_early_reports.EarlyStringee",
-                "API_URL": "https://api.stringee.invalid/v1/",
-                "API_KEY_SID": "SK.1",
-                "API_KEY_SECRET": "secret",
-                "FROM_NUMBER": "842471001234",
-                "DEFAULT_CAMPAIGN": "otp",
-            }
+            "stringee": entry(
+                "https://api.stringee.invalid", BACKEND="tests.test_early_reports.EarlyStringee"
+            )
         },
         CALLBACK_BASE_URL=BASE,
     )

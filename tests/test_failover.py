@@ -359,29 +359,21 @@ def test_a_cache_that_fails_after_the_call_was_placed_still_marks_it_sent(
 
 # -- between Pitel and Stringee over real HTTP -----------------------------------------------------
 
-STRINGEE = "django_voiceotp.providers.stringee.StringeeProvider"
-
 
 @pytest.fixture
 def stringee_and_pitel(sandbox, live_server, voiceotp):
     """Stringee's and Pitel's sandboxes on the live server; ``configure`` orders them and may
     point the first at a closed port."""
-    from django_voiceotp.sandbox import stringee as stringee_sandbox
     from django_voiceotp.sandbox.stringee.state import exchange
+
+    from .test_stringee import entry
 
     exchange.reset()
     exchange.event_delay = 0.02
 
     def configure(order, *, first_url=None):
         entries = {
-            "stringee": {
-                "BACKEND": STRINGEE,
-                "API_URL": f"{live_server.url}/stringee-sandbox/v1/",
-                "API_KEY_SID": stringee_sandbox.API_KEY_SID,
-                "API_KEY_SECRET": stringee_sandbox.API_KEY_SECRET,
-                "FROM_NUMBER": stringee_sandbox.FROM_NUMBER,
-                "DEFAULT_CAMPAIGN": "otp-stringee",
-            },
+            "stringee": entry(live_server.url, DEFAULT_CAMPAIGN="otp-stringee"),
             "pitel": {
                 "BACKEND": PITEL,
                 "API_URL": f"{live_server.url}/sandbox/",

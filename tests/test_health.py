@@ -14,6 +14,9 @@ from health_check.views import HealthCheckView
 from django_voiceotp import health, limits, tasks
 from django_voiceotp.models import Call, Campaign
 
+from .test_failover import closed_port
+from .test_stringee import entry
+
 SECRET_KEY = "30511f666-f888-411b-a6e0-11111fb6gg7a"
 
 #: This module is a URLconf too: the spending check alone, for @pytest.mark.urls(__name__).
@@ -94,15 +97,6 @@ def test_the_provider_probe_fails_when_the_provider_cannot_be_reached():
 # -- each provider in use ------------------------------------------------------------------------
 
 PITEL = "django_voiceotp.providers.pitel.PitelProvider"
-STRINGEE = "django_voiceotp.providers.stringee.StringeeProvider"
-
-
-def closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -139,15 +133,7 @@ def test_every_provider_down_is_a_failure(voiceotp):
 def test_a_provider_that_answers_no_poll_is_not_asked_but_its_credentials_are_checked(
     failover_to, voiceotp
 ):
-    from django_voiceotp.sandbox import stringee as stringee_sandbox
-
-    stringee = {
-        "BACKEND": STRINGEE,
-        "API_URL": "http://127.0.0.1:9/v1/",
-        "API_KEY_SID": stringee_sandbox.API_KEY_SID,
-        "API_KEY_SECRET": stringee_sandbox.API_KEY_SECRET,
-        "FROM_NUMBER": stringee_sandbox.FROM_NUMBER,
-    }
+    stringee = entry(f"http://127.0.0.1:{closed_port()}")
     failover_to(stringee=stringee)
     assert health.check_provider() == health.Finding(
         "provider",

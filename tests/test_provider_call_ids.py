@@ -16,8 +16,8 @@ from django_voiceotp.provider_reports import CallOutcome, CallReport
 from django_voiceotp.providers import get_provider
 
 from .conftest import RECORDING_PROVIDER
+from .test_stringee import entry
 
-STRINGEE = "django_voiceotp.providers.stringee.StringeeProvider"
 SHARED_ID = "call-0001"
 BASE = "https://app.example.com"
 
@@ -27,13 +27,7 @@ def two_providers(voiceotp):
     voiceotp(
         PROVIDERS={
             "pitel": {"BACKEND": RECORDING_PROVIDER, "DEFAULT_CAMPAIGN": "c78af"},
-            "stringee": {
-                "BACKEND": STRINGEE,
-                "API_URL": "https://api.stringee.invalid/v1/",
-                "API_KEY_SID": "SK.1",
-                "API_KEY_SECRET": "secret",
-                "FROM_NUMBER": "842471001234",
-            },
+            "stringee": entry("https://api.stringee.invalid"),
         },
         CALLBACK_BASE_URL=BASE,
     )

@@ -32,6 +32,8 @@ from django_voiceotp.sandbox import stringee as stringee_sandbox
 from django_voiceotp.sandbox.stringee.state import exchange
 from django_voiceotp.sandbox.stringee.views import token_problem
 
+from .test_failover import closed_port
+
 PHONE, OTP = "0771122330", "482916"
 SPACED = "4 8 2 9 1 6"
 BACKEND = "django_voiceotp.providers.stringee.StringeeProvider"
@@ -374,16 +376,8 @@ def test_voiceotp_check_signs_a_token_and_shows_no_secret(stringee_account, caps
 # -- what proves nothing was placed: the failures a call may fail over on -------------------------
 
 
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_a_refused_connection_placed_nothing(voiceotp):
-    voiceotp(PROVIDERS={"stringee": entry(f"http://127.0.0.1:{_closed_port()}")})
+    voiceotp(PROVIDERS={"stringee": entry(f"http://127.0.0.1:{closed_port()}")})
     with pytest.raises(ProviderUnavailable) as unavailable:
         get_provider("stringee").start_call("otp", PHONE, OTP)
     assert unavailable.value.placed_nothing is True
