@@ -21,8 +21,8 @@ logger = logging.getLogger("django_voiceotp")
 #: How far a reported start_time may lie from the call's life (creation to now): the provider's
 #: clock and time zone may be off by hours, not by days.
 START_TIME_TOLERANCE = timedelta(days=1)
-#: How many early reports of a call are read for the one naming its id: the provider posts one or
-#: two; past these, polling brings the result.
+#: How many early reports of a call are read for the one naming its id: a provider posts one or
+#: two before its answer; a flood of them is not read to its end.
 EARLY_REPORTS_READ = 20
 
 

@@ -252,9 +252,13 @@ class StringeeProvider(BaseProvider):
         body, code = read_answer(response, "r")
         message = _provider_message(body)
 
-        def error(error_class: type[ProviderError], text: str) -> ProviderError:
+        def error(error_class: type[ProviderError], text: str, **extra: Any) -> ProviderError:
             return error_class(
-                f"{text} ({path}).", http_status=status, code=code, provider_message=message
+                f"{text} ({path}).",
+                http_status=status,
+                code=code,
+                provider_message=message,
+                **extra,
             )
 
         if status in (401, 403):
@@ -263,13 +267,7 @@ class StringeeProvider(BaseProvider):
             raise error(AuthenticationFailed, "Stringee refused the API key")
         if status == 429 or status >= 500:
             # It answered, and not with a call: the call may be placed at another provider.
-            raise ProviderUnavailable(
-                f"Stringee is unavailable ({path}).",
-                placed_nothing=True,
-                http_status=status,
-                code=code,
-                provider_message=message,
-            )
+            raise error(ProviderUnavailable, "Stringee is unavailable", placed_nothing=True)
         if 400 <= status < 500:
             raise error(ProviderRejected, "Stringee refused the request")
         if not isinstance(body, dict) or code is None:
