@@ -428,3 +428,18 @@ def test_a_hostile_report_stores_nothing(report, query):
     status, delivery, message_id = report(**query)
     assert 400 <= status < 500
     assert (delivery, message_id) == ("", "")
+
+
+def test_a_delivery_that_cannot_be_stored_leaves_the_sms_sent_once(gateway, monkeypatch, caplog):
+    from django.db import OperationalError
+
+    def locked(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(esms, "store_delivery", locked)
+    call = send_otp(PHONE, OTP)
+    poll_now()
+    call.refresh_from_db()
+    assert (call.fallback_status, call.fallback_attempts, call.fallback_delivery) == ("sent", 1, "")
+    assert len(sends(gateway)) == 1
+    assert "the fallback SMS's delivery could not be stored" in caplog.text

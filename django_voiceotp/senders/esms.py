@@ -43,6 +43,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
+from django.db import DatabaseError
 
 from .. import __version__
 from ..conf import voiceotp_settings
@@ -105,7 +106,7 @@ def send_sms(*, phone_number: str, otp: str, call: Call) -> None:
     if code == ACCEPTED:
         sms_id = str(answer.get("SMSID", ""))
         sms_id = sms_id if SMS_ID.fullmatch(sms_id) else ""  # stored: what a column holds only
-        store_delivery(call.pk, Call.FallbackDelivery.WAITING, sms_id)
+        _note_accepted(call, sms_id)
         logger.info(
             "Call %s: SMS accepted by eSMS (SMSID %s%s).",
             call.pk,
@@ -116,7 +117,7 @@ def send_sms(*, phone_number: str, otp: str, call: Call) -> None:
         return
     if code == DUPLICATE_REQUEST_ID:
         # An earlier attempt was sent, and its answer lost: eSMS refuses to send it twice.
-        store_delivery(call.pk, Call.FallbackDelivery.WAITING)
+        _note_accepted(call)
         logger.info(
             "Call %s: SMS already accepted by eSMS on an earlier attempt (RequestId %s).",
             call.pk,
@@ -129,6 +130,15 @@ def send_sms(*, phone_number: str, otp: str, call: Call) -> None:
         code=code or "none",
         provider_message=str(answer.get("ErrorMessage") or answer.get("error") or "")[:200],
     )
+
+
+def _note_accepted(call: Call, sms_id: str = "") -> None:
+    """Store that the message is on its way. The SMS is sent whatever becomes of this: a database
+    error here is logged, not raised (raised, the fallback would be tried again for nothing)."""
+    try:
+        store_delivery(call.pk, Call.FallbackDelivery.WAITING, sms_id)
+    except DatabaseError:
+        logger.warning("Call %s: the fallback SMS's delivery could not be stored.", call.pk)
 
 
 def request_id_for(call: Call) -> str:
