@@ -1,4 +1,4 @@
-"""What a health probe asks: the provider accepts our token, the sweeper runs, no call is stuck,
+"""What a health probe asks: each provider accepts our token, the sweeper runs, no call is stuck,
 the site's budget has room.
 
 ``voiceotp_check`` and the django-health-check plugin (``contrib.health``) report the same
@@ -26,7 +26,7 @@ from .exceptions import (
     ProviderUnavailable,
 )
 from .models import Call
-from .providers import get_provider
+from .providers import DEFAULT_PROVIDER, default_provider_name, get_provider
 
 OK, WARNING, FAILED = "ok", "warning", "failed"
 
@@ -62,23 +62,55 @@ def _cache():
 
 
 def check_provider() -> Finding:
-    """The provider answers a request made with the cached access token.
+    """Each provider in use answers a request made with its cached access token: the default
+    provider, and each of ``FAILOVER``.
 
     A token is requested only when none is cached (once per token lifetime, as for calls), or
     once when the provider answers 401. The answer is remembered ``PROVIDER_PROBE_TTL`` seconds.
+    With several providers, the finding is a warning while at least one of them answers (its
+    calls go there), a failure when none does.
     """
-    remembered = _cache().get(PROVIDER_PROBE_KEY)
+    names = probed_providers()
+    key = f"{PROVIDER_PROBE_KEY}:{','.join(names)}"
+    remembered = _cache().get(key)
     if isinstance(remembered, dict):
         return Finding(**remembered)
-    finding = probe_provider()
-    _cache().set(PROVIDER_PROBE_KEY, dataclasses.asdict(finding), PROVIDER_PROBE_TTL)
+    findings = [probe_provider(name) for name in names]
+    if len(findings) == 1:
+        finding = findings[0]
+    else:
+        failed = sum(finding.failed for finding in findings)
+        status = OK if not failed else FAILED if failed == len(findings) else WARNING
+        detail = "; ".join(f"{name}: {f.detail}" for name, f in zip(names, findings, strict=True))
+        finding = Finding("provider", status, detail)
+    _cache().set(key, dataclasses.asdict(finding), PROVIDER_PROBE_TTL)
     return finding
 
 
-def probe_provider() -> Finding:
-    """Ask the default provider for the report of a call that does not exist, now."""
+def probed_providers() -> list[str]:
+    """The providers a call may be placed at: the default one, then those of ``FAILOVER``."""
     try:
-        get_provider().get_report(PROBE_CALL_ID)
+        default = default_provider_name()
+    except ImproperlyConfigured:
+        default = DEFAULT_PROVIDER  # the probe reports the setting's error
+    failover = voiceotp_settings.FAILOVER
+    names = [default, *(failover if isinstance(failover, list | tuple) else ())]
+    return [str(name) for name in dict.fromkeys(names)]
+
+
+def probe_provider(name: str | None = None) -> Finding:
+    """Ask the provider ``name`` (the default provider for None) for the report of a call that
+    does not exist, now. A provider that answers no poll is not asked: its credentials are
+    checked as far as they can be without placing a call (its circuit breaker tells whether its
+    calls are placed)."""
+    try:
+        provider = get_provider(name)
+        if not provider.supports_polling:
+            provider.authenticate()
+            return Finding(
+                "provider", OK, "credentials set; not asked (it reports by callback only)"
+            )
+        provider.get_report(PROBE_CALL_ID)
     except AuthenticationFailed as err:
         return Finding("provider", FAILED, f"the provider refused the credentials: {err}")
     except ProviderRejected:

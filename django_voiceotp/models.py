@@ -90,6 +90,17 @@ class Call(models.Model):
         FAILED = "failed", pgettext_lazy("fallback status", "failed (the sender kept raising)")
         EXPIRED = "expired", pgettext_lazy("fallback status", "not sent (passcode too old)")
 
+    class FallbackDelivery(models.TextChoices):
+        """What the fallback's gateway last reported of the message's delivery to the phone
+        (eSMS's delivery report); a reported delivery or refusal is final."""
+
+        UNKNOWN = "", pgettext_lazy("fallback delivery", "not reported")
+        WAITING = "waiting", pgettext_lazy("fallback delivery", "waiting for the phone")
+        DELIVERED = "delivered", pgettext_lazy("fallback delivery", "delivered")
+        UNDELIVERED = "undelivered", pgettext_lazy("fallback delivery", "not delivered")
+
+    FINAL_DELIVERIES = (FallbackDelivery.DELIVERED, FallbackDelivery.UNDELIVERED)
+
     campaign = models.ForeignKey(
         Campaign, on_delete=models.PROTECT, related_name="calls", verbose_name=_("campaign")
     )
@@ -114,7 +125,7 @@ class Call(models.Model):
         max_length=255,
         null=True,
         blank=True,
-        unique=True,
+        # Unique per provider (Meta.constraints): two providers may give the same id.
         help_text=_("The provider's id of the call, once it accepted it."),
     )
     raw_status = models.CharField(
@@ -167,6 +178,21 @@ class Call(models.Model):
     fallback_attempts = models.PositiveSmallIntegerField(_("fallback attempts"), default=0)
     fallback_next_at = models.DateTimeField(_("next fallback attempt"), null=True, blank=True)
     fallback_sent_at = models.DateTimeField(_("fallback sent"), null=True, blank=True)
+    fallback_message_id = models.CharField(
+        _("fallback message id"),
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text=_("The gateway's id of the fallback message (eSMS's SMSID)."),
+    )
+    fallback_delivery = models.CharField(
+        _("fallback delivery"),
+        max_length=16,
+        blank=True,
+        editable=False,
+        choices=FallbackDelivery.choices,
+        help_text=_("Whether the fallback message reached the phone, as the gateway reports it."),
+    )
     poll_count = models.PositiveSmallIntegerField(_("polls"), default=0)
     next_poll_at = models.DateTimeField(_("next poll"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
@@ -185,6 +211,12 @@ class Call(models.Model):
         verbose_name = _("call")
         verbose_name_plural = _("calls")
         ordering = ["-created_at"]
+        constraints = [
+            # The id first: its index also serves a look-up by the id alone (the admin's search).
+            models.UniqueConstraint(
+                fields=["provider_call_id", "provider"], name="voiceotp_call_provider_id_uniq"
+            ),
+        ]
         indexes = [
             models.Index(fields=["status", "next_poll_at"], name="voiceotp_call_poll_idx"),
             models.Index(fields=["status", "next_attempt_at"], name="voiceotp_call_send_idx"),

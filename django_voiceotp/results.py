@@ -21,6 +21,9 @@ logger = logging.getLogger("django_voiceotp")
 #: How far a reported start_time may lie from the call's life (creation to now): the provider's
 #: clock and time zone may be off by hours, not by days.
 START_TIME_TOLERANCE = timedelta(days=1)
+#: How many early reports of a call are read for the one naming its id: a provider posts one or
+#: two before its answer; a flood of them is not read to its end.
+EARLY_REPORTS_READ = 20
 
 
 def apply_report(call: Call, report: CallReport) -> bool:
@@ -77,17 +80,10 @@ def apply_early_report(call: Call, provider_call_id: str | None) -> bool:
     reaches nobody but the provider before the provider has used it, so the first report is the
     provider's. A report stored after this look-up is not seen here: polling brings that result.
     """
-    kept = CallbackEvent.objects.filter(call=call, verdict=CallbackEvent.Verdict.EARLY)
-    if provider_call_id is not None:
-        kept = kept.filter(payload__call_id=provider_call_id)
-    early = kept.order_by("received_at", "pk").values_list("pk", "payload").first()
-    if early is None:
+    found = _early_report(call, provider_call_id)
+    if found is None:
         return False
-    event_id, payload = early
-    try:
-        report = get_provider(call.provider).parse_webhook(payload)
-    except InvalidReport:  # stored as received, made storable: no longer a valid report
-        return False
+    event_id, report = found
     # The provider's id is not stored yet: stored with the result, as for any early report.
     call.provider_call_id = None
     if not apply_report(call, report):
@@ -97,6 +93,23 @@ def apply_early_report(call: Call, provider_call_id: str | None) -> bool:
         verdict=CallbackEvent.Verdict.APPLIED, reason=CallbackEvent.Reason.APPLIED
     )
     return True
+
+
+def _early_report(call: Call, provider_call_id: str | None) -> tuple[int, CallReport] | None:
+    """The event and report of the early report :func:`apply_early_report` applies, if any."""
+    kept = CallbackEvent.objects.filter(call=call, verdict=CallbackEvent.Verdict.EARLY)
+    early = kept.order_by("received_at", "pk").values_list("pk", "payload")
+    provider = get_provider(call.provider)
+    for event_id, payload in early[: 1 if provider_call_id is None else EARLY_REPORTS_READ]:
+        try:
+            # The call's provider reads the id where its format keeps it (Pitel's "call_id",
+            # another provider's own key): never one provider's key for all.
+            report = provider.parse_webhook(payload)
+        except InvalidReport:  # stored as received, made storable: no longer a valid report
+            continue
+        if provider_call_id is None or report.call_id == provider_call_id:
+            return event_id, report
+    return None
 
 
 def plausible_start(call: Call, started_at: datetime | None) -> datetime | None:

@@ -355,3 +355,105 @@ def test_a_cache_that_fails_after_the_call_was_placed_still_marks_it_sent(
     assert [p.otp for p in first.placed] == [OTP]
     assert "the circuit breaker cannot be read or written: ConnectionError" in caplog.text
     assert "hunter2" not in caplog.text
+
+
+# -- between Pitel and Stringee over real HTTP -----------------------------------------------------
+
+
+@pytest.fixture
+def stringee_and_pitel(sandbox, live_server, voiceotp):
+    """Stringee's and Pitel's sandboxes on the live server; ``configure`` orders them and may
+    point the first at a closed port."""
+    from django_voiceotp.sandbox.stringee.state import exchange
+
+    from .test_stringee import entry
+
+    exchange.reset()
+    exchange.event_delay = 0.02
+
+    def configure(order, *, first_url=None):
+        entries = {
+            "stringee": entry(live_server.url, DEFAULT_CAMPAIGN="otp-stringee"),
+            "pitel": {
+                "BACKEND": PITEL,
+                "API_URL": f"{live_server.url}/sandbox/",
+                "DEFAULT_CAMPAIGN": "c78af",
+            },
+        }
+        if first_url is not None:
+            entries[order[0]]["API_URL"] = first_url
+        voiceotp(
+            PROVIDERS={name: entries[name] for name in order},
+            FAILOVER=list(order),
+            CALLBACK_BASE_URL=live_server.url,
+        )
+
+    yield configure, exchange
+    exchange.reset()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stringee_that_refuses_connections_fails_over_to_pitel(stringee_and_pitel, sandbox):
+    configure, exchange = stringee_and_pitel
+    configure(["stringee", "pitel"], first_url=f"http://127.0.0.1:{closed_port()}/v1/")
+    call = send()
+    # In its first attempt: not by the retries that open Stringee's breaker.
+    assert (call.status, call.provider, call.send_attempts) == ("sent", "pitel", 1)
+    assert call.campaign.campaign_id == "c78af"
+    assert [(c.call_id, c.otp) for c in sandbox.calls] == [(call.provider_call_id, OTP)]
+    assert exchange.calls == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_stringee_that_answers_5xx_or_429_fails_over_to_pitel(
+    stringee_and_pitel, sandbox, status
+):
+    configure, exchange = stringee_and_pitel
+    configure(["stringee", "pitel"])
+    exchange.inject("http_error", status=status)
+    call = send()
+    assert (call.status, call.provider, call.send_attempts) == ("sent", "pitel", 1)
+    assert [c.otp for c in sandbox.calls] == [OTP]
+    assert exchange.calls == [] and exchange.faults == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stringee_that_times_out_after_the_request_keeps_the_call(
+    stringee_and_pitel, sandbox, voiceotp
+):
+    configure, exchange = stringee_and_pitel
+    configure(["stringee", "pitel"])
+    voiceotp(TIMEOUT=(5.0, 0.3))
+    exchange.inject("timeout", seconds=1.0)
+    call = send()
+    # Retried at Stringee (at once, as the eager queue does): never placed at Pitel.
+    assert (call.status, call.provider) == ("sent", "stringee")
+    assert sandbox.calls == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pitel_that_refuses_connections_fails_over_to_stringee_with_the_same_passcode(
+    stringee_and_pitel, sandbox
+):
+    configure, exchange = stringee_and_pitel
+    configure(["pitel", "stringee"], first_url=f"http://127.0.0.1:{closed_port()}/sandbox/")
+    call = send()
+    assert (call.status, call.provider, call.send_attempts) == ("sent", "stringee", 1)
+    assert call.campaign.campaign_id == "otp-stringee"
+    placed = exchange.find(call.provider_call_id)
+    assert placed.spoken[0].count(" ".join(OTP)) == 2  # the same passcode, heard at Stringee
+    assert sandbox.calls == []
+    assert exchange.wait_for_events()
+    call.refresh_from_db()
+    assert call.status == Call.Status.SUCCESS  # its events reach it through the one door
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pitel_that_answers_5xx_fails_over_to_stringee(stringee_and_pitel, sandbox):
+    configure, exchange = stringee_and_pitel
+    configure(["pitel", "stringee"])
+    sandbox.inject("http_error", endpoint="voiceotp", status=503)
+    call = send()
+    assert (call.status, call.provider, call.send_attempts) == ("sent", "stringee", 1)
+    assert [placed.call_id for placed in exchange.calls] == [call.provider_call_id]

@@ -14,6 +14,9 @@ from health_check.views import HealthCheckView
 from django_voiceotp import health, limits, tasks
 from django_voiceotp.models import Call, Campaign
 
+from .test_failover import closed_port
+from .test_stringee import entry
+
 SECRET_KEY = "30511f666-f888-411b-a6e0-11111fb6gg7a"
 
 #: This module is a URLconf too: the spending check alone, for @pytest.mark.urls(__name__).
@@ -89,6 +92,62 @@ def test_the_provider_probe_fails_when_the_provider_cannot_be_reached():
     # The test settings point at sandbox.invalid, a name that never resolves.
     finding = health.probe_provider()
     assert finding.failed and "Could not reach the provider" in finding.detail
+
+
+# -- each provider in use ------------------------------------------------------------------------
+
+PITEL = "django_voiceotp.providers.pitel.PitelProvider"
+
+
+@pytest.fixture
+def failover_to(sandbox, live_server, voiceotp):
+    """Pitel at the sandbox first, then the providers given, in FAILOVER."""
+
+    def configure(**others):
+        pitel = {"BACKEND": PITEL, "API_URL": f"{live_server.url}/sandbox/"}
+        voiceotp(PROVIDERS={"pitel": pitel, **others}, FAILOVER=["pitel", *others])
+
+    return configure
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_provider_of_failover_is_probed_and_one_down_is_a_warning(failover_to, sandbox):
+    down = {"BACKEND": PITEL, "API_URL": f"http://127.0.0.1:{closed_port()}/"}
+    failover_to(backup=down)
+    finding = health.check_provider()
+    assert finding.status == health.WARNING
+    assert finding.detail.startswith("pitel: reachable; the access token is accepted; backup: ")
+    assert "backup: Could not reach the provider (report)" in finding.detail
+    assert len(sandbox.requests_for("report")) == 1
+
+
+def test_every_provider_down_is_a_failure(voiceotp):
+    down = {"BACKEND": PITEL, "API_URL": f"http://127.0.0.1:{closed_port()}/"}
+    voiceotp(PROVIDERS={"pitel": down, "backup": down}, FAILOVER=["pitel", "backup"])
+    finding = health.check_provider()
+    assert finding.failed
+    assert [part.split(":")[0] for part in finding.detail.split("; ")] == ["pitel", "backup"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_provider_that_answers_no_poll_is_not_asked_but_its_credentials_are_checked(
+    failover_to, voiceotp
+):
+    stringee = entry(f"http://127.0.0.1:{closed_port()}")
+    failover_to(stringee=stringee)
+    assert health.check_provider() == health.Finding(
+        "provider",
+        health.OK,
+        "pitel: reachable; the access token is accepted; "
+        "stringee: credentials set; not asked (it reports by callback only)",
+    )
+    # Stringee alone, the default provider: no poll is asked of it (it has none).
+    voiceotp(PROVIDERS={"stringee": stringee}, FAILOVER=None)
+    assert health.probe_provider().status == health.OK
+    del stringee["API_KEY_SECRET"]
+    voiceotp(PROVIDERS={"stringee": stringee})
+    finding = health.probe_provider()
+    assert finding.failed and "['stringee']['API_KEY_SECRET'] is required" in finding.detail
 
 
 # -- django-health-check -------------------------------------------------------------------------

@@ -32,6 +32,8 @@ from django_voiceotp.sandbox import stringee as stringee_sandbox
 from django_voiceotp.sandbox.stringee.state import exchange
 from django_voiceotp.sandbox.stringee.views import token_problem
 
+from .test_failover import closed_port
+
 PHONE, OTP = "0771122330", "482916"
 SPACED = "4 8 2 9 1 6"
 BACKEND = "django_voiceotp.providers.stringee.StringeeProvider"
@@ -369,3 +371,68 @@ def test_voiceotp_check_signs_a_token_and_shows_no_secret(stringee_account, caps
     assert "provider: stringee (StringeeProvider)" in out
     assert stringee_sandbox.API_KEY_SID in out
     assert stringee_sandbox.API_KEY_SECRET not in out
+
+
+# -- what proves nothing was placed: the failures a call may fail over on -------------------------
+
+
+def test_a_refused_connection_placed_nothing(voiceotp):
+    voiceotp(PROVIDERS={"stringee": entry(f"http://127.0.0.1:{closed_port()}")})
+    with pytest.raises(ProviderUnavailable) as unavailable:
+        get_provider("stringee").start_call("otp", PHONE, OTP)
+    assert unavailable.value.placed_nothing is True
+
+
+def test_a_connect_timeout_placed_nothing(voiceotp, monkeypatch):
+    voiceotp(PROVIDERS={"stringee": entry("http://stringee.invalid")})
+
+    def connect_timeout(*args, **kwargs):
+        raise requests.ConnectTimeout("connect timed out")
+
+    monkeypatch.setattr(stringee, "get_session", lambda: type("S", (), {"post": connect_timeout}))
+    with pytest.raises(ProviderUnavailable, match="timed out") as unavailable:
+        get_provider("stringee").start_call("otp", PHONE, OTP)
+    assert unavailable.value.placed_nothing is True
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_a_5xx_or_429_answer_placed_nothing(stringee_account, status):
+    stringee_account.inject("http_error", status=status)
+    with pytest.raises(ProviderUnavailable) as unavailable:
+        get_provider("stringee").start_call("otp", PHONE, OTP)
+    assert unavailable.value.placed_nothing is True
+    assert unavailable.value.http_status == status
+    assert stringee_account.calls == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_timeout_after_the_request_was_sent_may_have_placed_the_call(stringee_account, voiceotp):
+    voiceotp(TIMEOUT=(5.0, 0.3))
+    stringee_account.inject("timeout", seconds=1.0)
+    with pytest.raises(ProviderUnavailable, match="timed out") as unavailable:
+        get_provider("stringee").start_call("otp", PHONE, OTP)
+    assert unavailable.value.placed_nothing is False
+
+
+@pytest.mark.parametrize("body", [b"<html>ok</html>", b'{"message": "no r"}', b'{"r": 0}'])
+def test_an_answer_under_2xx_without_a_call_may_have_placed_it(voiceotp, monkeypatch, body):
+    voiceotp(PROVIDERS={"stringee": entry("http://stringee.invalid")})
+    response = requests.Response()
+    response.status_code = 200
+    response._content = body
+    monkeypatch.setattr(
+        stringee, "get_session", lambda: type("S", (), {"post": lambda *a, **k: response})
+    )
+    with pytest.raises(ProviderUnavailable) as unavailable:
+        get_provider("stringee").start_call("otp", PHONE, OTP)
+    assert unavailable.value.placed_nothing is False
+
+
+def test_an_entry_without_its_secret_names_the_key_when_used(voiceotp):
+    # Stringee's own options have no flat VOICEOTP key to fall back on: the missing one is named.
+    incomplete = entry("http://stringee.invalid")
+    del incomplete["API_KEY_SECRET"]
+    voiceotp(PROVIDERS={"stringee": incomplete})
+    with pytest.raises(ImproperlyConfigured, match=r"\['stringee'\]\['API_KEY_SECRET'\]"):
+        get_provider("stringee").start_call("otp", PHONE, OTP)

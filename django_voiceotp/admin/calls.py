@@ -114,6 +114,8 @@ class CallAdmin(SendingPageMixin, CallActionsMixin, PhoneNumberSearchMixin, admi
                     "fallback_status",
                     "fallback_attempts",
                     "fallback_sent_at",
+                    "fallback_delivery",
+                    "fallback_message_id",
                 )
             },
         ),

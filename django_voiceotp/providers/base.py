@@ -65,10 +65,11 @@ class BaseProvider:
 
     def option(self, key: str) -> Any:
         """The option ``key`` of this provider's entry; when the entry does not give it (or there
-        is no entry), the flat ``VOICEOTP`` key of that name."""
+        is no entry), the flat ``VOICEOTP`` key of that name; None when there is none (an option
+        of one backend only, as Stringee's ``API_KEY_SECRET``)."""
         if self.options is not None and key in self.options:
             return self.options[key]
-        return getattr(voiceotp_settings, key)
+        return getattr(voiceotp_settings, key, None)
 
     def require_option(self, key: str) -> Any:
         """:meth:`option`, or ImproperlyConfigured naming the exact key when it is empty."""

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import requests
 import requests.adapters
 import requests.utils
+import urllib3.exceptions
 
 from .. import __version__
 from ..payloads import PayloadError, parse_json
@@ -86,3 +87,16 @@ def read_answer(response: requests.Response, code_field: str) -> tuple[Any, int 
         body = None
     code = body.get(code_field) if isinstance(body, dict) else None
     return body, code if isinstance(code, int) and not isinstance(code, bool) else None
+
+
+def never_sent(error: requests.RequestException) -> bool:
+    """Whether the request failed before reaching the provider (no connection was made), so it
+    placed nothing; a timeout or a lost connection after it was sent may have placed the call."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    # A refused connection or an unknown host: urllib3's NewConnectionError is a
+    # ConnectTimeoutError, raised before a byte of the request is sent.
+    return isinstance(error, requests.ConnectionError) and isinstance(
+        reason, urllib3.exceptions.ConnectTimeoutError
+    )

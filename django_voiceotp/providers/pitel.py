@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-import urllib3.exceptions
 from django.core.cache import caches
 
 from .. import metrics
@@ -31,7 +30,7 @@ from ..exceptions import (
 from ..phone import ProviderNumber, normalize_phone_number, validate_otp
 from ..provider_reports import CallReport, parse_report
 from .base import BaseProvider, StartedCall
-from .http import get_session, read_answer
+from .http import get_session, never_sent, read_answer
 
 logger = logging.getLogger("django_voiceotp.client")
 
@@ -92,19 +91,6 @@ def _key_digest(secret_key: str) -> str:
 
 #: The endpoint that places a call: a request to another places nothing, whatever its fate.
 CALL_ENDPOINT = "voiceotp"
-
-
-def _never_sent(error: requests.RequestException) -> bool:
-    """Whether the request failed before reaching the provider (no connection was made), so it
-    placed nothing; a timeout or a lost connection after it was sent may have placed the call."""
-    if isinstance(error, requests.ConnectTimeout):
-        return True
-    reason = getattr(error.args[0], "reason", None) if error.args else None
-    # A refused connection or an unknown host: urllib3's NewConnectionError is a
-    # ConnectTimeoutError, raised before a byte of the request is sent.
-    return isinstance(error, requests.ConnectionError) and isinstance(
-        reason, urllib3.exceptions.ConnectTimeoutError
-    )
 
 
 class _TokenRejected(Exception):
@@ -378,12 +364,12 @@ class PitelProvider(BaseProvider):
         except requests.Timeout as err:
             raise ProviderUnavailable(
                 f"The provider timed out ({endpoint}).",
-                placed_nothing=endpoint != CALL_ENDPOINT or _never_sent(err),
+                placed_nothing=endpoint != CALL_ENDPOINT or never_sent(err),
             ) from err
         except requests.RequestException as err:
             raise ProviderUnavailable(
                 f"Could not reach the provider ({endpoint}): {type(err).__name__}.",
-                placed_nothing=endpoint != CALL_ENDPOINT or _never_sent(err),
+                placed_nothing=endpoint != CALL_ENDPOINT or never_sent(err),
             ) from err
         logger.debug(
             "Provider %s answered HTTP %s in %.0f ms.",

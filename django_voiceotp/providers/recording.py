@@ -34,8 +34,8 @@ class RecordingProvider(BaseProvider):
     """
 
     not_reached_statuses = NOT_REACHED_STATUSES
-    # One count for every instance in the process: a provider's call ids are unique (a column's
-    # constraint), also across providers and across the instances made as settings change.
+    # One count for every instance in the process: a provider's call ids are unique (a
+    # constraint, per provider), also across the instances made as settings change.
     _call_ids = itertools.count(1)
 
     def __init__(self, name: str = "", options: Mapping[str, Any] | None = None) -> None:

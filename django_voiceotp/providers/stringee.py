@@ -55,7 +55,7 @@ from ..exceptions import (
 from ..phone import format_phone_number, parse_phone_number, validate_otp
 from ..provider_reports import CallOutcome, CallReport, InvalidReport, parse_report
 from .base import BaseProvider, StartedCall
-from .http import get_session, read_answer
+from .http import get_session, never_sent, read_answer
 from .pitel import request_timeout
 
 logger = logging.getLogger("django_voiceotp.client")
@@ -227,18 +227,22 @@ class StringeeProvider(BaseProvider):
     # -- HTTP ------------------------------------------------------------------------------------
 
     def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        # Minted before the request: a token that cannot be made stops the call before a byte of
+        # it is sent (ImproperlyConfigured, as a Pitel entry without its SECRET_KEY).
+        headers = {"X-STRINGEE-AUTH": self.access_token()}
         try:
             response = get_session().post(
-                self.api_url + path,
-                json=payload,
-                headers={"X-STRINGEE-AUTH": self.access_token()},
-                timeout=request_timeout(),
+                self.api_url + path, json=payload, headers=headers, timeout=request_timeout()
             )
         except requests.Timeout as err:
-            raise ProviderUnavailable(f"Stringee timed out ({path}).") from err
+            # A connect timeout placed nothing; a read timeout may have: the call is ringing.
+            raise ProviderUnavailable(
+                f"Stringee timed out ({path}).", placed_nothing=never_sent(err)
+            ) from err
         except requests.RequestException as err:
             raise ProviderUnavailable(
-                f"Could not reach Stringee ({path}): {type(err).__name__}."
+                f"Could not reach Stringee ({path}): {type(err).__name__}.",
+                placed_nothing=never_sent(err),
             ) from err
         logger.debug("Stringee %s answered HTTP %s.", path, response.status_code)
         return self._parse(response, path)
@@ -248,9 +252,13 @@ class StringeeProvider(BaseProvider):
         body, code = read_answer(response, "r")
         message = _provider_message(body)
 
-        def error(error_class: type[ProviderError], text: str) -> ProviderError:
+        def error(error_class: type[ProviderError], text: str, **extra: Any) -> ProviderError:
             return error_class(
-                f"{text} ({path}).", http_status=status, code=code, provider_message=message
+                f"{text} ({path}).",
+                http_status=status,
+                code=code,
+                provider_message=message,
+                **extra,
             )
 
         if status in (401, 403):
@@ -258,7 +266,8 @@ class StringeeProvider(BaseProvider):
                 self._token = None  # a secret changed since: the next call mints with the new one
             raise error(AuthenticationFailed, "Stringee refused the API key")
         if status == 429 or status >= 500:
-            raise error(ProviderUnavailable, "Stringee is unavailable")
+            # It answered, and not with a call: the call may be placed at another provider.
+            raise error(ProviderUnavailable, "Stringee is unavailable", placed_nothing=True)
         if 400 <= status < 500:
             raise error(ProviderRejected, "Stringee refused the request")
         if not isinstance(body, dict) or code is None:

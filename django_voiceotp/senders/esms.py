@@ -27,8 +27,9 @@ devesms/gitbook_esms_for_develop_v2_en, English):
   by polling ``GetSendStatus?RefId=&ApiKey=&SecretKey=``.
 
 Status comes by callback, not by polling: with ``CALLBACK_BASE_URL`` set, each message carries
-a signed report URL (``esms_reports.py``), and the report is logged. Polling GetSendStatus would
-need the SMSID stored on the call.
+a signed report URL (``esms_reports.py``), and the report is logged and stored on the call
+(``fallback_delivery``). The SMSID eSMS gives is stored too (``fallback_message_id``): what a
+GetSendStatus poll would ask by; this sender does not poll.
 
 A retry (after a timeout: was it sent?) carries the same ``RequestId``, so eSMS answers 124 rather
 than sending a second SMS; that answer counts as sent. Neither the passcode, the message, the
@@ -42,13 +43,14 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
+from django.db import DatabaseError
 
 from .. import __version__
 from ..conf import voiceotp_settings
 from ..conf.registry import is_http_url, non_empty_string, timeout
 from ..exceptions import FallbackRejected, FallbackUnavailable
 from ..models import Call
-from .esms_reports import report_url_for
+from .esms_reports import SMS_ID, report_url_for, store_delivery
 
 logger = logging.getLogger("django_voiceotp")
 
@@ -102,16 +104,20 @@ def send_sms(*, phone_number: str, otp: str, call: Call) -> None:
     answer = _post(urljoin(config["API_URL"], SEND_PATH), body, config["TIMEOUT"])
     code = str(answer.get("CodeResult", ""))
     if code == ACCEPTED:
+        sms_id = str(answer.get("SMSID", ""))
+        sms_id = sms_id if SMS_ID.fullmatch(sms_id) else ""  # stored: what a column holds only
+        _note_accepted(call, sms_id)
         logger.info(
             "Call %s: SMS accepted by eSMS (SMSID %s%s).",
             call.pk,
-            str(answer.get("SMSID", ""))[:64],
+            sms_id or "unknown",
             ", sandbox" if config["SANDBOX"] else "",
             extra={"call_id": call.pk, "event": "fallback_sms_accepted"},
         )
         return
     if code == DUPLICATE_REQUEST_ID:
         # An earlier attempt was sent, and its answer lost: eSMS refuses to send it twice.
+        _note_accepted(call)
         logger.info(
             "Call %s: SMS already accepted by eSMS on an earlier attempt (RequestId %s).",
             call.pk,
@@ -124,6 +130,15 @@ def send_sms(*, phone_number: str, otp: str, call: Call) -> None:
         code=code or "none",
         provider_message=str(answer.get("ErrorMessage") or answer.get("error") or "")[:200],
     )
+
+
+def _note_accepted(call: Call, sms_id: str = "") -> None:
+    """Store that the message is on its way. The SMS is sent whatever becomes of this: a database
+    error here is logged, not raised (raised, the fallback would be tried again for nothing)."""
+    try:
+        store_delivery(call.pk, Call.FallbackDelivery.WAITING, sms_id)
+    except DatabaseError:
+        logger.warning("Call %s: the fallback SMS's delivery could not be stored.", call.pk)
 
 
 def request_id_for(call: Call) -> str:

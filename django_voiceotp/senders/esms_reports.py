@@ -3,8 +3,11 @@
 eSMS reports a message's final status by an HTTP GET of the message's ``CallbackUrl`` and signs
 nothing (developers.esms.vn, "Callback Url"): as for the voice calls' callbacks, a token signed
 with the site's SECRET_KEY and naming the call is the URL's last segment, and the report must also
-carry the delivery's own RequestId. A report is logged, never stored: the call's fallback status
-stays ``sent`` (eSMS accepted the message); whether the phone received it is in the log.
+carry the delivery's own RequestId. A report is logged and stored on the call the fallback
+belongs to (``Call.fallback_delivery``, with the message's SMSID in ``fallback_message_id``): its
+fallback status stays ``sent`` (eSMS accepted the message); whether the phone received it is the
+delivery's. The first delivered or refused report is final: a later or repeated one changes
+nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.db.models import Case, F, Value, When
 from django.http import HttpRequest, JsonResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.decorators import method_decorator
@@ -23,6 +27,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..conf import voiceotp_settings
 from ..models import Call
+
+Delivery = Call.FallbackDelivery
 
 logger = logging.getLogger("django_voiceotp")
 
@@ -78,18 +84,19 @@ class DeliveryReportView(View):
             and COUNT.fullmatch(failed)
         ):
             return JsonResponse({"detail": "A malformed report."}, status=400)
-        if not Call.objects.filter(pk=call_pk).exists():
-            return JsonResponse({"detail": "Unknown report URL."}, status=404)
+        verdict = _verdict(status, int(success), int(failed))
+        if not store_delivery(call_pk, verdict, sms_id):
+            if not Call.objects.filter(pk=call_pk).exists():
+                return JsonResponse({"detail": "Unknown report URL."}, status=404)
         extra = {"call_id": call_pk, "sms_id": sms_id, "send_status": status}
-        if status == SENT and int(success) > 0:
+        if verdict == Delivery.DELIVERED:
             logger.info(
                 "Call %s: the fallback SMS %s was delivered.",
                 call_pk,
                 sms_id,
                 extra={**extra, "event": "fallback_sms_delivered"},
             )
-            verdict = "delivered"
-        elif status == REFUSED or (status == SENT and int(failed) > 0):
+        elif verdict == Delivery.UNDELIVERED:
             logger.warning(
                 "Call %s: the fallback SMS %s was not delivered (SendStatus %s).",
                 call_pk,
@@ -97,10 +104,35 @@ class DeliveryReportView(View):
                 status,
                 extra={**extra, "event": "fallback_sms_undelivered"},
             )
-            verdict = "undelivered"
-        else:
-            verdict = "pending"
-        return JsonResponse({"verdict": verdict})
+        # "pending", as this answer has always said of a message not yet delivered nor refused.
+        return JsonResponse({"verdict": "pending" if verdict == Delivery.WAITING else verdict})
+
+
+def _verdict(status: str, success: int, failed: int) -> str:
+    """The delivery a report's SendStatus and counts say: delivered, not delivered, or waiting."""
+    if status == SENT and success > 0:
+        return Delivery.DELIVERED
+    if status == REFUSED or (status == SENT and failed > 0):
+        return Delivery.UNDELIVERED
+    return Delivery.WAITING
+
+
+def store_delivery(call_pk: int, delivery: str, sms_id: str = "") -> bool:
+    """Store what the gateway says of the fallback message of the call ``call_pk``, unless a
+    delivery or a refusal is stored already (final: a late or repeated report changes nothing).
+    ``sms_id`` (checked against :data:`SMS_ID` by the caller) is kept if none is yet.
+
+    False when nothing was stored: no such call, or its delivery was final already.
+    """
+    message_id = (
+        Case(When(fallback_message_id="", then=Value(sms_id)), default=F("fallback_message_id"))
+        if sms_id
+        else F("fallback_message_id")
+    )
+    open_delivery = Call.objects.filter(pk=call_pk).exclude(
+        fallback_delivery__in=Call.FINAL_DELIVERIES
+    )
+    return bool(open_delivery.update(fallback_delivery=delivery, fallback_message_id=message_id))
 
 
 def _signer() -> signing.TimestampSigner:
