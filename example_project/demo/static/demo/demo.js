@@ -142,16 +142,16 @@
     const statusUrl = urls.statusUrl.replace("/0/", "/" + current.id + "/");
     try {
       const call = await fetch(statusUrl, { credentials: "same-origin" }).then((r) => r.json());
-      renderCall(call);
       // While a redial waits for its time, the phone shows the call it missed.
       const attempts = call.attempts || [call];
       const onPhone = call.redial_in === null ? call : attempts[attempts.length - 2];
       // The sandbox of the provider that placed it: the one chosen, or the next of FAILOVER.
       const mine = await phoneCall(onPhone);
+      const sms = call.fallback_sent ? await smsOf(attempts) : null;
+      // Shown together: a call's "success" never appears before the phone's code does.
+      renderCall(call);
       renderPhone(mine, onPhone);
-      if (call.fallback_sent) {
-        renderSms(await smsOf(attempts));
-      }
+      renderSms(sms);
       const phoneDone = !mine || mine.status !== "";
       // The delivery is over only when no redial and no fallback is still to come.
       if (call.delivery_over && phoneDone) {
