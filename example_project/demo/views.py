@@ -71,7 +71,6 @@ def campaign_of(provider: str) -> Campaign:
 def index(request: HttpRequest):
     context = {
         "providers": providers(),
-        "sandbox_calls_url": reverse("voiceotp_sandbox:calls"),
         "sms_url": reverse("voiceotp_esms_sandbox:messages"),
         "admin_url": reverse("admin:index"),
         "admin_calls_url": reverse("admin:django_voiceotp_call_changelist"),

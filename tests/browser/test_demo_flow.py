@@ -210,6 +210,28 @@ def test_a_call_through_stringee_shows_the_provider_and_its_code_verifies(
     )
 
 
+def test_a_call_pitel_cannot_place_shows_stringee_placed_it_and_its_phone(page_for, demo_server):
+    """Pitel answers 503: the call asked of Pitel is placed by Stringee, and the page follows it
+    there (the provider shown, the code read from Stringee's sandbox)."""
+    page = page_for()
+    page.goto(demo_server.url + "/")
+    fault = page.request.post(
+        demo_server.url + "/sandbox/_sandbox/faults",
+        data={"kind": "http_error", "endpoint": "voiceotp", "status": 503},
+    )
+    assert fault.status == 204
+    expect(page.get_by_label("Provider that calls")).to_have_value("pitel")
+    request_call(page, "0771122335")
+    expect(page.get_by_test_id("call-status")).to_have_text("success")
+    expect(page.get_by_test_id("call-provider")).to_have_text("Stringee")
+    otp_panel = page.get_by_test_id("sandbox-otp")
+    expect(otp_panel).to_have_text(re.compile(r"^\d( \d){5}$"))
+    screenshot(page, "06-demo-call-failed-over-to-stringee-en-1280")
+    page.get_by_label("Code", exact=True).fill(otp_panel.inner_text())
+    page.get_by_role("button", name="Verify").click()
+    expect(page.locator("#verify-result")).to_have_text("Verified: this number is yours.")
+
+
 @SIZES
 def test_the_demo_in_vietnamese_follows_the_page_not_the_browser(page_for, demo_server, size):
     width, height = size
