@@ -34,8 +34,11 @@ class Visitor:
         headers = {"X-CSRFToken": self.session.cookies["csrftoken"]}
         return self.session.post(self.base_url + path, json=data, headers=headers, timeout=10)
 
-    def call(self, phone_number: str) -> dict:
-        response = self.post("/demo/calls/", {"phone_number": phone_number})
+    def call(self, phone_number: str, provider: str | None = None) -> dict:
+        body = {"phone_number": phone_number}
+        if provider is not None:
+            body["provider"] = provider
+        response = self.post("/demo/calls/", body)
         assert response.status_code == 201, response.text
         return response.json()
 
@@ -65,6 +68,14 @@ class Visitor:
         calls = self.get("/sandbox/_sandbox/calls", params={"phone_number": phone_number}).json()
         return next(call["otp"] for call in calls if call["call_id"] == provider_call_id)
 
+    def heard_at_stringee(self, provider_call_id: str) -> str:
+        """What the Stringee sandbox's phone heard: the passcode's digits, spaced, read twice."""
+        calls = self.get("/stringee-sandbox/_sandbox/calls").json()["calls"]
+        (spoken,) = next(call["spoken"] for call in calls if call["call_id"] == provider_call_id)
+        readings = re.findall(r"\d(?: \d)+", spoken)
+        assert len(readings) == 2 and readings[0] == readings[1], "the code is read twice"
+        return readings[0].replace(" ", "")
+
 
 @pytest.fixture
 def visitor(demo_server):
@@ -74,6 +85,9 @@ def visitor(demo_server):
 def test_rundemo_checks_the_setup_and_prints_where_to_go(demo_server):
     out = demo_server.output
     assert "✓ provider: access token obtained for user f461" in out
+    # Both providers of the page, each on its sandbox: neither's breaker open.
+    assert "✓ circuit breaker of pitel: closed" in out
+    assert "✓ circuit breaker of stringee: closed" in out
     assert f"The demo is running at {demo_server.url}/" in out
     assert f"The admin is at {demo_server.url}/admin/ (user admin, password " in out
 
@@ -82,6 +96,9 @@ def test_the_page_offers_a_call_and_links_the_admin(visitor):
     html = visitor.get("/").text
     assert "Voice OTP demo" in html
     assert 'id="call-form"' in html and 'id="verify-form"' in html
+    # The providers to choose from, Pitel (the default provider) first.
+    options = re.findall(r'<option value="([^"]+)">([^<]+)</option>', html)
+    assert options == [("pitel", "Pitel (TEL4VN)"), ("stringee", "Stringee")]
     assert 'href="/admin/django_voiceotp/call/"' in html
     assert "/static/demo/demo.js" in html
     assert visitor.get("/static/demo/demo.js").status_code == 200
@@ -93,6 +110,7 @@ def test_a_visitor_gets_a_call_hears_the_code_and_verifies_it(visitor):
     assert started["status"] in ("pending", "sent")
     final = visitor.wait_until_final(started["id"])
     assert final["status"] == "success"
+    assert (final["provider"], final["provider_display"]) == ("pitel", "Pitel (TEL4VN)")
     assert final["explanation"] == "You answered and heard the code. Type it below."
     otp = visitor.heard_otp(ANSWERED, final["provider_call_id"])
 
@@ -107,17 +125,54 @@ def test_a_visitor_gets_a_call_hears_the_code_and_verifies_it(visitor):
     assert again.json()["error"] == "This code was used already. Ask for a new call."
 
 
+def test_a_visitor_chooses_stringee_hears_the_code_there_and_verifies_it(visitor):
+    started = visitor.call(ANSWERED, provider="stringee")
+    assert (started["provider"], started["provider_display"]) == ("stringee", "Stringee")
+    final = visitor.wait_until_final(started["id"])
+    assert final["status"] == "success"
+    assert final["provider"] == "stringee"
+    assert final["attempts"][0]["provider"] == "stringee"
+    otp = visitor.heard_at_stringee(final["provider_call_id"])
+    pitel_calls = visitor.get("/sandbox/_sandbox/calls").json()
+    assert final["provider_call_id"] not in {call["call_id"] for call in pitel_calls}
+    assert visitor.post("/demo/verify/", {"code": otp}).json()["verified"] is True
+
+
+def test_a_call_pitel_cannot_place_is_placed_by_stringee_and_the_page_says_so(visitor):
+    """Pitel answers 5xx (the fault placed nothing): FAILOVER's next provider calls, with the
+    same passcode, and the delivery shows Stringee as the provider that called."""
+    faults = visitor.session.post(
+        visitor.base_url + "/sandbox/_sandbox/faults",
+        json={"kind": "http_error", "endpoint": "voiceotp", "status": 503},
+        timeout=10,
+    )
+    assert faults.status_code == 204
+    started = visitor.call("0771122334", provider="pitel")
+    final = visitor.wait_until_final(started["id"])
+    assert final["status"] == "success"
+    assert (final["provider"], final["provider_display"]) == ("stringee", "Stringee")
+    otp = visitor.heard_at_stringee(final["provider_call_id"])
+    assert visitor.post("/demo/verify/", {"code": otp}).json()["verified"] is True
+
+
+def test_a_provider_not_offered_is_refused(visitor):
+    response = visitor.post("/demo/calls/", {"phone_number": ANSWERED, "provider": "acme"})
+    assert response.status_code == 400
+    assert response.json() == {"error": "Choose one of the providers offered."}
+
+
 SMS_SENT = (
     "The code was sent to you by SMS instead. Type it below. "
-    "(In this demo the SMS is written in the terminal where make demo runs.)"
+    "(In this demo the sandbox phone shows the SMS.)"
 )
 
 
 def sms_code(demo_server, call_id: int) -> str:
-    """The passcode the example project's console "SMS" wrote for ``call_id``."""
-    match = re.search(rf"Call: {call_id}\nYour code is (\d+)\.", demo_server.output)
-    assert match, f"no SMS for call {call_id} in the demo's output"
-    return match[1]
+    """The passcode of the SMS the eSMS sandbox took for ``call_id``'s delivery."""
+    messages = requests.get(demo_server.url + "/esms-sandbox/_sandbox/messages", timeout=10).json()
+    mine = [m for m in messages if m["RequestId"].startswith(f"voiceotp-{call_id}-")]
+    assert len(mine) == 1, f"not one SMS for call {call_id}: {messages}"
+    return re.fullmatch(r"Ma xac thuc cua ban la (\d+)\. .*", mine[0]["Content"])[1]
 
 
 def test_a_failed_call_says_why_and_that_the_code_went_by_sms(demo_server, visitor):
@@ -240,7 +295,14 @@ def test_the_printed_credentials_open_the_admin_and_it_shows_no_otp(demo_server,
 # -- what the example project mounts and sends --------------------------------------------------
 
 EXAMPLE_PROJECT = Path(__file__).resolve().parent.parent / "example_project"
-SANDBOX_AND_DEMO = ("/sandbox/_sandbox/calls", "/sandbox/api/v1/report/1", "/", "/demo/calls/")
+SANDBOX_AND_DEMO = (
+    "/sandbox/_sandbox/calls",
+    "/sandbox/api/v1/report/1",
+    "/stringee-sandbox/v1/call2/callout",
+    "/esms-sandbox/_sandbox/messages",
+    "/",
+    "/demo/calls/",
+)
 ALWAYS = ("/voiceotp/callbacks/token/", "/admin/", "/i18n/setlang/")
 
 RESOLVE = """

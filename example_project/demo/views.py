@@ -1,5 +1,7 @@
 """The demo page: ask for a call, watch it live, type the code the sandbox phone heard.
 
+The visitor chooses the provider that calls (each of ``PROVIDERS`` on its sandbox); the page
+shows which one placed the call, which may be the next of ``FAILOVER`` when the first could not.
 It uses the app's verification flow as a host project would: ``request_code`` places the call
 under the abuse limits, ``check_code`` checks what the visitor types. The page says why a code
 was refused; a public API should not (the app's own HTTP endpoints do not).
@@ -24,17 +26,52 @@ from django_voiceotp import request_code
 from django_voiceotp.conf import voiceotp_settings
 from django_voiceotp.exceptions import InvalidPhoneNumber, RateLimited, VoiceOTPError
 from django_voiceotp.limits.clients import client_ip
-from django_voiceotp.models import Call, Verification
+from django_voiceotp.models import Call, Campaign, Verification
+from django_voiceotp.providers import get_provider, provider_entries
 from django_voiceotp.verification import CheckResult, check_code
 
 from . import superuser
 
 SESSION_KEY = "voiceotp_demo"
 
+#: The sandbox that plays the phone for each backend: its list of calls, and how to read it.
+SANDBOX_PHONES = {
+    "PitelProvider": ("pitel", "voiceotp_sandbox:calls"),
+    "StringeeProvider": ("stringee", "voiceotp_stringee_sandbox:calls"),
+}
+#: Providers by their names in settings, as the page shows them.
+PROVIDER_LABELS = {"pitel": "Pitel (TEL4VN)", "stringee": "Stringee"}
+
+
+def providers() -> list[dict[str, str]]:
+    """Each configured provider the demo can show a call of: its name, label and sandbox."""
+    shown = []
+    for name in provider_entries():
+        phone = SANDBOX_PHONES.get(type(get_provider(name)).__name__)
+        if phone is not None:
+            kind, url_name = phone
+            label = PROVIDER_LABELS.get(name, name)
+            shown.append({"name": name, "label": label, "kind": kind, "calls": reverse(url_name)})
+    return shown
+
+
+def provider_label(name: str) -> str:
+    return PROVIDER_LABELS.get(name, name)
+
+
+def campaign_of(provider: str) -> Campaign:
+    """The campaign of the provider's calls: its ``DEFAULT_CAMPAIGN``, belonging to it."""
+    campaign_id = str(get_provider(provider).option("DEFAULT_CAMPAIGN"))
+    campaign, _ = Campaign.objects.get_or_create(
+        campaign_id=campaign_id, defaults={"name": campaign_id, "provider": provider}
+    )
+    return campaign
+
 
 def index(request: HttpRequest):
     context = {
-        "sandbox_calls_url": reverse("voiceotp_sandbox:calls"),
+        "providers": providers(),
+        "sms_url": reverse("voiceotp_esms_sandbox:messages"),
         "admin_url": reverse("admin:index"),
         "admin_calls_url": reverse("admin:django_voiceotp_call_changelist"),
         "strings": page_strings(),
@@ -45,9 +82,16 @@ def index(request: HttpRequest):
 
 @require_POST
 def start_call(request: HttpRequest) -> JsonResponse:
-    phone_number = _body(request).get("phone_number", "")
+    body = _body(request)
+    phone_number = body.get("phone_number", "")
+    names = [provider["name"] for provider in providers()]
+    provider = body.get("provider") or names[0]
+    if provider not in names:
+        return JsonResponse({"error": _("Choose one of the providers offered.")}, status=400)
     try:
-        verification = request_code(phone_number, client_ip=client_ip(request))
+        verification = request_code(
+            phone_number, campaign=campaign_of(provider), client_ip=client_ip(request)
+        )
     except InvalidPhoneNumber:
         return JsonResponse(
             {"error": _("We cannot call this number. Try a Vietnamese mobile such as 0771122330.")},
@@ -125,6 +169,9 @@ def call_json(call: Call) -> dict:
         "status_display": call.get_status_display(),
         "is_final": call.is_final,
         "provider_call_id": call.provider_call_id,
+        # Which provider placed it: the one chosen, or the next of FAILOVER.
+        "provider": call.provider,
+        "provider_display": provider_label(call.provider),
         "failure_reason": call.failure_reason,
         "explanation": explain(call),
     }
@@ -186,6 +233,10 @@ def failure_reason(call: Call) -> str:
         "Fail": _("The call failed."),
         "NOANWSER": _("Nobody answered."),
         "BUSY": _("The line was busy."),
+        # Stringee's words for the same, read from its call's end.
+        "no_answer": _("Nobody answered."),
+        "busy": _("The line was busy."),
+        "call_failed": _("The call failed."),
         "timeout": _("No result came back in time."),
         "expired": _("The code was too old to be sent."),
     }
@@ -214,7 +265,7 @@ def explain_delivery(attempts: list[Call], redial_in: int | None) -> str:
             + " "
             + _("The code was sent to you by SMS instead. Type it below.")
             + " "
-            + _("(In this demo the SMS is written in the terminal where make demo runs.)")
+            + _("(In this demo the sandbox phone shows the SMS.)")
         )
     return explain(latest)
 
@@ -254,6 +305,7 @@ def page_strings() -> dict[str, str]:
         "network": _("The demo server did not answer. Is it still running?"),
         "calling": _("Calling…"),
         "checking": _("Checking…"),
+        "sms": _("An SMS arrived:"),
     }
 
 

@@ -85,10 +85,46 @@ VOICEOTP = {
     "DEFAULT_CAMPAIGN": os.environ.get("VOICEOTP_CAMPAIGN", "c78af"),
     "CALLBACK_BASE_URL": os.environ.get("VOICEOTP_CALLBACK_BASE_URL", DEMO_URL),
     # Reaching the person: one redial of a call nobody answered (numbers ending in 8 or 7 in the
-    # sandbox), then, in development, the passcode written to the console as an SMS would be.
+    # sandbox), then, in development, the passcode by SMS (below: the eSMS sandbox).
     "REDIAL_MAX": 1,
     "FALLBACK_SENDER": "django_voiceotp.senders.console_sender" if DEBUG else None,
 }
+
+if MOUNT_SANDBOX:
+    # The demo's providers, each on its sandbox mounted here (urls.py) with the account its
+    # documentation gives: no account needed. The page chooses the provider of each call; a call
+    # Pitel cannot place (down, or its circuit breaker open) is placed by Stringee instead.
+    from django_voiceotp.sandbox import esms as esms_sandbox
+    from django_voiceotp.sandbox import stringee as stringee_sandbox
+
+    VOICEOTP["PROVIDERS"] = {
+        "pitel": {
+            "BACKEND": "django_voiceotp.providers.pitel.PitelProvider",
+            "API_URL": VOICEOTP["API_URL"],
+            "SECRET_KEY": VOICEOTP["SECRET_KEY"],
+            "DEFAULT_CAMPAIGN": VOICEOTP["DEFAULT_CAMPAIGN"],
+        },
+        "stringee": {
+            "BACKEND": "django_voiceotp.providers.stringee.StringeeProvider",
+            "API_URL": f"{DEMO_URL}/stringee-sandbox/v1/",
+            "API_KEY_SID": stringee_sandbox.API_KEY_SID,
+            "API_KEY_SECRET": stringee_sandbox.API_KEY_SECRET,
+            "FROM_NUMBER": stringee_sandbox.FROM_NUMBER,
+            # The app's name for the calls Stringee places (Stringee itself has no campaigns).
+            "DEFAULT_CAMPAIGN": "otp-stringee",
+        },
+    }
+    VOICEOTP["FAILOVER"] = ["pitel", "stringee"]
+    # The passcode by SMS when no call reached the person, through the eSMS sandbox: the demo
+    # page's phone shows the message.
+    VOICEOTP["FALLBACK_SENDER"] = "django_voiceotp.senders.esms.send_sms"
+    VOICEOTP["ESMS"] = {
+        "API_URL": f"{DEMO_URL}/esms-sandbox/",
+        "API_KEY": esms_sandbox.API_KEY,
+        "SECRET_KEY": esms_sandbox.SECRET_KEY,
+        "BRANDNAME": esms_sandbox.BRANDNAME,
+        "MESSAGE": "Ma xac thuc cua ban la {code}. Khong chia se ma nay voi bat ky ai.",
+    }
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1"

@@ -10,9 +10,12 @@ urlpatterns = [
 ]
 
 if settings.MOUNT_SANDBOX:
-    # The simulated provider, so the demo needs no account, and the demo page that shows what its
-    # phone hears. Never in production: DEBUG or VOICEOTP_SANDBOX=1 only (settings.py).
+    # The simulated providers (Pitel, Stringee) and SMS gateway (eSMS), so the demo needs no
+    # account, and the demo page that shows what its phone hears and reads. Never in production:
+    # DEBUG or VOICEOTP_SANDBOX=1 only (settings.py).
     urlpatterns += [
         path("sandbox/", include("django_voiceotp.sandbox.urls")),
+        path("stringee-sandbox/", include("django_voiceotp.sandbox.stringee.urls")),
+        path("esms-sandbox/", include("django_voiceotp.sandbox.esms.urls")),
         path("", include("demo.urls")),
     ]

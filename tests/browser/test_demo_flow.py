@@ -27,6 +27,9 @@ VIETNAMESE = {
     "verify": "Xác thực",
     "success": "thành công",
     "verified": "Đã xác thực: số điện thoại này là của bạn.",
+    "provider": "Nhà cung cấp thực hiện cuộc gọi",
+    "placed_by": "Gọi qua",
+    "sms": "Có tin nhắn SMS đến:",
 }
 
 
@@ -152,17 +155,81 @@ def test_a_call_nobody_answers_is_followed_to_its_end(page_for, demo_server_quic
     assert "NOANWSER" not in page.locator("body").inner_text()
     expect(page.get_by_test_id("sandbox-otp")).to_be_hidden()
     expect(page.locator("#verify-step")).to_be_visible()
+    # The SMS the eSMS sandbox took, on the phone: the code to type is in it.
+    sms = page.get_by_test_id("sandbox-sms")
+    expect(sms).to_have_text(re.compile(r"^Ma xac thuc cua ban la \d{6}\. "))
+    expect(page.locator("#phone-sms .phone-state")).to_have_text(
+        VIETNAMESE["sms"] if vietnamese else "An SMS arrived:"
+    )
     assert_no_horizontal_overflow(page)
     screenshot(page, f"05-demo-code-sent-by-sms-{language}-390")
 
-    code = re.search(rf"Call: {redial_id}\nYour code is (\d+)\.", demo_server_quick_redial.output)[
-        1
-    ]
+    code = re.search(r"\d{6}", sms.inner_text())[0]
     page.get_by_label(VIETNAMESE["code"] if vietnamese else "Code", exact=True).fill(code)
     page.get_by_role("button", name=VIETNAMESE["verify"] if vietnamese else "Verify").click()
     expect(page.locator("#verify-result")).to_have_text(
         VIETNAMESE["verified"] if vietnamese else "Verified: this number is yours."
     )
+
+
+@pytest.mark.parametrize(("language", "size"), [("en", DESKTOP), ("vi", MOBILE)], ids=str)
+def test_a_call_through_stringee_shows_the_provider_and_its_code_verifies(
+    page_for, demo_server, language, size
+):
+    """The visitor picks Stringee: the page says Stringee placed the call, and its sandbox phone
+    shows the code the voice read."""
+    vietnamese = language == "vi"
+    width, height = size
+    page = page_for(locale="vi-VN" if vietnamese else "en-US", width=width, height=height)
+    page.goto(demo_server.url + "/")
+    # The choice is a labelled control: found by its label, as assistive technology finds it.
+    choice = page.get_by_label(VIETNAMESE["provider"] if vietnamese else "Provider that calls")
+    expect(choice).to_have_value("pitel")
+    choice.select_option(label="Stringee")
+    request_call(page, "0771122336", language)
+    expect(page.get_by_test_id("call-status")).to_have_text(
+        VIETNAMESE["success"] if vietnamese else "success"
+    )
+    provider = page.get_by_test_id("call-provider")
+    expect(provider).to_have_text("Stringee")
+    placed_by = VIETNAMESE["placed_by"] if vietnamese else "Placed by"
+    expect(provider.locator("xpath=..")).to_have_text(
+        re.compile(rf"^\s*{placed_by}\s+Stringee\s*$")
+    )
+    otp_panel = page.get_by_test_id("sandbox-otp")
+    expect(otp_panel).to_have_text(re.compile(r"^\d( \d){5}$"))
+    assert_no_horizontal_overflow(page)
+    screenshot(page, f"06-demo-call-by-stringee-{language}-{width}")
+
+    page.get_by_label(VIETNAMESE["code"] if vietnamese else "Code", exact=True).fill(
+        otp_panel.inner_text()
+    )
+    page.get_by_role("button", name=VIETNAMESE["verify"] if vietnamese else "Verify").click()
+    expect(page.locator("#verify-result")).to_have_text(
+        VIETNAMESE["verified"] if vietnamese else "Verified: this number is yours."
+    )
+
+
+def test_a_call_pitel_cannot_place_shows_stringee_placed_it_and_its_phone(page_for, demo_server):
+    """Pitel answers 503: the call asked of Pitel is placed by Stringee, and the page follows it
+    there (the provider shown, the code read from Stringee's sandbox)."""
+    page = page_for()
+    page.goto(demo_server.url + "/")
+    fault = page.request.post(
+        demo_server.url + "/sandbox/_sandbox/faults",
+        data={"kind": "http_error", "endpoint": "voiceotp", "status": 503},
+    )
+    assert fault.status == 204
+    expect(page.get_by_label("Provider that calls")).to_have_value("pitel")
+    request_call(page, "0771122335")
+    expect(page.get_by_test_id("call-status")).to_have_text("success")
+    expect(page.get_by_test_id("call-provider")).to_have_text("Stringee")
+    otp_panel = page.get_by_test_id("sandbox-otp")
+    expect(otp_panel).to_have_text(re.compile(r"^\d( \d){5}$"))
+    screenshot(page, "06-demo-call-failed-over-to-stringee-en-1280")
+    page.get_by_label("Code", exact=True).fill(otp_panel.inner_text())
+    page.get_by_role("button", name="Verify").click()
+    expect(page.locator("#verify-result")).to_have_text("Verified: this number is yours.")
 
 
 @SIZES

@@ -182,16 +182,7 @@ class Stack:
             log.close()
 
     def start(self) -> Stack:
-        self.web = self._spawn(
-            "gunicorn",
-            "gunicorn",
-            "example_project.wsgi:application",
-            f"--bind={HOST}:{self.web_port}",
-            f"--workers={self.web_workers}",
-            "--backlog=2048",
-            "--timeout=60",
-            "--no-control-socket",  # gunicorn 27 would put one in $HOME, shared by every run
-        )
+        self._start_web()
         self._start_workers()
         self.beat = self._spawn(
             "beat",
@@ -205,6 +196,48 @@ class Stack:
         wait_for_port(self.web_port, process=self.web)
         self._wait_for_workers()
         return self
+
+    def _start_web(self) -> None:
+        self.web = self._spawn(
+            "gunicorn",
+            "gunicorn",
+            "example_project.wsgi:application",
+            f"--bind={HOST}:{self.web_port}",
+            f"--workers={self.web_workers}",
+            "--backlog=2048",
+            "--timeout=60",
+            "--no-control-socket",  # gunicorn 27 would put one in $HOME, shared by every run
+        )
+
+    @property
+    def voiceotp_options(self) -> dict:
+        """The ``VOICEOTP`` options every process of the stack runs with now."""
+        return json.loads(self.env["VOICEOTP_OPTIONS"])
+
+    def reconfigure(self, voiceotp_options: dict) -> None:
+        """Run gunicorn and the workers again with other ``VOICEOTP`` options (more providers,
+        say); beat, which only schedules the sweeper, keeps running. The test process must use
+        ``self.voiceotp`` too (the ``stack`` fixture does)."""
+        stop_process(self.web, timeout=20, group=True)
+        for worker in self.workers:
+            stop_process(worker, timeout=20, group=True)
+        self.env["VOICEOTP_OPTIONS"] = json.dumps(voiceotp_options)
+        self.voiceotp = {
+            **settings.VOICEOTP,
+            **voiceotp_options,
+            "API_URL": self.sandbox.url,
+            "CALLBACK_BASE_URL": self.web_url,
+        }
+        self._start_web()
+        self._start_workers()
+        wait_for_port(self.web_port, process=self.web)
+        self._wait_for_workers()
+
+    def worker_log(self, index: int) -> str:
+        """What worker ``index`` logged since it last started."""
+        with open(self.logs / f"worker{index}.log", "rb") as log:
+            log.seek(self._log_starts.get(f"worker{index}", 0))
+            return log.read().decode(errors="replace")
 
     def _start_workers(self) -> None:
         self.workers = [self._start_worker(index) for index in range(self.worker_pool.processes)]

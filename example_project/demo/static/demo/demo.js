@@ -5,6 +5,8 @@
 (function () {
   const urls = document.body.dataset;
   const strings = JSON.parse(document.getElementById("demo-strings").textContent);
+  // The providers the page offers: {name, label, kind, calls (its sandbox's list of calls)}.
+  const providers = JSON.parse(document.getElementById("demo-providers").textContent);
   const csrfToken = document.querySelector("[name=csrfmiddlewaretoken]").value;
   const byId = (id) => document.getElementById(id);
 
@@ -13,7 +15,7 @@
   // round), the redial itself and the fallback.
   const MAX_POLLS = 400;
 
-  let current = null; // the call being watched: {id, phone_number, provider_call_id}
+  let current = null; // the call being watched: {id, phone_number, provider, provider_call_id}
   let polls = 0;
   let pollTimer = null;
   let shown = new Set(); // "call id:status" already written in the history
@@ -51,6 +53,7 @@
     show("call-error", false);
     show("status-step", false);
     show("verify-step", false);
+    show("phone-sms", false);
     renderPhone(null);
   }
 
@@ -102,7 +105,11 @@
     button.textContent = strings.calling;
     let waiting = false;
     try {
-      const { ok, data } = await postJSON(urls.startUrl, { phone_number: byId("phone").value });
+      const choice = byId("provider");
+      const { ok, data } = await postJSON(urls.startUrl, {
+        phone_number: byId("phone").value,
+        provider: choice ? choice.value : "",
+      });
       if (!ok) {
         // A refused request places no call: the call already on the page stays there.
         if (data.limit === "cooldown" && data.retry_after > 0) {
@@ -133,18 +140,18 @@
   async function poll() {
     polls += 1;
     const statusUrl = urls.statusUrl.replace("/0/", "/" + current.id + "/");
-    const sandboxUrl = urls.sandboxUrl + "?phone_number=" + encodeURIComponent(current.phone_number);
     try {
-      const [call, simulated] = await Promise.all([
-        fetch(statusUrl, { credentials: "same-origin" }).then((r) => r.json()),
-        fetch(sandboxUrl).then((r) => r.json()),
-      ]);
-      renderCall(call);
+      const call = await fetch(statusUrl, { credentials: "same-origin" }).then((r) => r.json());
       // While a redial waits for its time, the phone shows the call it missed.
       const attempts = call.attempts || [call];
       const onPhone = call.redial_in === null ? call : attempts[attempts.length - 2];
-      const mine = simulated.find((entry) => entry.call_id === onPhone.provider_call_id);
-      renderPhone(mine || null, onPhone);
+      // The sandbox of the provider that placed it: the one chosen, or the next of FAILOVER.
+      const mine = await phoneCall(onPhone);
+      const sms = call.fallback_sent ? await smsOf(attempts) : null;
+      // Shown together: a call's "success" never appears before the phone's code does.
+      renderCall(call);
+      renderPhone(mine, onPhone);
+      renderSms(sms);
       const phoneDone = !mine || mine.status !== "";
       // The delivery is over only when no redial and no fallback is still to come.
       if (call.delivery_over && phoneDone) {
@@ -158,7 +165,40 @@
     }
   }
 
+  // What the sandbox phone of the call's provider went through, as {status, otp}: status ""
+  // while it rings, "success" once answered, else the provider's word for why not.
+  async function phoneCall(call) {
+    const provider = providers.find((entry) => entry.name === call.provider);
+    if (!provider || !call.provider_call_id) return null;
+    if (provider.kind === "stringee") {
+      const listing = await fetch(provider.calls).then((r) => r.json());
+      const placed = listing.calls.find((entry) => entry.call_id === call.provider_call_id);
+      return placed ? stringeePhone(placed) : null;
+    }
+    const url = provider.calls + "?phone_number=" + encodeURIComponent(current.phone_number);
+    const listing = await fetch(url).then((r) => r.json());
+    return listing.find((entry) => entry.call_id === call.provider_call_id) || null;
+  }
+
+  // Stringee's sandbox lists what the voice read ("... 4 8 2 9 1 6 ...") and the call's events.
+  function stringeePhone(placed) {
+    const spoken = (placed.spoken[0] || "").match(/\d( \d)*/);
+    const otp = spoken ? spoken[0].replace(/ /g, "") : "";
+    if (placed.events.includes("answered") || placed.outcome === "answered") {
+      return { status: placed.events.length ? "success" : "", otp: otp };
+    }
+    return { status: placed.events.includes("ended") ? placed.outcome : "", otp: "" };
+  }
+
+  // The SMS the eSMS sandbox was given for this delivery (its RequestId names the call).
+  async function smsOf(attempts) {
+    const messages = await fetch(urls.smsUrl).then((r) => r.json());
+    const ids = attempts.map((attempt) => "voiceotp-" + attempt.id + "-");
+    return messages.find((m) => ids.some((id) => (m.RequestId || "").startsWith(id))) || null;
+  }
+
   function renderCall(call) {
+    byId("call-provider").textContent = call.provider_display;
     const badge = byId("status-badge");
     badge.textContent = call.status_display;
     badge.className = "badge " + call.status;
@@ -212,9 +252,18 @@
     }
   }
 
+  function renderSms(message) {
+    const sms = byId("phone-sms");
+    if (!message) return;
+    sms.hidden = false;
+    byId("phone-sms-text").textContent = message.Content;
+  }
+
   function missedText(providerStatus) {
     const status = providerStatus.toLowerCase();
-    if (status === "noanwser" || status === "noanswer") return strings.missed_unanswered;
+    if (status === "noanwser" || status === "noanswer" || status === "no_answer") {
+      return strings.missed_unanswered;
+    }
     if (status === "busy") return strings.missed_busy;
     return strings.missed;
   }
