@@ -108,7 +108,14 @@ def allows(provider: str) -> bool:
         return False
     # Half-open: one probe at a time across processes. The probe's key outlives a send that
     # died mid-request by a cool-down, so a lost probe does not hold the breaker open for ever.
-    return bool(cache.add(_key(provider, "probe"), time.time(), timeout=_probe_timeout()))
+    if not cache.add(_key(provider, "probe"), time.time(), timeout=_probe_timeout()):
+        return False
+    if cache.get(_key(provider, "opened")) != opened_at:
+        # The probe before ours failed between our read and our add, and opened the breaker
+        # for a new cool-down: the key we took belongs to that period's probe, not to us.
+        cache.delete(_key(provider, "probe"))
+        return False
+    return True
 
 
 @_never_raises(default=None)
