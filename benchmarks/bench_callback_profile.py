@@ -24,7 +24,7 @@ from tests.production.factories import sent_calls
 from tests.production.stack import post_concurrently
 
 from .bench_throughput import CALLBACK_CONCURRENCY, callback_specs
-from .conftest import TABLE
+from .conftest import add_row
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,8 +39,10 @@ PARTS: list[tuple[str, str, str]] = [
     ("metrics", "django_voiceotp/metrics.py", ""),
     ("body: JSON parse + storable copy", "django_voiceotp/payloads.py", ""),
     ("report: the provider's parse", "django_voiceotp/providers/", "parse_webhook"),
-    ("report: the guarded UPDATE (transition)", "django_voiceotp/transitions.py", "transition"),
+    ("log lines", "django_voiceotp/transitions.py", "log_call"),
+    ("report: the guarded UPDATE (transition)", "django_voiceotp/transitions.py", ""),
     ("report: apply_report, other", "django_voiceotp/results.py", ""),
+    ("event INSERT", "django_voiceotp/callbacks/events.py", ""),
     ("event INSERT", "django/db/models/base.py", "save"),
     ("transaction: begin / commit", "django/db/transaction.py", ""),
     ("read of the call (one SELECT)", "django_voiceotp/claims.py", "read_call"),
@@ -67,7 +69,7 @@ def part_of(stack: list[str]) -> str:
         name, _, where = frame.partition(" (")
         filename = where.rsplit(":", 1)[0]
         for label, suffix, function in PARTS:
-            if suffix in filename and function in ("", name):
+            if suffix in filename and function in ("", name, name.rpartition(".")[2]):
                 return label
     return "other (stdlib, interpreter)"
 
@@ -117,7 +119,7 @@ def shares(parts: Counter[str]) -> dict[str, float]:
 
 def test_profile_of_a_callback(stack, tmp_path, capsys):
     if shutil.which("py-spy") is None:
-        TABLE.append(("profile: callback", "py-spy not on the PATH", "", "", "pip install py-spy"))
+        add_row("profile: callback", "py-spy not on the PATH", note="pip install py-spy")
         return
     stack.sandbox.reset()
     warm = sent_calls(200)
@@ -140,12 +142,10 @@ def test_profile_of_a_callback(stack, tmp_path, capsys):
             )
         print(json.dumps(per_post))
     top = ", ".join(f"{label} {share:.0%}" for label, share in list(shares(app).items())[:6])
-    TABLE.append(
-        (
-            "profile: callback worker CPU (py-spy)",
-            f"{sum(app.values()) / POSTS:.2f} samples/post",
-            f"bare view {sum(bare.values()) / POSTS:.2f} samples/post",
-            f"x{sum(app.values()) / max(sum(bare.values()), 1):.1f}",
-            top,
-        )
+    add_row(
+        "profile: callback worker CPU (py-spy)",
+        f"{sum(app.values()) / POSTS:.2f} samples/post",
+        f"bare view {sum(bare.values()) / POSTS:.2f} samples/post",
+        f"x{sum(app.values()) / max(sum(bare.values()), 1):.1f}",
+        note=top,
     )

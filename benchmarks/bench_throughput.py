@@ -17,7 +17,7 @@ from tests.production.factories import sent_calls
 from tests.production.loadgen import percentile
 from tests.production.stack import CELERY_WORKERS, post_concurrently, wait_for
 
-from .conftest import TABLE, bare_send_loop
+from .conftest import add_row, bare_send_loop, load_average
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,6 +27,8 @@ SEND_CONCURRENCY = CELERY_WORKERS * 2
 CALLBACKS = 2000
 CALLBACK_CONCURRENCY = 32
 ROUNDS = 5
+#: Issue 20's target: callbacks applied per second against the bare view's.
+CALLBACK_TARGET = 0.6
 
 
 def pipeline_send(stack, count: int) -> float:
@@ -56,14 +58,12 @@ def test_send_throughput(stack):
     cache.clear()
     through_app = pipeline_send(stack, SENDS)
     assert Call.objects.filter(status="sent").count() == SENDS
-    TABLE.append(
-        (
-            f"send: {SENDS} calls, concurrency {SEND_CONCURRENCY}",
-            f"{through_app:.0f} calls/s (send_otp + workers)",
-            f"{raw:.0f} calls/s (raw pooled loop)",
-            f"{through_app / raw:.0%}",
-            "target >= 40%",
-        )
+    add_row(
+        f"send: {SENDS} calls, concurrency {SEND_CONCURRENCY}",
+        f"{through_app:.0f} calls/s (send_otp + workers)",
+        f"{raw:.0f} calls/s (raw pooled loop)",
+        f"{through_app / raw:.0%}",
+        note="the tier's prefork workers (the send targets: bench_latency's rows)",
     )
 
 
@@ -115,12 +115,12 @@ def test_callback_throughput(stack, tmp_path):
 
     app_rate, app_p50, app_p99 = summarise(app)
     bare_rate, bare_p50, bare_p99 = summarise(bare)
-    TABLE.append(
-        (
-            f"callback: {CALLBACKS} posts, concurrency {CALLBACK_CONCURRENCY}",
-            f"{app_rate:.0f}/s applied, p50 {app_p50:.0f} ms, p99 {app_p99:.0f} ms",
-            f"{bare_rate:.0f}/s bare view, p50 {bare_p50:.0f} ms, p99 {bare_p99:.0f} ms",
-            f"{app_rate / bare_rate:.0%}",
-            "target >= 60%",
-        )
+    add_row(
+        f"callback: {CALLBACKS} posts, concurrency {CALLBACK_CONCURRENCY}",
+        f"{app_rate:.0f}/s applied, p50 {app_p50:.0f} ms, p99 {app_p99:.0f} ms",
+        f"{bare_rate:.0f}/s bare view, p50 {bare_p50:.0f} ms, p99 {bare_p99:.0f} ms",
+        f"{app_rate / bare_rate:.0%}",
+        target=f">= {CALLBACK_TARGET:.0%} of the bare view",
+        met=app_rate / bare_rate >= CALLBACK_TARGET,
+        note=f"4 sync gunicorn workers, PostgreSQL; load {load_average()}",
     )
