@@ -5,7 +5,7 @@ on the stack's sync gunicorn workers, each worker sampled by py-spy (``--gil``: 
 holding the interpreter, so a wait on PostgreSQL or the socket is not counted). Each
 sample is given to the innermost part of the request it was in (``PARTS``, searched from the
 innermost frame out), so the shares add up to 100 %. py-spy is not a dependency of the project:
-without it on the PATH (``pip install py-spy``) this prints how to get it and measures nothing.
+without it (``.venv/bin/pip install py-spy``) this prints how to get it and measures nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import shutil
 import signal
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -86,11 +87,17 @@ def read_samples(raw: Path) -> Counter[str]:
     return parts
 
 
+def py_spy() -> str | None:
+    """py-spy on the PATH, or beside this interpreter (installed in the virtualenv)."""
+    beside = Path(sys.executable).with_name("py-spy")
+    return shutil.which("py-spy") or (str(beside) if beside.exists() else None)
+
+
 def profiled_posts(stack, specs: list[dict], tmp_path: Path, name: str) -> Counter[str]:
     raw = tmp_path / f"{name}.txt"
     spy = subprocess.Popen(  # noqa: S603 - a fixed command line
         [
-            shutil.which("py-spy") or "py-spy",
+            py_spy() or "py-spy",
             "record",
             f"--pid={stack.web.pid}",
             "--subprocesses",
@@ -118,7 +125,7 @@ def shares(parts: Counter[str]) -> dict[str, float]:
 
 
 def test_profile_of_a_callback(stack, tmp_path, capsys):
-    if shutil.which("py-spy") is None:
+    if py_spy() is None:
         add_row("profile: callback", "py-spy not on the PATH", note="pip install py-spy")
         return
     stack.sandbox.reset()

@@ -12,6 +12,10 @@ the same sandbox:
 CPU is user + system time of this process, the workers and their children, PostgreSQL and Redis
 (psutil), divided by the calls placed; the sandbox (the provider) serves all three alike and is
 left out, as are gunicorn and beat, which no send uses.
+
+What a person waits for, on the recommended set-up: the time to ring, from send_otp's call to the
+sandbox receiving the call request (the sandbox records when each arrived, before any fault holds
+it), for each call of the app's bursts above, and at idle, one call at a time.
 """
 
 from __future__ import annotations
