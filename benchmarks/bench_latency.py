@@ -104,8 +104,12 @@ class CpuMeter:
         return sum(self._snapshot().values()) - sum(self._before.values())
 
 
+def postmaster_pid(postgres_server) -> int:
+    return int(Path(postgres_server.data_dir, "postmaster.pid").read_text().split()[0])
+
+
 def measured_processes(stack, postgres_server):
-    postmaster = int(Path(postgres_server.data_dir, "postmaster.pid").read_text().split()[0])
+    postmaster = postmaster_pid(postgres_server)
     redis_server = stack.redis.process.pid
 
     def roots() -> list[tuple[int, bool]]:
