@@ -126,7 +126,7 @@ def shares(parts: Counter[str]) -> dict[str, float]:
 
 def test_profile_of_a_callback(stack, tmp_path, capsys):
     if py_spy() is None:
-        add_row("profile: callback", "py-spy not on the PATH", note="pip install py-spy")
+        add_row("profile: callback", "py-spy not installed", note=".venv/bin/pip install py-spy")
         return
     stack.sandbox.reset()
     warm = sent_calls(200)
