@@ -81,8 +81,10 @@ lint-openapi: $(OPENAPI_LINT)/.installed-$(REDOCLY_VERSION)
 		$(REDOCLY) lint --config redocly.yaml django_voiceotp/openapi.yaml
 
 # Throughput ratios, sends with the provider 0 and 200 ms away for each worker pool (calls/s and
-# CPU per call over every process, beside a bare 64-thread loop), a profile of one call, SQL per
-# operation and the sweeper's cost on the production stack; prints a table
+# CPU per call over every process, beside a bare 64-thread loop), the time to ring (send_otp to
+# the provider receiving the call request) at idle and under a burst, a profile of one call and
+# of a callback (the latter with py-spy, if installed), SQL per operation and the sweeper's cost
+# on the production stack; prints a table with each target and whether it is met
 # (benchmarks/RESULTS.md). Not a test: nothing here fails on a figure.
 bench: venv
 	$(VENV)/bin/pytest benchmarks --ds=tests.production.settings -o python_files='bench_*.py' \

@@ -16,7 +16,7 @@ from django_voiceotp import sweeping
 from django_voiceotp.models import Call, Campaign
 from tests.production.test_query_counts import app_queries, fill_table, measure
 
-from .conftest import TABLE
+from .conftest import add_row
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,14 +30,12 @@ def test_queries_per_operation(stack, client):
     fill_table(20_000)
     large = measure(stack, client)
     for operation, count in small.items():
-        TABLE.append(
-            (
-                f"SQL queries per {operation}",
-                f"{large[operation]} with 20,000 calls in the table",
-                f"{count} with a handful",
-                "same" if large[operation] == count else "GREW",
-                "absolute count (transaction statements excluded)",
-            )
+        add_row(
+            f"SQL queries per {operation}",
+            f"{large[operation]} with 20,000 calls in the table",
+            f"{count} with a handful",
+            "same" if large[operation] == count else "GREW",
+            note="absolute count (transaction statements excluded)",
         )
 
 
@@ -112,13 +110,11 @@ def test_sweeper_cost(stack, capsys):
             plan = queryset.explain()
             print(f"-- {name}\n{plan}")
             assert "Index" in plan, plan
-    TABLE.append(
-        (
-            f"sweeper: {TABLE_SIZE:,} calls, {DUE:,} due",
-            f"{elapsed * 1000:.0f} ms, {queries} queries, peak {peak / 1024:.0f} KiB",
-            f"{TABLE_SIZE // 10:,} calls: {small[2] * 1000:.0f} ms, {small[1]} queries, "
-            f"peak {small[3] / 1024:.0f} KiB",
-            f"time x{elapsed / small[2]:.1f}, memory x{peak / small[3]:.1f}",
-            "index scans (EXPLAIN above); memory flat",
-        )
+    add_row(
+        f"sweeper: {TABLE_SIZE:,} calls, {DUE:,} due",
+        f"{elapsed * 1000:.0f} ms, {queries} queries, peak {peak / 1024:.0f} KiB",
+        f"{TABLE_SIZE // 10:,} calls: {small[2] * 1000:.0f} ms, {small[1]} queries, "
+        f"peak {small[3] / 1024:.0f} KiB",
+        f"time x{elapsed / small[2]:.1f}, memory x{peak / small[3]:.1f}",
+        note="index scans (EXPLAIN above); memory flat",
     )

@@ -12,6 +12,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import psutil
 import pytest
 import requests
 
@@ -66,21 +67,41 @@ def _no_signal_log_here():
     receivers.connect()
 
 
-#: (benchmark, measured, yardstick, ratio or figure, note)
-TABLE: list[tuple[str, str, str, str, str]] = []
+#: (benchmark, measured, yardstick, ratio or figure, target, met, note), by ``add_row``.
+TABLE: list[tuple[str, str, str, str, str, str, str]] = []
+
+
+def add_row(
+    benchmark: str,
+    measured: str,
+    yardstick: str = "",
+    figure: str = "",
+    *,
+    target: str = "",
+    met: bool | None = None,
+    note: str = "",
+) -> None:
+    """A row of the table; ``met`` says whether ``target`` is (None: a figure without one)."""
+    verdict = "" if met is None else ("met" if met else "NOT MET")
+    TABLE.append((benchmark, measured, yardstick, figure, target, verdict, note))
 
 
 def pytest_terminal_summary(terminalreporter):
     if not TABLE:
         return
     terminalreporter.section("django-voiceotp benchmarks")
-    headers = ("benchmark", "measured", "yardstick", "ratio / figure", "note")
+    headers = ("benchmark", "measured", "yardstick", "ratio / figure", "target", "met", "note")
     widths = [max(len(str(row[i])) for row in [headers, *TABLE]) for i in range(len(headers))]
     line = "  ".join(f"{{:<{width}}}" for width in widths)
     terminalreporter.write_line(line.format(*headers))
     terminalreporter.write_line(line.format(*("-" * width for width in widths)))
     for row in TABLE:
-        terminalreporter.write_line(line.format(*row))
+        terminalreporter.write_line(line.format(*row).rstrip())
+
+
+def load_average() -> str:
+    """The machine's load over 1, 5 and 15 minutes: what else ran beside a measurement."""
+    return " / ".join(f"{figure:.2f}" for figure in psutil.getloadavg())
 
 
 def sandbox_token(sandbox_url: str) -> str:

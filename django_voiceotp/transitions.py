@@ -12,7 +12,8 @@ from contextlib import nullcontext
 from functools import partial
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from . import delivery
@@ -71,8 +72,7 @@ def transition(call: Call, new_status: str, *, guard: dict | None = None, **fiel
     while call.status in _MOVES_TO[new_status]:
         old_status = call.status
         values = {**fields, "status": new_status, "updated_at": timezone.now()}
-        matching = Call.objects.filter(pk=call.pk, status=old_status, **(guard or {}))
-        if matching.update(**values):
+        if _compare_and_set(call.pk, old_status, guard, values):
             for name, value in values.items():
                 if not hasattr(value, "resolve_expression"):  # an expression: the caller sets it
                     setattr(call, name, value)
@@ -82,6 +82,41 @@ def transition(call: Call, new_status: str, *, guard: dict | None = None, **fiel
             return False  # the row changed under us: whoever changed it decides
         call.refresh_from_db(fields=["status"])
     return False
+
+
+def _compare_and_set(pk: int, old_status: str, guard: dict | None, values: dict) -> int:
+    """Set ``values`` on the call if it still has ``old_status`` (and ``guard``); rows changed.
+
+    Every move of every call runs this ``UPDATE``, and the ORM's building of it cost more than
+    its running (benchmarks/RESULTS.md, the callback profile): plain values are written here,
+    each prepared by its field as the ORM prepares it. A guard or an expression: the ORM's.
+    """
+    if guard or any(_orm_only(value) for value in values.values()):
+        return Call.objects.filter(pk=pk, status=old_status, **(guard or {})).update(**values)
+    connection = connections[router.db_for_write(Call)]
+    quote = connection.ops.quote_name
+    fields = [(_column(name), value) for name, value in values.items()]
+    assignments = ", ".join(f"{quote(column)} = %s" for (_, column), _ in fields)
+    sql = (
+        f"UPDATE {quote(Call._meta.db_table)} SET {assignments} "
+        f"WHERE {quote(_column('id')[1])} = %s AND {quote(_column('status')[1])} = %s"
+    )
+    params = [field.get_db_prep_save(value, connection) for (field, _), value in fields]
+    with transaction.mark_for_rollback_on_error(connection.alias), connection.cursor() as cursor:
+        cursor.execute(sql, [*params, pk, old_status])
+        return cursor.rowcount
+
+
+def _column(name: str) -> tuple[Field, str]:
+    """The call's field ``name`` (or attname) and its column."""
+    field = Call._meta.get_field(name)
+    assert isinstance(field, Field) and field.column is not None  # one of the call's columns
+    return field, field.column
+
+
+def _orm_only(value: Any) -> bool:
+    """An expression (``F("poll_count") + 1``) or a model instance: what the ORM resolves."""
+    return hasattr(value, "resolve_expression") or hasattr(value, "prepare_database_save")
 
 
 def announce(call: Call, old_status: str, new_status: str) -> None:

@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from django_voiceotp import sending
+from django_voiceotp.callbacks import door
 from django_voiceotp.conf import DEFAULTS
 from django_voiceotp.exceptions import ImproperlyConfigured, ProviderRejected
 from django_voiceotp.models import Call, CallbackEvent
@@ -102,14 +103,15 @@ def test_a_remote_address_that_is_not_one_is_stored_as_unknown():
 
 def test_what_the_database_refuses_is_recorded_as_unstorable_and_not_applied(monkeypatch, signals):
     call = make_call()
-    real_save = CallbackEvent.save
+    real_insert = door.insert_event
 
-    def refuse_payloads(event, *args, **kwargs):
+    def refuse_payloads(event):
         if event.payload is not None:
             raise DataError("value refused")
-        return real_save(event, *args, **kwargs)
+        return real_insert(event)
 
-    monkeypatch.setattr(CallbackEvent, "save", refuse_payloads)
+    # Where the door stores a call's event (callbacks.events.insert_event).
+    monkeypatch.setattr(door, "insert_event", refuse_payloads)
     response = post(call, encoded(report()))
     assert response.status_code == 400
     assert response.json()["verdict"] == Verdict.MALFORMED
@@ -513,7 +515,7 @@ def test_an_unexpected_error_is_a_503_logged_without_the_token(failing, monkeypa
         target = "django_voiceotp.callbacks.door.read_call"
         monkeypatch.setattr(target, _raise(DatabaseError(f"no such row for {path}")))
     elif failing == "event_save":
-        target = "django_voiceotp.models.CallbackEvent.save"
+        target = "django_voiceotp.callbacks.door.insert_event"
         monkeypatch.setattr(target, _raise(OperationalError(f"database is locked ({token})")))
     else:
         error = ImproperlyConfigured(f"TRUSTED_PROXY_HEADER is wrong at {path}")

@@ -495,6 +495,21 @@ def test_fault_slow(api):
     assert token == ACCESS_TOKEN
 
 
+def test_a_call_request_records_when_it_arrived_before_a_fault_held_it(api, control):
+    token = get_token(api)
+    provider.inject("slow", endpoint="voiceotp", seconds=0.3)
+    sent = time.time()
+    send(api, token)
+    answered = time.time()
+
+    [call] = requests.get(control + "calls").json()
+    [recorded] = provider.requests_for("voiceotp")
+    assert sent <= call["received_at"] == recorded.received_at <= answered
+    # Held 0.3 s after it arrived: the call is made then, its arrival kept.
+    created = datetime.fromisoformat(call["created"]).timestamp()
+    assert created - call["received_at"] >= 0.3
+
+
 def test_slow_request_outliving_a_reset_changes_nothing(api):
     token = get_token(api)
     provider.inject("slow", endpoint="voiceotp", seconds=0.3)
@@ -651,6 +666,7 @@ def test_control_calls_lists_newest_first_with_otp(api, control):
         "otp",
         "status",
         "created",
+        "received_at",
         "callback_responses",
     }
     assert datetime.fromisoformat(listing[0]["created"]).tzinfo is not None

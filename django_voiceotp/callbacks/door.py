@@ -29,6 +29,7 @@ from ..payloads import PayloadError, loggable, parse_json, storable, storable_te
 from ..provider_reports import InvalidReport
 from ..providers import get_provider
 from ..results import apply_report, note_early_report
+from .events import insert_event
 from .rejections import network_of, record_counted
 
 logger = logging.getLogger("django_voiceotp")
@@ -114,7 +115,7 @@ def receive_callback(
         with write_transaction():
             result = _judge(event, call, body, content_type)
             event.verdict, event.reason = result.verdict, result.reason
-            event.save()
+            insert_event(event)
     except UNSTORABLE_ERRORS:
         logger.warning("Callback for call %s could not be stored as received.", call.pk)
         result = UNSTORABLE

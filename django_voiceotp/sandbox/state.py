@@ -73,6 +73,9 @@ class SimulatedCall:
     status: str
     duration: int
     keypress: str = dataclasses.field(repr=False)
+    #: Unix time at which its call request reached the sandbox, before any fault held it: where
+    #: the benchmarks' time-to-ring ends (``time.time()``, comparable across processes).
+    received_at: float = 0.0
     #: One entry per callback POST: the HTTP status, or the exception's class name.
     callback_responses: list[int | str] = dataclasses.field(default_factory=list)
 
@@ -104,6 +107,8 @@ class RecordedRequest:
     headers: dict[str, str] = dataclasses.field(repr=False)
     #: Parsed JSON, or the raw text when the body is not JSON.
     body: Any = dataclasses.field(repr=False)
+    #: Unix time at which the request reached the sandbox.
+    received_at: float = 0.0
 
 
 @dataclasses.dataclass
@@ -222,8 +227,11 @@ class SandboxProvider:
         callback_url: str = "",
         callback_copies: int = 1,
         early_callback: bool = False,
+        received_at: float | None = None,
     ) -> SimulatedCall:
-        """Record a call and schedule its callback; an early callback is posted before returning."""
+        """Record a call and schedule its callback; an early callback is posted before returning.
+
+        ``received_at``: when its request reached the sandbox (Unix time); now if not given."""
         with self._lock:
             status = self._next_outcome(phone_number)
             success = status.casefold() in constants.SUCCESS_STATUSES
@@ -242,6 +250,7 @@ class SandboxProvider:
                 status=status,
                 duration=constants.SUCCESS_DURATION if success else 0,
                 keypress=otp if success else "",
+                received_at=time.time() if received_at is None else received_at,
             )
             self._calls.append(call)
             if callback_url and not early_callback:
