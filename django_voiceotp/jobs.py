@@ -12,9 +12,10 @@ from .dispatch import coalescing
 from .models import Call
 
 
-def send_call(call_id: int) -> None:
+def send_call(call_id: int | None) -> None:
     """Place the call with the provider, with the calls waiting beside it (``SEND_BATCH_SIZE``
-    at a time, until none is left); a retry is handed to the queue with its backoff.
+    at a time, until none is left); a retry is handed to the queue with its backoff. ``None``:
+    only the calls waiting (a job published beside another whose batch was full).
 
     When the queue runs work inline (eager mode) only this call is placed, and a retry runs at
     once, as Celery's eager ``retry()`` does; each attempt counts against ``SEND_MAX_RETRIES``
@@ -24,6 +25,8 @@ def send_call(call_id: int) -> None:
     if coalescing.batches(dispatcher):
         _send_batches(dispatcher, call_id)
         return
+    if call_id is None:
+        return  # batches were given up since it was published: each call has a job of its own
     if not dispatcher.runs_inline:
         retry_in = sending.send_call(call_id)
         if retry_in is not None:
@@ -44,6 +47,10 @@ def _send_batches(dispatcher, call_id: int | None) -> None:
         if not calls:
             return
         call_id = None  # placed, or another job's: the next rounds take what is waiting
+        if len(calls) == size:
+            # More may be waiting than one job places at a time: another works beside this one
+            # while it waits for the provider, so the jobs at work grow with the backlog.
+            dispatch.enqueue("send_call", None)
         for retried, delay in sending.send_claimed(calls).items():
             dispatch.enqueue("send_call", retried, delay=delay)
         if len(calls) < size:

@@ -127,6 +127,23 @@ def test_a_job_places_what_is_waiting_batch_by_batch(recorder, voiceotp, provide
     assert phone(4) in {placed.phone_number for placed in provider.placed[:2]}
     batch_claims = [q for q in queries.captured_queries if "LIMIT" in q["sql"]]
     assert len(batch_claims) == 4  # 2 + 2 + 1, then none
+    # Each full batch published a job to work beside it, for the calls waiting.
+    assert recorder.call_ids["send_call"] == [c.pk for c in calls] + [None, None]
+
+
+def test_a_job_published_beside_a_full_batch_places_what_is_waiting(recorder, provider):
+    calls = stored(3)
+    jobs.send_call(None)
+    assert statuses(calls) == ["sent"] * 3
+    jobs.send_call(None)  # nothing waiting: nothing placed again
+    assert len(provider.placed) == 3
+
+
+def test_a_job_for_the_calls_waiting_does_nothing_without_batches(voiceotp, provider):
+    voiceotp(DISPATCHER=RECORDING_DISPATCHER, SEND_BATCH_SIZE=1)
+    calls = stored(2)
+    jobs.send_call(None)
+    assert statuses(calls) == ["pending", "pending"]
 
 
 def test_a_duplicated_job_places_nothing_twice(recorder, provider):

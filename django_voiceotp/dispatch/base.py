@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 #: The units of work the app hands to a worker; each runs the function of the same name in
-#: ``django_voiceotp.jobs``. All but the sweeper take the id of one call.
+#: ``django_voiceotp.jobs``. All but the sweeper take the id of one call (``send_call`` also
+#: None: the calls waiting to be placed).
 JOBS = ("send_call", "poll_call", "send_redial", "run_fallback", "poll_pending_calls")
 
 
