@@ -12,7 +12,7 @@ from .dispatch import coalescing
 from .models import Call
 
 
-def send_call(call_id: int | None) -> None:
+def send_call(call_id: int | None = None) -> None:
     """Place the call with the provider, with the calls waiting beside it (``SEND_BATCH_SIZE``
     at a time, until none is left); a retry is handed to the queue with its backoff. ``None``:
     only the calls waiting (a job published beside another whose batch was full).

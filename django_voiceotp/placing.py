@@ -199,6 +199,10 @@ def _move(call: Call, provider: str) -> None:
     call.provider, call.campaign, call.next_attempt_at = provider, campaign, lease_until
 
 
+#: Provider requests a process has in flight at most: the batches of several jobs at once
+#: (a worker's threads each run one), within the provider session's pooled connections.
+PLACING_THREADS = 64
+
 # The placing threads of this process, made when first needed (a pool made before a worker
 # forks would have no threads in the child) and again when SEND_BATCH_SIZE changes.
 _pool: tuple[int, int, ThreadPoolExecutor] | None = None
@@ -207,7 +211,7 @@ _pool_lock = threading.Lock()
 
 def _executor() -> ThreadPoolExecutor:
     global _pool
-    key = (os.getpid(), voiceotp_settings.SEND_BATCH_SIZE)
+    key = (os.getpid(), max(PLACING_THREADS, voiceotp_settings.SEND_BATCH_SIZE))
     pool = _pool
     if pool is None or pool[:2] != key:
         with _pool_lock:

@@ -12,7 +12,7 @@ from . import jobs
 
 
 @shared_task(ignore_result=True)
-def send_call(call_id: int | None) -> None:
+def send_call(call_id: int | None = None) -> None:
     """Place the call with the provider; retried with backoff while the provider is unavailable."""
     jobs.send_call(call_id)
 

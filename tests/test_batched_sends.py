@@ -337,3 +337,14 @@ def test_a_batch_is_placed_concurrently_at_the_sandbox_over_http(recorder, sandb
     assert heard == sorted((call.phone_number, OTP) for call in calls)
     assert {c.provider_call_id for c in Call.objects.all()} == {c.call_id for c in sandbox.calls}
     assert all(signals.names(c.pk) == [("changed", "pending", "sent")] for c in calls)
+
+
+def test_the_job_for_the_calls_waiting_runs_as_a_task_without_a_call(recorder, provider):
+    """What a full batch publishes: the task without arguments (a TypeError in the worker, and
+    no job beside the full one, if it needed a call)."""
+    from django_voiceotp import tasks
+
+    calls = stored(2)
+    assert tasks.send_call.apply().successful()
+    assert len(provider.placed) == 2
+    assert statuses(calls) == ["sent", "sent"]

@@ -34,7 +34,7 @@ except ImportError:  # Django 5.2
 
 
 @task
-def send_call(call_id: int | None) -> None:
+def send_call(call_id: int | None = None) -> None:
     jobs.send_call(call_id)
 
 
