@@ -55,9 +55,24 @@ def updates_returning(connection) -> bool:
 def instance_from_row(connection, model: type[M], row: Sequence[Any]) -> M:
     """A ``model`` instance from a row holding its concrete columns in field order, each value
     converted as the ORM converts what it reads (SQLite's dates and booleans, for one)."""
-    fields = model._meta.concrete_fields
-    compiler = model._default_manager.none().query.get_compiler(connection=connection)
-    converters = compiler.get_converters([field.get_col(model._meta.db_table) for field in fields])
+    compiler, converters, attnames = _row_reader(connection, model)
     if converters:
         row = next(iter(compiler.apply_converters([list(row)], converters)))
-    return model.from_db(connection.alias, [field.attname for field in fields], row)
+    return model.from_db(connection.alias, attnames, row)
+
+
+def _row_reader(connection, model: type[models.Model]) -> tuple[Any, dict, list[str]]:
+    """The compiler, converters and field names ``instance_from_row`` uses for ``model``, made
+    once per connection (a thread's own): making them cost more than converting a row."""
+    readers = connection.__dict__.setdefault("_voiceotp_row_readers", {})
+    reader = readers.get(model)
+    if reader is None:
+        fields = model._meta.concrete_fields
+        compiler = model._default_manager.none().query.get_compiler(connection=connection)
+        columns = [field.get_col(model._meta.db_table) for field in fields]
+        reader = readers[model] = (
+            compiler,
+            compiler.get_converters(columns),
+            [field.attname for field in fields],
+        )
+    return reader
