@@ -118,6 +118,13 @@ def allows(provider: str) -> bool:
     return True
 
 
+@_never_raises(default=False)
+def is_closed(provider: str) -> bool:
+    """Whether ``provider``'s breaker is closed now: its calls go through with no probe to win.
+    False when the cache cannot say (``allows`` then decides)."""
+    return not enabled() or limits_cache().get(_key(provider, "opened")) is None
+
+
 @_never_raises(default=None)
 def succeeded(provider: str) -> None:
     """The provider placed a call: the unavailable outcomes in a row start again from 0, and an

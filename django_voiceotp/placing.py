@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
@@ -53,7 +54,11 @@ def place(call: Call) -> StartedCall:
     A call one provider may have placed (a timeout after the request was sent) stays where it
     is, for that provider's retries, so the person is never called twice.
     """
-    return _finish(_Placement(call))
+    breakers = _Breakers()
+    try:
+        return _finish(_Placement(call, breakers))
+    finally:
+        breakers.report()
 
 
 def place_all(calls: list[Call]) -> list[tuple[Call, Outcome]]:
@@ -63,37 +68,79 @@ def place_all(calls: list[Call]) -> list[tuple[Call, Outcome]]:
     """
     if len(calls) == 1:
         return [(calls[0], _outcome(place, calls[0]))]
-    started: list[tuple[_Placement, Future | Exception]] = []
+    breakers = _Breakers()
+    try:
+        return _place_concurrently(calls, breakers)
+    finally:
+        breakers.report()
+
+
+def _place_concurrently(calls: list[Call], breakers: _Breakers) -> list[tuple[Call, Outcome]]:
+    started: list[tuple[_Placement, str, Future | Exception]] = []
     for call in calls:
-        placement = _Placement(call)
+        placement = _Placement(call, breakers)
         try:
             name = placement.next_provider()
         except Exception as err:  # noqa: BLE001 -- settled per call by the caller
-            started.append((placement, err))
+            started.append((placement, "", err))
         else:
-            started.append((placement, _executor().submit(placement.attempt, name)))
+            started.append((placement, name, _executor().submit(placement.attempt, name)))
     outcomes: list[tuple[Call, Outcome]] = []
-    for placement, future in started:
+    for placement, name, future in started:
         outcome: Outcome
         if isinstance(future, Exception):
             outcome = future
         else:
             try:
                 outcome = future.result()
-            except ProviderUnavailable as err:
-                # Its next provider, in this thread: a move is a write to the database.
-                outcome = _outcome(_finish, placement) if placement.may_fail_over(err) else err
             except Exception as err:  # noqa: BLE001 -- settled per call by the caller
                 outcome = err
+            breakers.record(name, outcome)
+            if isinstance(outcome, ProviderUnavailable) and placement.may_fail_over(outcome):
+                # Its next provider, in this thread: a move is a write to the database.
+                outcome = _outcome(_finish, placement)
         outcomes.append((placement.call, outcome))
     return outcomes
+
+
+class _Breakers:
+    """The circuit breakers as one placement or batch sees them: a provider found closed is not
+    asked again, and each provider's outcomes are reported once the placing is over (one
+    success for a provider that answered any call; else each time it was unavailable), so a
+    batch costs the cache a few requests, not a few per call."""
+
+    def __init__(self) -> None:
+        self._closed: set[str] = set()
+        self._answered: set[str] = set()
+        self._unavailable: Counter[str] = Counter()
+
+    def allows(self, name: str) -> bool:
+        if name in self._closed or breaker.is_closed(name):
+            self._closed.add(name)
+            return True
+        return breaker.allows(name)  # open, or half-open: the probe is won call by call
+
+    def record(self, name: str, outcome: Outcome) -> None:
+        if isinstance(outcome, ProviderUnavailable):
+            self._unavailable[name] += 1
+        elif isinstance(outcome, (StartedCall, ProviderRejected)):
+            self._answered.add(name)  # a refusal is an answer: available
+
+    def report(self) -> None:
+        for name in self._answered:
+            breaker.succeeded(name)
+        for name, times in self._unavailable.items():
+            if name not in self._answered:
+                for _ in range(times):
+                    breaker.failed(name)
 
 
 class _Placement:
     """One call's way along its providers: which to try next, and trying one."""
 
-    def __init__(self, call: Call) -> None:
+    def __init__(self, call: Call, breakers: _Breakers) -> None:
         self.call = call
+        self.breakers = breakers
         self._order = failover_order(call.provider)
         self._next = 0
 
@@ -107,7 +154,7 @@ class _Placement:
         while True:
             name = self._order[self._next]
             self._next += 1
-            if name != last and not breaker.allows(name):
+            if name != last and not self.breakers.allows(name):
                 logger.info(
                     "Call %s: the circuit breaker of %s is open; skipped.", self.call.pk, name
                 )
@@ -125,23 +172,15 @@ class _Placement:
             return name
 
     def attempt(self, name: str) -> StartedCall:
-        """Ask provider ``name`` to place the call; any thread (no database)."""
+        """Ask provider ``name`` to place the call; any thread (no database, no cache: the
+        caller records the outcome with its breakers)."""
         call = self.call
-        try:
-            started = get_provider(name).start_call(
-                call.campaign.campaign_id,
-                ProviderNumber(call.phone_number),  # normalised by send_otp: not parsed again
-                open_otp(call.otp),
-                callback_url=callback_url_for(call),
-            )
-        except ProviderUnavailable:
-            breaker.failed(name)
-            raise
-        except ProviderRejected:
-            breaker.succeeded(name)  # it answered: available, though it refused this call
-            raise
-        breaker.succeeded(name)
-        return started
+        return get_provider(name).start_call(
+            call.campaign.campaign_id,
+            ProviderNumber(call.phone_number),  # normalised by send_otp: not parsed again
+            open_otp(call.otp),
+            callback_url=callback_url_for(call),
+        )
 
     def may_fail_over(self, err: ProviderUnavailable) -> bool:
         """Whether the call goes on to the next provider after ``err``: only when the failure
@@ -161,10 +200,14 @@ def _finish(placement: _Placement) -> StartedCall:
     while True:
         name = placement.next_provider()
         try:
-            return placement.attempt(name)
-        except ProviderUnavailable as err:
-            if not placement.may_fail_over(err):
+            started = placement.attempt(name)
+        except Exception as err:
+            placement.breakers.record(name, err)
+            if not (isinstance(err, ProviderUnavailable) and placement.may_fail_over(err)):
                 raise
+        else:
+            placement.breakers.record(name, started)
+            return started
 
 
 def _outcome(place_one, subject) -> Outcome:

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from django_voiceotp import claims, dispatch, jobs, limits, placing, sending
+from django_voiceotp import breaker, claims, dispatch, jobs, limits, placing, sending
 from django_voiceotp.dispatch.recording import RecordingDispatcher
 from django_voiceotp.exceptions import ProviderRejected, ProviderUnavailable
 from django_voiceotp.models import Call
@@ -348,3 +348,59 @@ def test_the_job_for_the_calls_waiting_runs_as_a_task_without_a_call(recorder, p
     assert tasks.send_call.apply().successful()
     assert len(provider.placed) == 2
     assert statuses(calls) == ["sent", "sent"]
+
+
+@pytest.fixture
+def first_and_second(recorder, voiceotp):
+    voiceotp(
+        PROVIDERS={
+            "first": {
+                "BACKEND": "tests.test_batched_sends.ByNumberProvider",
+                "DEFAULT_CAMPAIGN": "c1",
+            },
+            "second": {"BACKEND": RECORDING_PROVIDER, "DEFAULT_CAMPAIGN": "c2"},
+        },
+        FAILOVER=["first", "second"],
+        BREAKER_THRESHOLD=3,
+        BREAKER_COOLDOWN=60,
+    )
+    ByNumberProvider.refusing = {}
+    yield get_provider("first"), get_provider("second")
+    ByNumberProvider.refusing = {}
+
+
+def test_each_unavailable_outcome_of_a_batch_counts_towards_the_breaker(first_and_second):
+    first, second = first_and_second
+    ByNumberProvider.refusing = {phone(i): ProviderUnavailable("read timeout") for i in range(3)}
+    calls = stored(3)
+    jobs.send_call(calls[0].pk)
+    # Three unavailable outcomes in one batch open the breaker (a timeout may have placed the
+    # call: no failover, each waits for its retry).
+    assert breaker.state("first").state == breaker.OPEN
+    assert statuses(calls) == ["pending"] * 3 and second.placed == []
+
+
+def test_a_provider_that_answered_a_call_of_the_batch_is_available(first_and_second):
+    first, second = first_and_second
+    ByNumberProvider.refusing = {phone(i): ProviderUnavailable("read timeout") for i in range(3)}
+    calls = stored(4)
+    jobs.send_call(calls[0].pk)
+    assert statuses(calls) == ["pending"] * 3 + ["sent"]
+    # Its three timeouts were not counted: two more in a row leave it closed (threshold 3).
+    for _ in range(2):
+        breaker.failed("first")
+    assert breaker.state("first").state == breaker.CLOSED
+    breaker.failed("first")
+    assert breaker.state("first").state == breaker.OPEN
+
+
+def test_a_half_open_breaker_lets_one_call_of_the_batch_probe(first_and_second, clock):
+    first, second = first_and_second
+    breaker.trip("first")
+    clock.shift(timedelta(seconds=61))
+    calls = stored(4)
+    jobs.send_call(calls[0].pk)
+    assert statuses(calls) == ["sent"] * 4
+    assert len(first.placed) == 1  # the probe
+    assert len(second.placed) == 3
+    assert breaker.state("first").state == breaker.CLOSED
