@@ -51,12 +51,13 @@ def _send_batches(dispatcher, call_id: int | None) -> None:
             # More may be waiting than one job places at a time: another works beside this one
             # while it waits for the provider, so the jobs at work grow with the backlog.
             dispatch.enqueue("send_call", None)
+        else:
+            # Nothing more was waiting: a call stored from now on publishes a job of its own
+            # (it waits for no provider's answer to this batch), and the next round finds those
+            # stored before.
+            coalescing.release(dispatcher)
         for retried, delay in sending.send_claimed(calls).items():
             dispatch.enqueue("send_call", retried, delay=delay)
-        if len(calls) < size:
-            # Nothing more was waiting: a call stored from now on publishes a job of its own,
-            # and the next round finds those stored before.
-            coalescing.release(dispatcher)
 
 
 def poll_call(call_id: int) -> None:

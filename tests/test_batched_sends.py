@@ -287,7 +287,32 @@ def test_new_calls_share_the_send_job_that_is_waiting(voiceotp, provider):
     assert queue.call_ids["send_call"] == [calls[0].pk, later.pk]
 
 
-def test_a_call_stored_while_a_job_places_its_batch_is_not_left_behind(voiceotp, provider):
+def test_a_call_stored_while_a_job_claims_is_not_left_behind(voiceotp, provider, monkeypatch):
+    voiceotp(DISPATCHER="tests.test_batched_sends.CoalescingRecorder", SEND_BATCH_SIZE=20)
+    queue = dispatch.get_dispatcher()
+    queue.clear()
+    first = sending.send_otp(phone(1), OTP)
+    late: list[Call] = []
+    claim_waiting = claims.claim_waiting
+
+    def claiming_while_a_call_comes(*args):
+        claimed = claim_waiting(*args)
+        if not late:
+            # Stored after the job's claim, before it lets go of the mark: publishes no job.
+            late.append(sending.send_otp(phone(2), OTP))
+        return claimed
+
+    monkeypatch.setattr(claims, "claim_waiting", claiming_while_a_call_comes)
+    jobs.send_call(first.pk)
+    assert queue.call_ids["send_call"] == [first.pk]
+    assert statuses([first, late[0]]) == ["sent", "sent"]
+
+
+def test_a_call_stored_while_a_batch_is_placed_publishes_its_own_job(
+    voiceotp, provider, monkeypatch
+):
+    """It waits for no provider's answer to the batch before it: the job has let go of the mark
+    as soon as it claimed less than a full batch."""
     voiceotp(DISPATCHER="tests.test_batched_sends.CoalescingRecorder", SEND_BATCH_SIZE=20)
     queue = dispatch.get_dispatcher()
     queue.clear()
@@ -297,17 +322,12 @@ def test_a_call_stored_while_a_job_places_its_batch_is_not_left_behind(voiceotp,
 
     def placing_while_a_call_comes(calls):
         if not late:
-            # Stored after the job's claim, before it lets go of the mark: publishes no job.
             late.append(sending.send_otp(phone(2), OTP))
         return place_all(calls)
 
-    placing.place_all = placing_while_a_call_comes
-    try:
-        jobs.send_call(first.pk)
-    finally:
-        placing.place_all = place_all
-    assert queue.call_ids["send_call"] == [first.pk]
-    assert statuses([first, late[0]]) == ["sent", "sent"]
+    monkeypatch.setattr(placing, "place_all", placing_while_a_call_comes)
+    jobs.send_call(first.pk)
+    assert queue.call_ids["send_call"] == [first.pk, late[0].pk]
 
 
 def test_a_job_the_queue_refuses_lets_the_next_call_publish(voiceotp, provider):
