@@ -6,9 +6,9 @@ while the mark is held, the job waiting or running will claim the call with its 
 ``release``-s the mark as soon as it has claimed less than a full batch (nothing more was
 waiting), before it places that batch, and claims once more after: a call stored before the
 release is found by that claim, and one stored after it takes the mark and publishes a job of
-its own, so it waits for no provider's answer to the batch before it. So no call is left waiting for the sweeper,
-unless its job is lost on the way; the mark then expires after ``PENDING_GRACE``, when the
-sweeper sends the calls left behind anyway.
+its own, so it waits for no provider's answer to the batch before it. No call is left waiting
+for the sweeper, unless its job is lost on the way; the mark then expires after
+``PENDING_GRACE``, when the sweeper sends the calls left behind anyway.
 """
 
 from __future__ import annotations
