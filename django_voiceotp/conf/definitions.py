@@ -361,7 +361,7 @@ SETTINGS: tuple[Setting, ...] = (
         beside it, so under a burst the queue's cost is paid once per batch; at idle a
         batch is the one call, placed at once. While a job is waiting or running, new calls
         publish no job of their own: it takes them on its next round. ``1``: one call per
-        job, one job per call. See :doc:`operations`. Check: ``E006``.
+        job, one job per call. See :doc:`delivery`. Check: ``E006``.
         """,
     ),
     Setting(
