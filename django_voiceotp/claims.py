@@ -30,17 +30,12 @@ def claim_and_read(call_id: int, now: datetime) -> Call | None:
         return None
     names = _Names(connection)
     column = names.call_columns
-    # RETURNING names one table: the campaign's columns come from subqueries, not a join.
-    returned = [f"{names.call_table}.{name}" for name in column.values()] + [
-        f"(SELECT {name} FROM {names.campaign_table} WHERE {names.campaign_join})"
-        for name in names.campaign_columns.values()
-    ]
     attempts, next_attempt = column["send_attempts"], column["next_attempt_at"]
     sql = (
         f"UPDATE {names.call_table} SET {attempts} = {attempts} + 1, {next_attempt} = %s "
         f"WHERE {column['id']} = %s AND {column['status']} = %s "
         f"AND ({attempts} = 0 OR {next_attempt} <= %s) AND {column['created_at']} >= %s "
-        f"RETURNING {', '.join(returned)}"
+        f"RETURNING {names.call_with_campaign}"
     )
     adapt = connection.ops.adapt_datetimefield_value
     max_age = timedelta(seconds=voiceotp_settings.OTP_MAX_AGE)
@@ -66,10 +61,6 @@ def claim_waiting(call_id: int | None, limit: int, now: datetime) -> list[Call] 
         return None
     names = _Names(connection)
     column = names.call_columns
-    returned = [f"{names.call_table}.{name}" for name in column.values()] + [
-        f"(SELECT {name} FROM {names.campaign_table} WHERE {names.campaign_join})"
-        for name in names.campaign_columns.values()
-    ]
     pk, attempts, next_attempt = column["id"], column["send_attempts"], column["next_attempt_at"]
     skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     # The batch is chosen once, in a materialised WITH: as an IN (subquery), PostgreSQL may run
@@ -82,7 +73,7 @@ def claim_waiting(call_id: int | None, limit: int, now: datetime) -> list[Call] 
         f"ORDER BY CASE WHEN {pk} = %s THEN 0 ELSE 1 END, {pk} LIMIT %s{skip_locked}) "
         f"UPDATE {names.call_table} SET {attempts} = {attempts} + 1, {next_attempt} = %s "
         f"WHERE {pk} IN (SELECT {pk} FROM batch) AND {column['status']} = %s "
-        f"RETURNING {', '.join(returned)}"
+        f"RETURNING {names.call_with_campaign}"
     )
     adapt = connection.ops.adapt_datetimefield_value
     lease_until = now + timedelta(seconds=send_lease())
@@ -205,6 +196,18 @@ class _Names:
         self.campaign_join = (
             f"{self.campaign_table}.{quote(Campaign._meta.pk.column)} "
             f"= {self.call_table}.{self.call_columns['campaign']}"
+        )
+
+    @property
+    def call_with_campaign(self) -> str:
+        """What an ``UPDATE … RETURNING`` returns to make a call with its campaign: RETURNING
+        names one table, so the campaign's columns come from subqueries, not a join."""
+        return ", ".join(
+            [f"{self.call_table}.{name}" for name in self.call_columns.values()]
+            + [
+                f"(SELECT {name} FROM {self.campaign_table} WHERE {self.campaign_join})"
+                for name in self.campaign_columns.values()
+            ]
         )
 
 

@@ -85,6 +85,19 @@ def provider(voiceotp):
     ByNumberProvider.refusing = {}
 
 
+@pytest.fixture
+def coalescing_queue(voiceotp):
+    """``coalescing_queue(size)``: the coalescing recorder as the queue, batches of ``size``."""
+
+    def use(size: int = 20) -> CoalescingRecorder:
+        voiceotp(DISPATCHER="tests.test_batched_sends.CoalescingRecorder", SEND_BATCH_SIZE=size)
+        queue = dispatch.get_dispatcher()
+        queue.clear()
+        return queue
+
+    return use
+
+
 def stored(count: int, start: int = 0) -> list[Call]:
     return [sending.send_otp(phone(start + index), OTP) for index in range(count)]
 
@@ -235,7 +248,8 @@ def test_the_kill_switch_fails_the_whole_batch(recorder, provider):
     assert provider.placed == []
 
 
-def test_a_batch_fails_over_call_by_call(recorder, voiceotp, signals):
+@pytest.fixture
+def first_and_second(recorder, voiceotp):
     voiceotp(
         PROVIDERS={
             "first": {
@@ -245,8 +259,16 @@ def test_a_batch_fails_over_call_by_call(recorder, voiceotp, signals):
             "second": {"BACKEND": RECORDING_PROVIDER, "DEFAULT_CAMPAIGN": "c2"},
         },
         FAILOVER=["first", "second"],
+        BREAKER_THRESHOLD=3,
+        BREAKER_COOLDOWN=60,
     )
-    first, second = get_provider("first"), get_provider("second")
+    ByNumberProvider.refusing = {}
+    yield get_provider("first"), get_provider("second")
+    ByNumberProvider.refusing = {}
+
+
+def test_a_batch_fails_over_call_by_call(first_and_second, signals):
+    first, second = first_and_second
     ByNumberProvider.refusing = {phone(1): ProviderUnavailable("refused", placed_nothing=True)}
     try:
         calls = stored(3)
@@ -274,10 +296,8 @@ def test_a_call_a_callback_reached_first_is_not_moved_by_the_batch(recorder):
     assert Call.objects.get(pk=second.pk).provider_call_id == "early-1"
 
 
-def test_new_calls_share_the_send_job_that_is_waiting(voiceotp, provider):
-    voiceotp(DISPATCHER="tests.test_batched_sends.CoalescingRecorder", SEND_BATCH_SIZE=20)
-    queue = dispatch.get_dispatcher()
-    queue.clear()
+def test_new_calls_share_the_send_job_that_is_waiting(coalescing_queue, provider):
+    queue = coalescing_queue()
     calls = stored(10)
     assert queue.call_ids["send_call"] == [calls[0].pk]
     jobs.send_call(calls[0].pk)
@@ -287,10 +307,10 @@ def test_new_calls_share_the_send_job_that_is_waiting(voiceotp, provider):
     assert queue.call_ids["send_call"] == [calls[0].pk, later.pk]
 
 
-def test_a_call_stored_while_a_job_claims_is_not_left_behind(voiceotp, provider, monkeypatch):
-    voiceotp(DISPATCHER="tests.test_batched_sends.CoalescingRecorder", SEND_BATCH_SIZE=20)
-    queue = dispatch.get_dispatcher()
-    queue.clear()
+def test_a_call_stored_while_a_job_claims_is_not_left_behind(
+    coalescing_queue, provider, monkeypatch
+):
+    queue = coalescing_queue()
     first = sending.send_otp(phone(1), OTP)
     late: list[Call] = []
     claim_waiting = claims.claim_waiting
@@ -309,13 +329,11 @@ def test_a_call_stored_while_a_job_claims_is_not_left_behind(voiceotp, provider,
 
 
 def test_a_call_stored_while_a_batch_is_placed_publishes_its_own_job(
-    voiceotp, provider, monkeypatch
+    coalescing_queue, provider, monkeypatch
 ):
     """It waits for no provider's answer to the batch before it: the job has let go of the mark
     as soon as it claimed less than a full batch."""
-    voiceotp(DISPATCHER="tests.test_batched_sends.CoalescingRecorder", SEND_BATCH_SIZE=20)
-    queue = dispatch.get_dispatcher()
-    queue.clear()
+    queue = coalescing_queue()
     first = sending.send_otp(phone(1), OTP)
     late: list[Call] = []
     place_all = placing.place_all
@@ -338,10 +356,8 @@ def test_a_job_the_queue_refuses_lets_the_next_call_publish(voiceotp, provider):
     assert queue.call_ids["send_call"] == [calls[0].pk, calls[1].pk]
 
 
-def test_batches_of_one_publish_a_job_per_call(voiceotp, provider):
-    voiceotp(DISPATCHER="tests.test_batched_sends.CoalescingRecorder", SEND_BATCH_SIZE=1)
-    queue = dispatch.get_dispatcher()
-    queue.clear()
+def test_batches_of_one_publish_a_job_per_call(coalescing_queue, provider):
+    queue = coalescing_queue(1)
     calls = stored(3)
     assert queue.call_ids["send_call"] == [call.pk for call in calls]
     jobs.send_call(calls[1].pk)
@@ -368,25 +384,6 @@ def test_the_job_for_the_calls_waiting_runs_as_a_task_without_a_call(recorder, p
     assert tasks.send_call.apply().successful()
     assert len(provider.placed) == 2
     assert statuses(calls) == ["sent", "sent"]
-
-
-@pytest.fixture
-def first_and_second(recorder, voiceotp):
-    voiceotp(
-        PROVIDERS={
-            "first": {
-                "BACKEND": "tests.test_batched_sends.ByNumberProvider",
-                "DEFAULT_CAMPAIGN": "c1",
-            },
-            "second": {"BACKEND": RECORDING_PROVIDER, "DEFAULT_CAMPAIGN": "c2"},
-        },
-        FAILOVER=["first", "second"],
-        BREAKER_THRESHOLD=3,
-        BREAKER_COOLDOWN=60,
-    )
-    ByNumberProvider.refusing = {}
-    yield get_provider("first"), get_provider("second")
-    ByNumberProvider.refusing = {}
 
 
 def test_each_unavailable_outcome_of_a_batch_counts_towards_the_breaker(first_and_second):
