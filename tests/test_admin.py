@@ -752,3 +752,16 @@ def test_the_sending_page_is_a_template_with_the_admins_breadcrumbs(admin_client
     ]
     assert "ol.breadcrumbs li { display: inline-block;" in html
     assert '<table class="voiceotp-budget">' in html and "site_hour" in html
+
+
+@pytest.mark.django_db
+def test_a_long_campaign_name_is_cut_in_the_calls_list_and_whole_in_its_tooltip(admin_client):
+    name = "a campaign whose name is far longer than any column of the list should be"
+    campaign = Campaign.objects.create(campaign_id="c-long", name=name)
+    make_call(campaign)
+    response = admin_client.get(reverse("admin:django_voiceotp_call_changelist"))
+    assert response.status_code == 200
+    assert (
+        f'<span class="voiceotp-truncated voiceotp-truncated-short" title="{name}">{name}</span>'
+        in response.content.decode()
+    )

@@ -49,7 +49,7 @@ class CallAdmin(SendingPageMixin, CallActionsMixin, PhoneNumberSearchMixin, admi
         "id",
         "status_badge",
         "masked_phone_number",
-        "campaign",
+        "campaign_display",
         # No duration: with it the list is wider than a 1280 px page; the call's page shows it.
         "created_display",
         "finished_display",
@@ -176,6 +176,16 @@ class CallAdmin(SendingPageMixin, CallActionsMixin, PhoneNumberSearchMixin, admi
     @admin.display(description=_("finished"), ordering="finished_at")
     def finished_display(self, call):
         return short_datetime(call.finished_at)
+
+    @admin.display(description=_("campaign"), ordering="campaign__campaign_id")
+    def campaign_display(self, call):
+        # Campaign ids are the provider's or the project's, of any length: cut like the reason.
+        name = str(call.campaign)
+        return format_html(
+            '<span class="voiceotp-truncated voiceotp-truncated-short" title="{}">{}</span>',
+            name,
+            name,
+        )
 
     @admin.display(description=_("failure reason"), ordering="failure_reason")
     def failure_reason_display(self, call):
