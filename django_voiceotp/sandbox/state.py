@@ -1,6 +1,7 @@
 """The sandbox provider's in-memory state: tokens, calls, faults, request log and callbacks."""
 
 import dataclasses
+import functools
 import threading
 import time
 import uuid
@@ -10,6 +11,7 @@ from typing import Any
 import requests
 
 from . import constants
+from .posting import CallbackQueue, callback_session
 
 #: Vietnam keeps no daylight saving time, so a fixed UTC+7 is exact.
 VIETNAM_TIME = timezone(timedelta(hours=7))
@@ -127,7 +129,7 @@ class SandboxProvider:
     def __init__(self) -> None:
         # Reentrant: the live server is threaded and helpers call each other under the lock.
         self._lock = threading.RLock()
-        self._timers: list[threading.Timer] = []
+        self._callbacks = CallbackQueue()
         #: How many times ``reset()`` ran; a request that outlived a reset can tell.
         self.resets = -1
         self.reset()
@@ -135,9 +137,7 @@ class SandboxProvider:
     def reset(self) -> None:
         """Back to defaults: no calls, faults, recorded requests or tokens; config cleared."""
         with self._lock:
-            for timer in self._timers:
-                timer.cancel()
-            self._timers = []
+            self._callbacks.cancel()
             self.resets += 1
             self.config = Config()
             self._calls: list[SimulatedCall] = []
@@ -255,21 +255,21 @@ class SandboxProvider:
             self._calls.append(call)
             if callback_url and not early_callback:
                 delay = call_duration + self.config.callback_delay
-                timer = threading.Timer(delay, self._post_callback, args=(call, callback_copies))
-                timer.daemon = True
-                timer.start()
-                self._timers.append(timer)
+                self._callbacks.schedule(
+                    delay, functools.partial(self._post_callback, call, callback_copies)
+                )
         if callback_url and early_callback:
             # Outside the lock: the receiver may well call the sandbox back while we wait.
-            self._post_callback(call, callback_copies)
+            with callback_session() as session:
+                self._post_callback(call, callback_copies, session)
         return call
 
-    def _post_callback(self, call: SimulatedCall, copies: int) -> None:
+    def _post_callback(self, call: SimulatedCall, copies: int, session: requests.Session) -> None:
         payload = call.report_data()
         for _ in range(copies):
             result: int | str
             try:
-                response = requests.post(call.callback_url, json=payload, timeout=CALLBACK_TIMEOUT)
+                response = session.post(call.callback_url, json=payload, timeout=CALLBACK_TIMEOUT)
                 result = response.status_code
             except Exception as err:  # noqa: BLE001  (a callback must never crash the sandbox)
                 # The class name only: the message would repeat the callback URL and its secret.
@@ -279,17 +279,7 @@ class SandboxProvider:
 
     def wait_for_callbacks(self, timeout: float = 5) -> bool:
         """Block until every scheduled callback has been posted; False if ``timeout`` ran out."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                self._timers = [timer for timer in self._timers if timer.is_alive()]
-                pending = list(self._timers)
-            if not pending:
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            pending[0].join(remaining)
+        return self._callbacks.join(timeout)
 
     def script(self, phone_number: str, outcomes: list[str]) -> None:
         """End the next calls to ``phone_number`` with ``outcomes``, one status each, in order;
