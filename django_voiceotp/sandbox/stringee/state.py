@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import threading
 import time
@@ -10,6 +11,7 @@ from typing import Any
 
 import requests
 
+from ..posting import CallbackQueue
 from . import API_KEY_SECRET, API_KEY_SID, FROM_NUMBER
 
 FAULT_KINDS = ("http_error", "timeout", "bad_token")
@@ -63,6 +65,7 @@ class Exchange:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._numbers = itertools.count(1)
+        self._posting = CallbackQueue()
         self.reset()
 
     def reset(self) -> None:
@@ -76,7 +79,7 @@ class Exchange:
             self.calls: list[PlacedCall] = []
             self.faults: list[Fault] = []
             self.scripts: dict[str, list[str]] = {}
-            self._senders: list[threading.Thread] = []
+            self._posting.cancel()
             self.resets = getattr(self, "resets", 0) + 1
 
     # -- scripting and faults ----------------------------------------------------------------
@@ -127,9 +130,7 @@ class Exchange:
             )
             self.calls.append(call)
             if event_url:
-                sender = threading.Thread(target=self._send_events, args=(call,), daemon=True)
-                self._senders.append(sender)
-                sender.start()
+                self._schedule_events(call, self._events(call), self.resets)
         return call
 
     def find(self, call_id: str) -> PlacedCall | None:
@@ -137,12 +138,7 @@ class Exchange:
 
     def wait_for_events(self, timeout: float = 10) -> bool:
         """Whether every call's events were posted within ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        for sender in list(self._senders):
-            sender.join(max(deadline - time.monotonic(), 0))
-            if sender.is_alive():
-                return False
-        return True
+        return self._posting.join(timeout)
 
     def _events(self, call: PlacedCall) -> list[dict[str, Any]]:
         answered = call.outcome == "answered"
@@ -171,19 +167,26 @@ class Exchange:
             events.append(event)
         return events
 
-    def _send_events(self, call: PlacedCall) -> None:
-        resets = self.resets
-        for event in self._events(call):
-            time.sleep(self.event_delay)
-            if self.resets != resets:
-                return
-            try:
-                response = requests.post(call.event_url, json=event, timeout=EVENT_TIMEOUT)
-                result = str(response.status_code)
-            except requests.RequestException as err:
-                # The class name only: the message would repeat the URL and its token.
-                result = type(err).__name__
-            call.events.append((event["call_status"], result))
+    def _schedule_events(self, call: PlacedCall, events: list[dict[str, Any]], resets: int) -> None:
+        """Post ``events`` in turn, ``event_delay`` apart, unless the sandbox is reset."""
+        post = functools.partial(self._post_event, call, events, resets)
+        self._posting.schedule(self.event_delay, post)
+
+    def _post_event(
+        self, call: PlacedCall, events: list[dict[str, Any]], resets: int, session: requests.Session
+    ) -> None:
+        if self.resets != resets:
+            return
+        event, *later = events
+        try:
+            response = session.post(call.event_url, json=event, timeout=EVENT_TIMEOUT)
+            result = str(response.status_code)
+        except requests.RequestException as err:
+            # The class name only: the message would repeat the URL and its token.
+            result = type(err).__name__
+        call.events.append((event["call_status"], result))
+        if later:
+            self._schedule_events(call, later, resets)
 
 
 exchange = Exchange()
