@@ -147,7 +147,7 @@ def test_a_killed_worker_loses_nothing_and_doubles_nothing(tasks):
     """SIGKILL the workers holding a task while the send waits for its token (before the call
     request), mid-burst; start others. The dead workers' rows stay RUNNING for ever; the calls
     they held are sent by the sweeper once their lease has passed: placed once each."""
-    tasks.sandbox.inject("slow", endpoint="token", seconds=1.8)  # under the 2 s read timeout
+    tasks.sandbox.inject("slow", endpoint="token", seconds=1.8)  # under the read timeout
     sending = subprocess.Popen(
         [
             sys.executable,

@@ -45,7 +45,7 @@ def test_worker_killed_while_sending_still_places_the_call_once(stack, signal_co
     claimed; once the claim's lease lapses, the sweeper sends it again: one call placed, on the
     second attempt. With threads the worker itself dies; the same holds.
     """
-    # Slow, yet under the read timeout (2 s): the kill lands while the worker waits for it.
+    # Slow, yet under the read timeout: the kill lands while the worker waits for it.
     stack.sandbox.inject("slow", endpoint="token", seconds=1.8)
     call = send_otp("0771122330", "482915")
     assert (
