@@ -23,7 +23,7 @@ import psycopg
 from .servers import HOST, free_port, stop_process, wait_for_port
 from .stack import ROOT, STACK_VOICEOTP, SandboxServer
 
-#: The Celery stack's delivery settings (lease 40 s, backoff from 0.5 s), but a longer grace
+#: The Celery stack's delivery settings (lease 52 s, backoff from 0.5 s), but a longer grace
 #: before the sweeper sends a call whose task has not run: a burst queued behind two
 #: single-threaded workers is not sent a second time by the sweeper meanwhile.
 TASKS_VOICEOTP = {**STACK_VOICEOTP, "PENDING_GRACE": 30}
