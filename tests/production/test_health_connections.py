@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psutil
 import pytest
 from django.db import connection
 
@@ -13,9 +14,22 @@ PROBES = 50
 
 
 def backends() -> int:
-    """Connections PostgreSQL holds open to the test database, this one included."""
+    """Connections PostgreSQL holds open to the test database from this process, this one included.
+
+    Only this process's: the tier's workers and beat, running meanwhile, open and close their own.
+    """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        server_port = int(connection.settings_dict["PORT"])
+        own_ports = [
+            socket.laddr.port
+            for socket in psutil.Process().net_connections(kind="tcp")
+            if socket.raddr and socket.raddr.port == server_port
+        ]
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND client_port = ANY(%s)",
+            [own_ports],
+        )
         return cursor.fetchone()[0]
 
 
