@@ -208,11 +208,18 @@ def delivery_json(first: Call, now: datetime | None = None) -> dict:
 
 
 def delivery_calls(first: Call) -> list[Call]:
-    """``first`` and the redials that followed it, in order (REDIAL_MAX bounds them)."""
-    calls = [first]
-    while (redial := Call.objects.filter(redial_of=calls[-1]).first()) is not None:
-        calls.append(redial)
-    return calls
+    """``first`` and the redials that followed it, in order (REDIAL_MAX bounds them).
+
+    Every call is read once the whole chain is known. A redial is created in the transaction
+    that fails the call before it, so that call is then read as failed: read before, it could
+    still be "sent" beside its redial, and the page would not know why it was called again.
+    """
+    chain = [first.pk]
+    redials = Call.objects.values_list("pk", flat=True)
+    while (redial := redials.filter(redial_of=chain[-1]).first()) is not None:
+        chain.append(redial)
+    by_id = Call.objects.in_bulk(chain)
+    return [by_id[pk] for pk in chain if pk in by_id] or [first]
 
 
 def explain(call: Call) -> str:
