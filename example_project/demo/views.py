@@ -210,16 +210,17 @@ def delivery_json(first: Call, now: datetime | None = None) -> dict:
 def delivery_calls(first: Call) -> list[Call]:
     """``first`` and the redials that followed it, in order (REDIAL_MAX bounds them).
 
-    Every call is read once the whole chain is known. A redial is created in the transaction
-    that fails the call before it, so that call is then read as failed: read before, it could
-    still be "sent" beside its redial, and the page would not know why it was called again.
+    Read in one statement, so as of one moment on any database: a redial is created in the
+    transaction that fails the call before it, and reads apart could see either without the
+    other (a call still "sent" beside its redial, or failed with no redial yet). A delivery's
+    calls share its phone number and its ``created_at``, which a redial keeps.
     """
-    chain = [first.pk]
-    redials = Call.objects.values_list("pk", flat=True)
-    while (redial := redials.filter(redial_of=chain[-1]).first()) is not None:
-        chain.append(redial)
-    by_id = Call.objects.in_bulk(chain)
-    return [by_id[pk] for pk in chain if pk in by_id] or [first]
+    family = list(Call.objects.filter(phone_number=first.phone_number, created_at=first.created_at))
+    redial_of = {call.redial_of_id: call for call in family if call.redial_of_id is not None}
+    calls = [next((call for call in family if call.pk == first.pk), first)]
+    while (redial := redial_of.get(calls[-1].pk)) is not None:
+        calls.append(redial)
+    return calls
 
 
 def explain(call: Call) -> str:
